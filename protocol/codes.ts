@@ -1,0 +1,144 @@
+/**
+ * Codes of the invoice cloud and the bureau. Values from the seed are marked (seed); the rest
+ * are from shared/DESIGN.md §4 or are our assumptions (docs/assumptions.md).
+ */
+
+/** Gateway-level errorCode values of the business envelope. */
+export const GatewayCode = {
+  Ok: '0000', // (seed) 请求成功
+  PeriodChangeUnsupported: '0201', // (seed) 4.12: 非新电子平台或者乐企通道，不支持变更属期。
+  NoSuchStatisticTask: '2002', // (seed) 4.11: 未查询到“生成统计表”或“撤销统计表”相关任务…
+  TaxpayerNotAvailable: '1130', // (seed) taxNo not in tenant / 没有开启软证书模式
+  TaskProcessing: '6910', // (seed) 异步任务处理中，请稍后再查询。
+  // Assumptions: codes the seed does not show.
+  InvalidRequest: '1001', // request body or decoded data failed validation
+  TokenInvalid: '1002', // access_token missing, unknown or expired
+  UnknownInterface: '1003', // interfaceCode not served
+  NoSuchTask: '2001', // taskNo unknown for select / confirm result queries
+  BusinessRuleViolated: '3001', // the bureau refused the operation (message says why)
+  QuotaExceeded: '4290', // tenant request quota exhausted
+  InternalError: '9999',
+} as const;
+export type GatewayCode = (typeof GatewayCode)[keyof typeof GatewayCode];
+
+/** Per-invoice result codes of a selection task (4.06). */
+export const SelectResultCode = {
+  Ok: 1,
+  NoSuchInvoice: 2,
+  Abnormal: 3,
+  AlreadyCertified: 4,
+  Overdue: 5,
+  Void: 11,
+  RedFlushed: 12,
+  OutOfControl: 15,
+  RedLetterInvoice: 16,
+  InvalidEffectiveTax: 18,
+  AlreadySelected: 19,
+  PeriodLocked: 20,
+  NotCurrentPeriod: 24,
+  Selecting: 35,
+  BureauLoginFailed: 36,
+} as const;
+export type SelectResultCode = (typeof SelectResultCode)[keyof typeof SelectResultCode];
+
+export const SELECT_RESULT_MESSAGES: Record<SelectResultCode, string> = {
+  1: '勾选成功',
+  2: '发票不存在',
+  3: '发票状态异常',
+  4: '发票已认证',
+  5: '发票已逾期',
+  11: '发票已作废',
+  12: '发票已红冲',
+  15: '发票已失控',
+  16: '红字发票不允许勾选',
+  18: '有效抵扣税额不合法',
+  19: '发票已勾选',
+  20: '当前所属期已生成统计表，已锁定勾选',
+  24: '非当期发票',
+  35: '发票勾选中',
+  36: '税局登录失败',
+};
+
+/** Statistic table status (统计表状态). */
+export const StatisticStatus = {
+  NotGenerated: '01',
+  Generating: '21',
+  Generated: '02',
+  NothingSelected: '22',
+  GeneratedOutsideWindow: '03',
+  Confirmed: '05',
+} as const;
+export type StatisticStatus = (typeof StatisticStatus)[keyof typeof StatisticStatus];
+export const STATISTIC_STATUSES = Object.values(StatisticStatus) as [StatisticStatus, ...StatisticStatus[]];
+
+/** Kingdee invoice type codes (发票类型). */
+export const InvoiceType = {
+  ElectronicOrdinary: 1,
+  ElectronicSpecial: 2,
+  PaperOrdinary: 3,
+  PaperSpecial: 4,
+  MotorVehicle: 12,
+  TollElectronic: 15,
+  CustomsPayment: 21,
+  AllElectronicOrdinary: 26,
+  AllElectronicSpecial: 27,
+  AllElectronicAirItinerary: 28,
+  AllElectronicRailway: 29,
+  AllElectronicMotorVehicle: 83,
+} as const;
+export type InvoiceType = (typeof InvoiceType)[keyof typeof InvoiceType];
+
+export const INVOICE_TYPE_NAMES: Record<number, string> = {
+  1: '增值税电子普通发票',
+  2: '增值税电子专用发票',
+  3: '增值税普通发票（纸质）',
+  4: '增值税专用发票（纸质）',
+  12: '机动车销售统一发票',
+  15: '通行费电子发票',
+  21: '海关缴款书',
+  26: '数电票（普通发票）',
+  27: '数电票（增值税专用发票）',
+  28: '数电票（航空运输电子客票行程单）',
+  29: '数电票（铁路电子客票）',
+  83: '数电发票（机动车销售统一发票）',
+};
+
+/** Types deductible in their own right. */
+export const ALWAYS_DEDUCTIBLE_TYPES: readonly number[] = [2, 4, 12, 15, 21, 27, 28, 29, 83];
+/** Ordinary invoices: deductible only for agricultural products (农产品). */
+export const AGRICULTURAL_ONLY_TYPES: readonly number[] = [1, 3, 26];
+
+/** Invoice status (发票状态). Only Normal and PartlyRedFlushed can be selected. */
+export const InvoiceStatus = {
+  Normal: 0,
+  OutOfControl: 1,
+  Void: 2,
+  RedFlushed: 3,
+  Abnormal: 4,
+  PartlyRedFlushed: 7,
+} as const;
+export type InvoiceStatus = (typeof InvoiceStatus)[keyof typeof InvoiceStatus];
+export const SELECTABLE_INVOICE_STATUSES: readonly number[] = [0, 7];
+
+/** authenticateFlag of 4.05: 0 selects, 1 cancels a selection (assumption; the seed sends 0). */
+export const AuthenticateFlag = { Select: 0, Cancel: 1 } as const;
+
+/** deductionPurpose of 4.05. */
+export const DeductionPurpose = { Deduct: '1', NotDeduct: '2', Refund: '3' } as const;
+
+/** operateType of 4.08. */
+export const StatisticOperation = { Generate: '1', Revoke: '2' } as const;
+
+/** Seed message for a taxNo outside the tenant (4.04 sample). */
+export function taxNoNotInTenantMessage(taxNo: string, tenantNo: string): string {
+  return `税号:${taxNo},不在租户:${tenantNo} 范围内`;
+}
+/** Seed message for a taxpayer without soft-certificate mode (4.07 sample). */
+export function softCertificateOffMessage(taxNo: string): string {
+  return `税号:${taxNo},没有开启软证书模式`;
+}
+export const TASK_PROCESSING_MESSAGE = '异步任务处理中，请稍后再查询。'; // (seed) 4.06
+export const NO_STATISTIC_TASK_MESSAGE =
+  '未查询到“生成统计表”或“撤销统计表”相关任务，请确认“请求任务号”或“接口类型”是否正确。'; // (seed) 4.11
+export const PERIOD_CHANGE_UNSUPPORTED_MESSAGE = '非新电子平台或者乐企通道，不支持变更属期。'; // (seed) 4.12
+export const OK_MESSAGE = '请求成功'; // (seed)

@@ -1,0 +1,153 @@
+/**
+ * The public contract of MonthlyDeductionWorkflow (DESIGN.md §6): names, messages, input,
+ * progress and result. Imported by the workflow, the worker and every client, so nothing drifts.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
+import { Money } from '../protocol/money.js';
+import { TaxPeriod } from '../protocol/period.js';
+import { TaxNo } from '../protocol/taxNo.js';
+
+export const WORKFLOW_TYPE = 'MonthlyDeductionWorkflow';
+export const TASK_QUEUE = 'invoice-deduction';
+
+export function deductionWorkflowId(taxNo: string, taxPeriod: string): string {
+  return `deduction-${taxNo}-${taxPeriod}`;
+}
+
+export const Stage = {
+  LoggingIn: 'LOGGING_IN',
+  QueryingPeriod: 'QUERYING_PERIOD',
+  Selecting: 'SELECTING',
+  GeneratingStatistic: 'GENERATING_STATISTIC',
+  AwaitingApproval: 'AWAITING_APPROVAL',
+  Confirming: 'CONFIRMING',
+  ChangingPeriod: 'CHANGING_PERIOD',
+  Completed: 'COMPLETED',
+  Rejected: 'REJECTED',
+  Expired: 'EXPIRED',
+  Failed: 'FAILED',
+} as const;
+export type Stage = (typeof Stage)[keyof typeof Stage];
+export const STAGES = Object.values(Stage) as [Stage, ...Stage[]];
+
+export const TaxNoSearchAttribute = defineSearchAttributeKey('TaxNo', SearchAttributeType.KEYWORD);
+export const TaxPeriodSearchAttribute = defineSearchAttributeKey('TaxPeriod', SearchAttributeType.KEYWORD);
+export const DeductionStageSearchAttribute = defineSearchAttributeKey('DeductionStage', SearchAttributeType.KEYWORD);
+/** Search attributes the Temporal namespace must have (all Keyword). */
+export const SEARCH_ATTRIBUTE_NAMES = ['TaxNo', 'TaxPeriod', 'DeductionStage'] as const;
+
+const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
+
+export const ApproveSignalInput = z.object({
+  approver: Person,
+  comment: z.string().max(500, 'comment: at most 500 characters').optional(),
+});
+export type ApproveSignalInput = z.infer<typeof ApproveSignalInput>;
+export const RejectSignalInput = z.object({
+  approver: Person,
+  reason: z.string().trim().min(1, 'reason is required').max(500, 'reason: at most 500 characters'),
+});
+export type RejectSignalInput = z.infer<typeof RejectSignalInput>;
+
+export const approveSignal = defineSignal<[ApproveSignalInput]>('approve');
+export const rejectSignal = defineSignal<[RejectSignalInput]>('reject');
+
+const Milliseconds = z.number().int().positive();
+
+export const MonthlyDeductionInput = z.object({
+  taxNo: TaxNo,
+  /** The period the caller expects; the bureau's current period must match it. */
+  taxPeriod: TaxPeriod,
+  /** ISO instant; default: 00:00 Shanghai time one day before the filing deadline. */
+  approvalDeadline: z.iso.datetime({ offset: true }).optional(),
+  /** Invoice types to consider; default: every deductible type. */
+  invoiceTypes: z.array(z.number().int()).optional(),
+  /** Invoices per select call (the bureau takes at most 2000). */
+  batchSize: z.number().int().min(1).max(2000).default(500),
+  /** After confirmation, move the bureau's period on to this one (4.12), then query it again. */
+  changePeriodTo: TaxPeriod.optional(),
+  /** How often to ask for a bureau task's result. Defaults follow the bureau's guidance loosely. */
+  polling: z
+    .object({
+      initialIntervalMs: Milliseconds.default(1000),
+      maximumIntervalMs: Milliseconds.default(60_000),
+      backoffCoefficient: z.number().min(1).max(10).default(1.5),
+      /** Give up on a bureau task after this long. */
+      giveUpAfterMs: Milliseconds.default(24 * 3600_000),
+    })
+    .prefault({}),
+});
+export type MonthlyDeductionInput = z.input<typeof MonthlyDeductionInput>;
+export type ParsedMonthlyDeductionInput = z.output<typeof MonthlyDeductionInput>;
+
+export const StatisticLine = z.object({
+  invoiceType: z.number().int(),
+  deductibleCount: z.number().int(),
+  deductibleAmount: Money,
+  deductibleTax: Money,
+  notDeductibleCount: z.number().int(),
+  notDeductibleAmount: Money,
+  notDeductibleTax: Money,
+});
+export type StatisticLine = z.infer<typeof StatisticLine>;
+
+export interface StatisticSummary {
+  statisticStatus: string;
+  updateTime: string;
+  deductionDeadline: string;
+  items: StatisticLine[];
+  deductibleCount: number;
+  deductibleAmount: string;
+  deductibleTax: string;
+}
+
+export interface FailedInvoice {
+  invoiceCode: string;
+  invoiceNo: string;
+  resultCode: number;
+  resultMsg: string;
+}
+
+export interface SelectionTally {
+  candidates: number;
+  submitted: number;
+  selected: number;
+  alreadySelected: number;
+  failed: number;
+  selectedTax: string;
+  /** The first failures, kept for the approver (at most 50). */
+  failures: FailedInvoice[];
+  taskNos: string[];
+}
+
+export interface Decision {
+  decision: 'approved' | 'rejected';
+  approver: string;
+  comment?: string;
+  /** ISO instant (workflow time) the decision arrived. */
+  decidedAt: string;
+}
+
+export interface Progress {
+  taxNo: string;
+  taxPeriod: string;
+  stage: Stage;
+  deductionDeadline?: string;
+  approvalDeadline?: string;
+  selection?: SelectionTally;
+  statistic?: StatisticSummary;
+  decision?: Decision;
+  lastBureauError?: string;
+  updatedAt: string;
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+export interface MonthlyDeductionResult extends Progress {
+  outcome: 'COMPLETED' | 'REJECTED' | 'EXPIRED';
+  confirmedAt?: string;
+  periodAfterChange?: string;
+  note: string;
+}
