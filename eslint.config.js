@@ -17,9 +17,14 @@ export default tseslint.config(
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch'],
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: ['node:*', 'axios', 'pino', 'better-sqlite3', '../activities/*', '../simulator/*'] },
+        {
+          patterns: [
+            { group: ['node:*', 'axios', 'pino', 'better-sqlite3', '../simulator/*'], message: 'no I/O in workflows' },
+            { group: ['../activities/*'], allowTypeImports: true, message: 'import activities as types only' },
+          ],
+        },
       ],
     },
   },

@@ -116,7 +116,6 @@ export interface SelectionTally {
   selected: number;
   alreadySelected: number;
   failed: number;
-  selectedTax: string;
   /** The first failures, kept for the approver (at most 50). */
   failures: FailedInvoice[];
   taskNos: string[];
@@ -146,6 +145,8 @@ export interface Progress {
 export const progressQuery = defineQuery<Progress>('progress');
 
 export interface MonthlyDeductionResult extends Progress {
+  /** Signals the workflow refused (invalid, or at the wrong stage), for the audit trail. */
+  refusedSignals: string[];
   outcome: 'COMPLETED' | 'REJECTED' | 'EXPIRED';
   confirmedAt?: string;
   periodAfterChange?: string;

@@ -1,0 +1,61 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { GatewayCode } from '../protocol/codes.js';
+import { ConfigError } from './invoiceCloudConfig.js';
+import { InvoiceCloudError } from './invoiceCloudErrors.js';
+
+/** Failure types the workflow and the retry policies know by name. */
+export const FailureType = {
+  /** The bureau task is still running (6910): retried by the poll policy, no history growth. */
+  TaskPending: 'BureauTaskPending',
+  /** Network, HTTP 5xx, quota, token: retried with backoff. */
+  Transient: 'InvoiceCloudUnavailable',
+  /** The bureau refused the operation: not retried. Details carry code and verbatim message. */
+  Business: 'BureauRefused',
+  /** Request or reply did not match the interface definition: not retried. */
+  Protocol: 'InvoiceCloudProtocolError',
+  Auth: 'InvoiceCloudAuthFailed',
+  Config: 'WorkerConfigError',
+} as const;
+
+export interface BureauFailureDetails {
+  interfaceCode: string;
+  code: string;
+  message: string;
+}
+
+/** Turns an error of an invoice-cloud call into the Temporal failure that says what to do. */
+export function toActivityFailure(error: unknown, context: string): unknown {
+  if (error instanceof InvoiceCloudError) {
+    const details: BureauFailureDetails = {
+      interfaceCode: error.interfaceCode,
+      code: error.code,
+      message: error.bureauMessage,
+    };
+    const message = `${context}: ${error.message}`;
+    switch (error.kind) {
+      case 'retryable':
+        return ApplicationFailure.create({
+          message,
+          type: error.code === GatewayCode.TaskProcessing ? FailureType.TaskPending : FailureType.Transient,
+          details: [details],
+        });
+      case 'business':
+        return ApplicationFailure.nonRetryable(message, FailureType.Business, details);
+      case 'protocol':
+        return ApplicationFailure.nonRetryable(message, FailureType.Protocol, details);
+      case 'auth':
+        return ApplicationFailure.nonRetryable(message, FailureType.Auth, details);
+    }
+  }
+  if (error instanceof ConfigError) return ApplicationFailure.nonRetryable(error.message, FailureType.Config);
+  return error;
+}
+
+/** Runs an invoice-cloud call and rethrows its failure classified. */
+export async function classified<T>(context: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toActivityFailure(error, context);
+  }
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { DataEncoding } from '../protocol/codec.js';
+import { DEFAULT_GATEWAY_PATH } from '../protocol/envelope.js';
+import { describeZodError } from '../protocol/interfaces.js';
+
+/**
+ * How the worker reaches the invoice cloud, from INVOICE_CLOUD_* environment variables. The
+ * embedded defaults are the sandbox's demo tenant (the seed's sample values), so `npm start`
+ * works with nothing set; production sets every variable.
+ */
+export interface InvoiceCloudConfig {
+  baseUrl: string;
+  gatewayPath: string;
+  appId: string;
+  appSecret: string;
+  tenantId: string;
+  accountId: string;
+  user: string;
+  userType: 'Mobile' | 'UserName';
+  businessSystemCode: string;
+  encoding: DataEncoding;
+  timeoutMs: number;
+  /** Bureau confirmation passwords (确认密码) by taxNo, with an optional default. */
+  confirmPasswords: Record<string, string>;
+  defaultConfirmPassword?: string;
+}
+
+const Env = z.object({
+  INVOICE_CLOUD_BASE_URL: z.url().default('http://127.0.0.1:8790'),
+  INVOICE_CLOUD_GATEWAY_PATH: z.string().startsWith('/').default(DEFAULT_GATEWAY_PATH),
+  INVOICE_CLOUD_APP_ID: z.string().min(1).default('CASHINV'),
+  INVOICE_CLOUD_APP_SECRET: z.string().min(1).default('12345678'),
+  INVOICE_CLOUD_TENANT_ID: z.string().min(1).default('devbiz'),
+  INVOICE_CLOUD_ACCOUNT_ID: z.string().min(1).default('1534920374578620490'),
+  INVOICE_CLOUD_USER: z.string().min(1).default('13825207590'),
+  INVOICE_CLOUD_USER_TYPE: z.enum(['Mobile', 'UserName']).default('Mobile'),
+  INVOICE_CLOUD_BUSINESS_SYSTEM_CODE: z.string().min(1).default('yhtest'),
+  /** Set when the tenant encrypts `data` with AES-128-GCM; unset means plain base64. */
+  INVOICE_CLOUD_DATA_PASSWORD: z.string().min(1).optional(),
+  INVOICE_CLOUD_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** JSON object taxNo -> bureau confirmation password. */
+  INVOICE_CLOUD_CONFIRM_PASSWORDS: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (!raw) return {};
+      try {
+        return z.record(z.string(), z.string().min(1)).parse(JSON.parse(raw));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of taxNo to password' });
+        return z.NEVER;
+      }
+    }),
+  /** Password used for any taxNo not in INVOICE_CLOUD_CONFIRM_PASSWORDS (demo default: the seed's). */
+  INVOICE_CLOUD_CONFIRM_PASSWORD: z.string().min(1).optional().default('1234567'),
+});
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function invoiceCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): InvoiceCloudConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid invoice-cloud configuration: ${describeZodError(parsed.error)}`);
+  }
+  const e = parsed.data;
+  return {
+    baseUrl: e.INVOICE_CLOUD_BASE_URL.replace(/\/$/, ''),
+    gatewayPath: e.INVOICE_CLOUD_GATEWAY_PATH,
+    appId: e.INVOICE_CLOUD_APP_ID,
+    appSecret: e.INVOICE_CLOUD_APP_SECRET,
+    tenantId: e.INVOICE_CLOUD_TENANT_ID,
+    accountId: e.INVOICE_CLOUD_ACCOUNT_ID,
+    user: e.INVOICE_CLOUD_USER,
+    userType: e.INVOICE_CLOUD_USER_TYPE,
+    businessSystemCode: e.INVOICE_CLOUD_BUSINESS_SYSTEM_CODE,
+    encoding: e.INVOICE_CLOUD_DATA_PASSWORD
+      ? { kind: 'aes-gcm', password: e.INVOICE_CLOUD_DATA_PASSWORD }
+      : { kind: 'base64' },
+    timeoutMs: e.INVOICE_CLOUD_TIMEOUT_MS,
+    confirmPasswords: e.INVOICE_CLOUD_CONFIRM_PASSWORDS,
+    defaultConfirmPassword: e.INVOICE_CLOUD_CONFIRM_PASSWORD,
+  };
+}
+
+export function confirmPasswordFor(config: InvoiceCloudConfig, taxNo: string): string {
+  const password = config.confirmPasswords[taxNo] ?? config.defaultConfirmPassword;
+  if (!password) {
+    throw new ConfigError(
+      `No bureau confirmation password for taxNo ${taxNo}: set INVOICE_CLOUD_CONFIRM_PASSWORDS or INVOICE_CLOUD_CONFIRM_PASSWORD on the worker`,
+    );
+  }
+  return password;
+}

@@ -1,0 +1,36 @@
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createDeductionActivities } from '../activities/deductionActivities.js';
+import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
+import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
+import { TASK_QUEUE } from '../workflows/contract.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  return bundle;
+}
+
+export interface DeductionWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  invoiceCloud: InvoiceCloudConfig;
+  taskQueue?: string;
+  identity?: string;
+}
+
+/** A worker on the `invoice-deduction` queue with the bureau activities wired to the invoice cloud. */
+export async function createDeductionWorker(options: DeductionWorkerOptions): Promise<Worker> {
+  const client = new InvoiceCloudClient(options.invoiceCloud);
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    identity: options.identity,
+    workflowBundle: await workflowBundle(),
+    activities: createDeductionActivities({ client, config: options.invoiceCloud }),
+  });
+}

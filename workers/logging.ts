@@ -1,0 +1,38 @@
+import { DefaultLogger, type LogEntry, Runtime } from '@temporalio/worker';
+import pino from 'pino';
+
+/** Keys whose values never reach a log line. */
+export const REDACTED_KEYS = [
+  'password',
+  'appSecret',
+  'appSecuret',
+  'app_token',
+  'apptoken',
+  'access_token',
+  'accessToken',
+  'confirmPassword',
+  'authorization',
+];
+
+export function createLogger(name: string): pino.Logger {
+  return pino({
+    name,
+    level: process.env.LOG_LEVEL ?? 'info',
+    redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
+  });
+}
+
+let installed = false;
+
+/** Routes the Temporal runtime's and the SDK's logs (workflow and activity loggers) to pino. */
+export function installRuntimeLogging(logger: pino.Logger): void {
+  if (installed) return; // Runtime.install may run once per process.
+  installed = true;
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry: LogEntry) => {
+      const level =
+        entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      logger[level]({ ...entry.meta }, entry.message);
+    }),
+  });
+}

@@ -1,0 +1,1 @@
+export { MonthlyDeductionWorkflow } from './monthlyDeduction.js';

@@ -1,0 +1,376 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { DeductionActivities, SelectionTaskResult } from '../activities/deductionActivities.js';
+import { StatisticStatus } from '../protocol/codes.js';
+import type { StatisticQueryReply } from '../protocol/interfaces.js';
+import { describeZodError } from '../protocol/interfaces.js';
+import { endOfShanghaiDay } from '../protocol/period.js';
+import { approvalDeadline } from '../rules/approvalDeadline.js';
+import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
+import {
+  ApproveSignalInput,
+  approveSignal,
+  DeductionStageSearchAttribute,
+  type Decision,
+  MonthlyDeductionInput,
+  type MonthlyDeductionResult,
+  type Progress,
+  progressQuery,
+  RejectSignalInput,
+  rejectSignal,
+  type SelectionTally,
+  Stage,
+  type StatisticSummary,
+} from './contract.js';
+import { renderCurrentDetails } from './details.js';
+
+const NON_RETRYABLE = ['BureauRefused', 'InvoiceCloudProtocolError', 'InvoiceCloudAuthFailed', 'WorkerConfigError'];
+const MAX_SELECTION_ROUNDS = 3;
+const MAX_STATISTIC_ATTEMPTS = 3;
+const MAX_FAILURES_KEPT = 50;
+
+/** Short bureau calls: retried with backoff through outages, never on a refusal. */
+const bureau = proxyActivities<DeductionActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '6 hours',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+/** Reading a large pool and submitting its batches: heartbeats so a dead worker is noticed soon. */
+const selection = proxyActivities<DeductionActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  scheduleToCloseTimeout: '6 hours',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+/**
+ * MonthlyDeductionWorkflow: one taxpayer, one tax period, the seed's ten steps (异构对接说明 1-10).
+ * Bureau tasks are awaited by activity retries (BureauTaskPending), so waiting adds no history.
+ */
+export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput): Promise<MonthlyDeductionResult> {
+  const parsed = MonthlyDeductionInput.safeParse(rawInput);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`Invalid workflow input: ${describeZodError(parsed.error)}`, 'InvalidInput');
+  }
+  const input = parsed.data;
+  const { taxNo, taxPeriod } = input;
+
+  // Awaiting a bureau task: the activity throws BureauTaskPending until the task is done; Temporal
+  // retries it on this schedule. Only the final attempt is recorded in history.
+  const poll = proxyActivities<DeductionActivities>({
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: input.polling.giveUpAfterMs,
+    retry: {
+      initialInterval: input.polling.initialIntervalMs,
+      backoffCoefficient: input.polling.backoffCoefficient,
+      maximumInterval: input.polling.maximumIntervalMs,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+
+  const progress: Progress = { taxNo, taxPeriod, stage: Stage.LoggingIn, updatedAt: new Date().toISOString() };
+  let decision: Decision | undefined;
+  const refusedSignals: string[] = [];
+
+  function publish(): void {
+    progress.updatedAt = new Date().toISOString();
+    setCurrentDetails(renderCurrentDetails(progress));
+  }
+  function enterStage(stage: Stage): void {
+    progress.stage = stage;
+    upsertSearchAttributes([{ key: DeductionStageSearchAttribute, value: stage }]);
+    publish();
+  }
+  function refuseSignal(reason: string): void {
+    log.warn('Refused a signal', { taxNo, taxPeriod, reason });
+    if (refusedSignals.length < 20) refusedSignals.push(reason);
+  }
+
+  setHandler(progressQuery, () => progress);
+  setHandler(approveSignal, (raw) => {
+    const signal = ApproveSignalInput.safeParse(raw);
+    if (!signal.success) return refuseSignal(`invalid approve: ${describeZodError(signal.error)}`);
+    if (progress.stage !== Stage.AwaitingApproval || decision) {
+      return refuseSignal(`approve by ${signal.data.approver} arrived at stage ${progress.stage}`);
+    }
+    decision = { decision: 'approved', ...signal.data, decidedAt: new Date().toISOString() };
+  });
+  setHandler(rejectSignal, (raw) => {
+    const signal = RejectSignalInput.safeParse(raw);
+    if (!signal.success) return refuseSignal(`invalid reject: ${describeZodError(signal.error)}`);
+    if (progress.stage !== Stage.AwaitingApproval || decision) {
+      return refuseSignal(`reject by ${signal.data.approver} arrived at stage ${progress.stage}`);
+    }
+    decision = {
+      decision: 'rejected',
+      approver: signal.data.approver,
+      comment: signal.data.reason,
+      decidedAt: new Date().toISOString(),
+    };
+  });
+
+  let statisticOperations = 0;
+  async function runStatisticOperation(operation: 'generate' | 'revoke'): Promise<void> {
+    statisticOperations++;
+    const { taskNo } = await bureau.requestStatisticOperation.executeWithOptions(
+      { summary: operation === 'generate' ? '生成统计表 generate statistic' : '撤销统计表 revoke statistic' },
+      [{ taxNo, operation, ordinal: statisticOperations }],
+    );
+    const result = await poll.awaitStatisticTask.executeWithOptions({ summary: `await statistic task ${taskNo}` }, [
+      { taxNo, taskNo },
+    ]);
+    if (!result.success) {
+      throw ApplicationFailure.nonRetryable(
+        `Statistic ${operation} for ${taxNo} ${taxPeriod} failed at the bureau: ${result.resultMsg}`,
+        'BureauRefused',
+      );
+    }
+  }
+
+  async function refreshStatistic(): Promise<StatisticQueryReply> {
+    const statistic = await bureau.queryStatistic.executeWithOptions({ summary: '当前统计查询 query statistic' }, [
+      { taxNo },
+    ]);
+    progress.statistic = summarize(statistic);
+    publish();
+    return statistic;
+  }
+
+  function finish(
+    outcome: MonthlyDeductionResult['outcome'],
+    note: string,
+    extra: Partial<MonthlyDeductionResult> = {},
+  ) {
+    enterStage(outcome as Stage);
+    return { ...progress, ...extra, outcome, note, refusedSignals } as MonthlyDeductionResult;
+  }
+
+  try {
+    // Steps 1-2 (4.02, 4.04): log in, and let the bureau say which period is open.
+    await bureau.logInToBureau.executeWithOptions({ summary: '税局登录 bureau login' }, [{ taxNo }]);
+    enterStage(Stage.QueryingPeriod);
+    const period = await bureau.queryTaxPeriod.executeWithOptions({ summary: '查询税款所属期 query tax period' }, [
+      { taxNo },
+    ]);
+    if (period.taxPeriod !== taxPeriod) {
+      throw ApplicationFailure.nonRetryable(
+        `The bureau's current tax period for ${taxNo} is ${period.taxPeriod}, not ${taxPeriod}. ` +
+          `Start the month for ${period.taxPeriod}, or change the bureau's period first.`,
+        'PeriodMismatch',
+      );
+    }
+    progress.deductionDeadline = period.deductionDeadline;
+    const approveBy = approvalDeadline(period.deductionDeadline, input.approvalDeadline);
+    progress.approvalDeadline = approveBy.toISOString();
+    if (period.statisticStatus === StatisticStatus.Confirmed) {
+      await refreshStatistic();
+      return finish('COMPLETED', `The statistic for ${taxPeriod} was already confirmed; nothing was done again.`);
+    }
+
+    // Steps 1-4 (4.05, 4.06): choose and select the candidates, then collect per-invoice results.
+    enterStage(Stage.Selecting);
+    if (statisticLocksSelection(period.statisticStatus)) {
+      const pending = await selection.submitSelection.executeWithOptions({ summary: 'count candidates (dry run)' }, [
+        { ...selectionInput(0), dryRun: true },
+      ]);
+      // A generated statistic locks selection (code 20): revoke it so new invoices can be added.
+      if (pending.candidates > 0) await runStatisticOperation('revoke');
+    }
+    const tally: SelectionTally = {
+      candidates: 0,
+      submitted: 0,
+      selected: 0,
+      alreadySelected: 0,
+      failed: 0,
+      failures: [],
+      taskNos: [],
+    };
+    progress.selection = tally;
+    for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
+      if (round > 1)
+        await bureau.logInToBureau.executeWithOptions({ summary: '重新登录 bureau login again' }, [{ taxNo }]);
+      const submitted = await selection.submitSelection.executeWithOptions(
+        { summary: `发票勾选 select invoices (round ${round})` },
+        [selectionInput(round)],
+      );
+      if (round === 1) tally.candidates = submitted.candidates;
+      tally.submitted += submitted.submitted;
+      tally.taskNos.push(...submitted.taskNos);
+      publish();
+      const results = await Promise.all(
+        submitted.taskNos.map((taskNo) =>
+          poll.awaitSelectionResult.executeWithOptions({ summary: `勾选结果 await select task ${taskNo}` }, [
+            { taxNo, taskNo },
+          ]),
+        ),
+      );
+      const toRetry = addResults(tally, results);
+      publish();
+      if (toRetry === 0) break;
+      log.info('Bureau asked to retry some invoices', { taxNo, taxPeriod, round, toRetry });
+    }
+
+    // Steps 5-7 (4.07-4.09): bring the statistic table to "generated".
+    enterStage(Stage.GeneratingStatistic);
+    let statistic = await refreshStatistic();
+    for (let attempt = 1; ; attempt++) {
+      const totals = statisticTotals(statistic.items);
+      const step = planStatistic(statistic.statisticStatus, totals.deductibleCount + totals.notDeductibleCount);
+      if (step === 'ready-for-approval') break;
+      if (step === 'already-confirmed')
+        return finish('COMPLETED', `The statistic for ${taxPeriod} was already confirmed.`);
+      if (step === 'nothing-to-deduct') {
+        return finish('COMPLETED', `Nothing to deduct for ${taxNo} in ${taxPeriod}: no invoice selected.`);
+      }
+      if (attempt > MAX_STATISTIC_ATTEMPTS) {
+        throw ApplicationFailure.nonRetryable(
+          `The statistic for ${taxNo} ${taxPeriod} is still in status ${statistic.statisticStatus} after ${MAX_STATISTIC_ATTEMPTS} attempts`,
+          'StatisticNotGenerated',
+        );
+      }
+      if (step === 'revoke-then-generate') await runStatisticOperation('revoke');
+      if (step === 'wait-while-generating') {
+        await poll.awaitStatisticSettled.executeWithOptions({ summary: 'await statistic generation' }, [{ taxNo }]);
+      } else {
+        await runStatisticOperation('generate');
+      }
+      statistic = await refreshStatistic();
+    }
+
+    // Step 8: a person checks the table and decides, before the approval deadline.
+    enterStage(Stage.AwaitingApproval);
+    const decided = await condition(() => decision !== undefined, Math.max(approveBy.getTime() - Date.now(), 1));
+    if (!decided || !decision) {
+      return finish(
+        'EXPIRED',
+        `No approval arrived by ${progress.approvalDeadline}; the statistic was not confirmed. Confirm it by hand before ${period.deductionDeadline} or file without it.`,
+      );
+    }
+    progress.decision = decision;
+    if (decision.decision === 'rejected') {
+      await runStatisticOperation('revoke');
+      await refreshStatistic();
+      return finish(
+        'REJECTED',
+        `Rejected by ${decision.approver}: ${decision.comment ?? ''}. The statistic was revoked.`,
+      );
+    }
+
+    // Step 9 (4.10, 4.11): confirm; the bureau refuses until the period's month has ended.
+    enterStage(Stage.Confirming);
+    const confirmer = proxyActivities<DeductionActivities>({
+      startToCloseTimeout: '1 minute',
+      scheduleToCloseTimeout: Math.max(endOfShanghaiDay(period.deductionDeadline).getTime() - Date.now(), 60_000),
+      retry: {
+        initialInterval: '5s',
+        backoffCoefficient: 2,
+        maximumInterval: '30 minutes',
+        nonRetryableErrorTypes: NON_RETRYABLE,
+      },
+    });
+    const { taskNo: confirmTaskNo } = await confirmer.requestConfirmation.executeWithOptions(
+      { summary: '确认统计表 confirm statistic' },
+      [{ taxNo }],
+    );
+    const confirmation = await poll.awaitConfirmation.executeWithOptions(
+      { summary: `确认结果 await confirm task ${confirmTaskNo}` },
+      [{ taxNo, taskNo: confirmTaskNo }],
+    );
+    if (!confirmation.success) {
+      throw ApplicationFailure.nonRetryable(
+        `The bureau did not confirm the statistic for ${taxNo} ${taxPeriod}: ${confirmation.resultMsg}`,
+        'BureauRefused',
+      );
+    }
+    await refreshStatistic();
+
+    // Step 10 (4.12): optionally move the bureau on to another period, then read it back.
+    let periodAfterChange: string | undefined;
+    if (input.changePeriodTo) {
+      enterStage(Stage.ChangingPeriod);
+      await bureau.changeTaxPeriod.executeWithOptions(
+        { summary: `变更所属期 change period to ${input.changePeriodTo}` },
+        [{ taxNo, taxPeriod: input.changePeriodTo }],
+      );
+      const after = await bureau.queryTaxPeriod.executeWithOptions({ summary: '查询税款所属期 query tax period' }, [
+        { taxNo },
+      ]);
+      periodAfterChange = after.taxPeriod;
+    }
+    await condition(allHandlersFinished);
+    return finish('COMPLETED', `Confirmed for ${taxPeriod}, approved by ${decision.approver}.`, {
+      confirmedAt: confirmation.confirmTime,
+      periodAfterChange,
+    });
+  } catch (error) {
+    progress.lastBureauError = failureMessage(error);
+    enterStage(Stage.Failed);
+    throw ApplicationFailure.nonRetryable(
+      `Deduction for ${taxNo} ${taxPeriod} failed: ${progress.lastBureauError}`,
+      'DeductionFailed',
+    );
+  }
+
+  function selectionInput(round: number) {
+    return {
+      taxNo,
+      taxPeriod,
+      deductionDeadline: progress.deductionDeadline ?? '',
+      batchSize: input.batchSize,
+      invoiceTypes: input.invoiceTypes,
+      round,
+    };
+  }
+}
+
+function addResults(tally: SelectionTally, results: SelectionTaskResult[]): number {
+  let toRetry = 0;
+  for (const r of results) {
+    tally.selected += r.selected;
+    tally.alreadySelected += r.alreadySelected;
+    tally.failed += r.failed;
+    toRetry += r.toRetry;
+    tally.failures.push(...r.failures.slice(0, MAX_FAILURES_KEPT - tally.failures.length));
+  }
+  return toRetry;
+}
+
+function summarize(statistic: StatisticQueryReply): StatisticSummary {
+  const totals = statisticTotals(statistic.items);
+  return {
+    statisticStatus: statistic.statisticStatus,
+    updateTime: statistic.updateTime,
+    deductionDeadline: statistic.deductionDeadline,
+    items: statistic.items,
+    deductibleCount: totals.deductibleCount,
+    deductibleAmount: totals.deductibleAmount,
+    deductibleTax: totals.deductibleTax,
+  };
+}
+
+/** The most specific message of a failure: the bureau's own text where there is one. */
+function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
