@@ -65,7 +65,7 @@ export function checkTaxNo(taxNo: string, label = 'taxNo'): void {
 /** Throws DeductionInputError unless `period` is YYYYMM. */
 export function checkPeriod(period: string, label = 'period'): void {
   const parsed = TaxPeriod.safeParse(period);
-  if (!parsed.success) throw new DeductionInputError(`${label} ${period}: ${formatIssues(parsed.error)}`);
+  if (!parsed.success) throw new DeductionInputError(`${label} ${period}: ${parsed.error.issues[0]?.message}`);
 }
 
 /** Throws DeductionInputError unless `stage` is one of STAGES. */

@@ -1,0 +1,517 @@
+/**
+ * The operator CLI for MonthlyDeductionWorkflow (DESIGN.md §6):
+ *   npm run cli -- start|status|approve|reject|list ...   (or the package bin `vat-deduction`)
+ * Every argument is validated before Temporal is contacted.
+ * Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found / wrong state.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import { likelyCurrentPeriod } from '../protocol/period.js';
+import { STAGES, type Progress, type StatisticLine } from '../workflows/contract.js';
+import {
+  DeductionInputError,
+  DeductionNotFoundError,
+  DeductionStateError,
+  approve,
+  checkPeriod,
+  checkStage,
+  checkTaxNo,
+  getProgress,
+  listDeductions,
+  reject,
+  startMonthlyDeduction,
+  type DeductionRow,
+  type DeductionStatus,
+} from './deductions.js';
+import {
+  TemporalConfigError,
+  TemporalUnreachableError,
+  createTemporalClient,
+  temporalSettingsFromEnv,
+} from './temporalConnection.js';
+
+export const EXIT_OK = 0;
+export const EXIT_UNEXPECTED = 1;
+export const EXIT_BAD_INPUT = 2;
+export const EXIT_UNREACHABLE = 3;
+export const EXIT_NOT_FOUND_OR_STATE = 4;
+
+/** An error that ends the CLI with a given exit code. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  /** Opens the Temporal client (default: from `env`). Only called after every argument is valid. */
+  connect: () => Promise<Client>;
+}
+
+function defaultIo(partial: Partial<CliIo>): CliIo {
+  const env = partial.env ?? process.env;
+  return {
+    out: partial.out ?? ((text) => process.stdout.write(text)),
+    err: partial.err ?? ((text) => process.stderr.write(text)),
+    env,
+    now: partial.now ?? (() => new Date()),
+    connect:
+      partial.connect ??
+      (async () => {
+        const settings = temporalSettingsFromEnv(env);
+        return createTemporalClient(settings);
+      }),
+  };
+}
+
+// ---- argument validation (all before connecting) -------------------------------------------------
+
+function bad(message: string): never {
+  throw new CliError(message, EXIT_BAD_INPUT);
+}
+
+function validTaxNo(value: string): string {
+  try {
+    checkTaxNo(value, '--tax-no');
+  } catch (err) {
+    const upper = value.toUpperCase();
+    const hint =
+      upper !== value &&
+      !(() => {
+        try {
+          checkTaxNo(upper);
+          return false;
+        } catch {
+          return true;
+        }
+      })()
+        ? ` (did you mean ${upper}? letters must be upper case)`
+        : '';
+    bad(`${(err as Error).message}${hint}`);
+  }
+  return value;
+}
+
+function validPeriod(value: string, option: string): string {
+  try {
+    checkPeriod(value, option);
+  } catch (err) {
+    bad((err as Error).message);
+  }
+  return value;
+}
+
+function validStage(value: string): string {
+  try {
+    checkStage(value, '--stage');
+  } catch (err) {
+    bad((err as Error).message);
+  }
+  return value;
+}
+
+const IsoInstant = z.iso.datetime({ offset: true });
+function validInstant(value: string, option: string): string {
+  if (!IsoInstant.safeParse(value).success || Number.isNaN(Date.parse(value))) {
+    bad(`${option} ${value}: must be an ISO 8601 instant with an offset, e.g. 2026-12-14T00:00:00+08:00`);
+  }
+  return value;
+}
+
+function validText(value: string | undefined, option: string, max: number): string {
+  const trimmed = value?.trim() ?? '';
+  if (!trimmed) bad(`${option}: must not be empty`);
+  if (trimmed.length > max) bad(`${option}: at most ${max} characters, got ${trimmed.length}`);
+  return trimmed;
+}
+
+// ---- output --------------------------------------------------------------------------------------
+
+const STATISTIC_STATUS: Record<string, string> = {
+  '01': 'not generated 未生成',
+  '21': 'generating 生成中',
+  '02': 'generated, confirmable 已生成',
+  '22': 'nothing selected 无勾选数据',
+  '03': 'generated outside the filing window, regenerate 非申报期生成',
+  '05': 'confirmed 已确认',
+};
+
+const INVOICE_TYPES: Record<number, string> = {
+  1: 'e-ordinary 电子普票',
+  2: 'e-special 电子专票',
+  3: 'paper ordinary 纸质普票',
+  4: 'paper special 纸质专票',
+  12: 'motor vehicle 机动车发票',
+  15: 'toll e-invoice 通行费发票',
+  21: 'customs payment 海关缴款书',
+  26: '数电 ordinary 数电普票',
+  27: '数电 special 数电专票',
+  28: '数电 air itinerary 数电航空行程单',
+  29: '数电 railway 数电铁路客票',
+  83: '数电 motor vehicle 数电机动车发票',
+};
+
+function line(label: string, value: string | number | undefined): string {
+  return `${`${label}:`.padEnd(34)} ${value ?? '-'}\n`;
+}
+
+function statisticLines(items: StatisticLine[]): string {
+  if (items.length === 0) return '';
+  const header = [
+    'type 类型',
+    'deductible 可抵扣: count',
+    'amount',
+    'tax',
+    'not deductible 不抵扣: count',
+    'amount',
+    'tax',
+  ];
+  const rows = items.map((i) => [
+    `${i.invoiceType} ${INVOICE_TYPES[i.invoiceType] ?? ''}`.trim(),
+    String(i.deductibleCount),
+    i.deductibleAmount,
+    i.deductibleTax,
+    String(i.notDeductibleCount),
+    i.notDeductibleAmount,
+    i.notDeductibleTax,
+  ]);
+  return table(header, rows, '  ');
+}
+
+function table(header: string[], rows: string[][], indent = ''): string {
+  const width = (s: string) => [...s].reduce((n, ch) => n + (/[\u2E80-\uFFEF]/.test(ch) ? 2 : 1), 0);
+  const widths = header.map((h, c) => Math.max(width(h), ...rows.map((r) => width(r[c] ?? ''))));
+  const fmt = (cells: string[]) =>
+    indent +
+    cells
+      .map((cell, c) => cell + ' '.repeat((widths[c] ?? 0) - width(cell)))
+      .join('  ')
+      .trimEnd() +
+    '\n';
+  return fmt(header) + rows.map(fmt).join('');
+}
+
+/** The readable status block. */
+export function formatStatus(status: DeductionStatus): string {
+  const p: Progress = status.progress;
+  let text = '';
+  text += line('Workflow 工作流', `${status.workflowId} (${status.status})`);
+  text += line('Tax No 纳税人识别号', p.taxNo);
+  text += line('Period 税款所属期', p.taxPeriod);
+  text += line('Stage 阶段', p.stage);
+  text += line('Deduction deadline 勾选截止日期', p.deductionDeadline);
+  text += line('Approval deadline 审批截止时间', p.approvalDeadline);
+  text += line('Started 开始时间', status.startTime.toISOString());
+  if (status.closeTime) text += line('Closed 结束时间', status.closeTime.toISOString());
+  text += line('Updated 更新时间', p.updatedAt);
+  if (p.selection) {
+    const s = p.selection;
+    text += line(
+      'Selection 勾选',
+      `candidates ${s.candidates}, submitted ${s.submitted}, selected ${s.selected}, ` +
+        `already selected ${s.alreadySelected}, failed ${s.failed}`,
+    );
+    for (const f of s.failures) {
+      text += `  failed 失败: ${f.invoiceCode}/${f.invoiceNo} code ${f.resultCode}: ${f.resultMsg}\n`;
+    }
+    if (s.failed > s.failures.length) text += `  ... and ${s.failed - s.failures.length} more failures\n`;
+  }
+  if (p.statistic) {
+    const st = p.statistic;
+    text += line(
+      'Statistic 统计表',
+      `status ${st.statisticStatus} ${STATISTIC_STATUS[st.statisticStatus] ?? ''}`.trim() +
+        `, updated ${st.updateTime}`,
+    );
+    text += line(
+      'Deductible total 可抵扣合计',
+      `count ${st.deductibleCount}, amount ${st.deductibleAmount}, tax ${st.deductibleTax}`,
+    );
+    text += statisticLines(st.items);
+  }
+  if (p.decision) {
+    const d = p.decision;
+    const verb = d.decision === 'approved' ? 'approved 已同意' : 'rejected 已驳回';
+    text += line('Decision 审批结果', `${verb} by ${d.approver} at ${d.decidedAt}${d.comment ? `: ${d.comment}` : ''}`);
+  }
+  if (p.lastBureauError) text += line('Bureau message 税局返回', p.lastBureauError);
+  if (status.result) {
+    text += line('Outcome 结果', status.result.outcome);
+    if (status.result.confirmedAt) text += line('Confirmed 确认时间', status.result.confirmedAt);
+    if (status.result.periodAfterChange)
+      text += line('Period after change 变更后所属期', status.result.periodAfterChange);
+    text += line('Note 说明', status.result.note);
+    const refused = (status.result as { refusedSignals?: string[] }).refusedSignals ?? [];
+    for (const r of refused) text += `  refused signal 已拒绝的信号: ${r}\n`;
+  }
+  if (status.failure) text += line('Failure 失败原因', status.failure);
+  if (status.source === 'search-attributes' && status.status === 'RUNNING') {
+    text += '(No worker answered the progress query: stage taken from the DeductionStage search attribute.)\n';
+  }
+  return text;
+}
+
+function formatRows(rows: DeductionRow[]): string {
+  if (rows.length === 0) return 'No deduction workflows match.\n';
+  return table(
+    ['WORKFLOW ID', 'TAX NO', 'PERIOD', 'STAGE', 'STATUS', 'STARTED'],
+    rows.map((r) => [
+      r.workflowId,
+      r.taxNo ?? '-',
+      r.taxPeriod ?? '-',
+      r.stage ?? '-',
+      r.status,
+      r.startTime.toISOString(),
+    ]),
+  );
+}
+
+// ---- program -------------------------------------------------------------------------------------
+
+async function withClient<T>(io: CliIo, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await io.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close().catch(() => undefined);
+  }
+}
+
+const ENV_HELP = `
+Environment:
+  TEMPORAL_ADDRESS     Temporal frontend host:port (default 127.0.0.1:7233)
+  TEMPORAL_NAMESPACE   namespace (default "default")
+  TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_API_KEY   optional TLS / API key
+
+Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found or in the wrong state.
+`;
+
+/** Builds the commander program. Errors are thrown (CliError / CommanderError), never process.exit. */
+export function buildProgram(ioOverrides: Partial<CliIo> = {}): Command {
+  const io = defaultIo(ioOverrides);
+  const program = new Command('vat-deduction')
+    .description(
+      'Operate the monthly VAT input-invoice deduction workflow (增值税进项发票抵扣勾选) on Temporal: ' +
+        'start a taxpayer-month, inspect it, approve or reject its statistic table, list runs.',
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  npm run cli -- start --tax-no 91440300591872133B --period 202610
+  npm run cli -- status --tax-no 91440300591872133B --period 202610
+  npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --comment "核对无误"
+  npm run cli -- reject --tax-no 91440300591872133B --period 202610 --approver "张三" --reason "金额不符"
+  npm run cli -- list --stage AWAITING_APPROVAL
+${ENV_HELP}`,
+    );
+
+  program
+    .command('start')
+    .description('Start the deduction workflow for one taxpayer-month (never twice for the same month)')
+    .requiredOption('--tax-no <taxNo>', 'taxpayer: 18-character unified social credit code (纳税人识别号)')
+    .option('--period <YYYYMM>', "tax period 税款所属期 (default: the likely current period from today's date)")
+    .option('--approval-deadline <ISO>', 'approval deadline instant, e.g. 2026-12-14T00:00:00+08:00')
+    .option('--change-period-to <YYYYMM>', 'after confirmation, move the bureau period on to this one')
+    .addHelpText(
+      'after',
+      `
+The bureau's current period (taxperiodQuery) is authoritative: when it differs from --period the workflow
+reports the mismatch instead of selecting invoices.
+
+Examples:
+  npm run cli -- start --tax-no 91440300591872133B
+  npm run cli -- start --tax-no 91440300591872133B --period 202610 --approval-deadline 2026-11-14T00:00:00+08:00
+`,
+    )
+    .action(async (opts: { taxNo: string; period?: string; approvalDeadline?: string; changePeriodTo?: string }) => {
+      const taxNo = validTaxNo(opts.taxNo);
+      const inferred = opts.period === undefined;
+      const period = inferred ? likelyCurrentPeriod(io.now()) : validPeriod(opts.period!, '--period');
+      const approvalDeadline =
+        opts.approvalDeadline !== undefined ? validInstant(opts.approvalDeadline, '--approval-deadline') : undefined;
+      const changePeriodTo =
+        opts.changePeriodTo !== undefined ? validPeriod(opts.changePeriodTo, '--change-period-to') : undefined;
+      const started = await withClient(io, (client) =>
+        startMonthlyDeduction(client, {
+          taxNo,
+          taxPeriod: period,
+          ...(approvalDeadline ? { approvalDeadline } : {}),
+          ...(changePeriodTo ? { changePeriodTo } : {}),
+        }),
+      );
+      if (started.alreadyStarted) {
+        io.out(
+          `Already started: ${started.workflowId} exists (run ${started.runId ?? 'unknown'}); nothing new was started.\n` +
+            `A taxpayer-month runs once. See: status --tax-no ${taxNo} --period ${period}\n`,
+        );
+      } else {
+        io.out(
+          `Started ${started.workflowId} (run ${started.runId ?? 'unknown'}) for taxNo ${taxNo}, period ${period}.\n`,
+        );
+      }
+      if (inferred) io.out(`Period ${period} was inferred from today's date (no --period given).\n`);
+      io.out(
+        "Note: the tax bureau's current period is authoritative; if it is not " +
+          `${period}, the workflow reports the mismatch.\n`,
+      );
+    });
+
+  program
+    .command('status')
+    .description("Show a taxpayer-month's progress: stage, deadlines, selection, statistic table, decision")
+    .requiredOption('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
+    .requiredOption('--period <YYYYMM>', 'tax period 税款所属期')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  npm run cli -- status --tax-no 91440300591872133B --period 202610 --json\n')
+    .action(async (opts: { taxNo: string; period: string; json?: boolean }) => {
+      const taxNo = validTaxNo(opts.taxNo);
+      const period = validPeriod(opts.period, '--period');
+      const status = await withClient(io, (client) => getProgress(client, taxNo, period));
+      io.out(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+    });
+
+  program
+    .command('approve')
+    .description('Approve the statistic table (统计表) of a taxpayer-month that is AWAITING_APPROVAL')
+    .requiredOption('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
+    .requiredOption('--period <YYYYMM>', 'tax period 税款所属期')
+    .requiredOption('--approver <name>', 'who approves (审批人), recorded for audit')
+    .option('--comment <text>', 'comment (审批意见)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --comment "核对无误"\n',
+    )
+    .action(async (opts: { taxNo: string; period: string; approver: string; comment?: string }) => {
+      const taxNo = validTaxNo(opts.taxNo);
+      const period = validPeriod(opts.period, '--period');
+      const approver = validText(opts.approver, '--approver', 64);
+      if (opts.comment !== undefined && opts.comment.length > 500) {
+        bad(`--comment: at most 500 characters, got ${opts.comment.length}`);
+      }
+      const sent = await withClient(io, (client) =>
+        approve(client, taxNo, period, { approver, ...(opts.comment ? { comment: opts.comment } : {}) }),
+      );
+      io.out(`Approval sent to ${sent.workflowId} by ${approver}. The workflow now confirms the statistic table.\n`);
+    });
+
+  program
+    .command('reject')
+    .description('Reject the statistic table of a taxpayer-month that is AWAITING_APPROVAL (it is revoked)')
+    .requiredOption('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
+    .requiredOption('--period <YYYYMM>', 'tax period 税款所属期')
+    .requiredOption('--approver <name>', 'who rejects (审批人), recorded for audit')
+    .requiredOption('--reason <text>', 'why (驳回原因)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npm run cli -- reject --tax-no 91440300591872133B --period 202610 --approver "张三" --reason "金额不符"\n',
+    )
+    .action(async (opts: { taxNo: string; period: string; approver: string; reason: string }) => {
+      const taxNo = validTaxNo(opts.taxNo);
+      const period = validPeriod(opts.period, '--period');
+      const approver = validText(opts.approver, '--approver', 64);
+      const reason = validText(opts.reason, '--reason', 500);
+      const sent = await withClient(io, (client) => reject(client, taxNo, period, { approver, reason }));
+      io.out(`Rejection sent to ${sent.workflowId} by ${approver}. The workflow revokes the statistic table.\n`);
+    });
+
+  program
+    .command('list')
+    .description('List deduction workflows by stage, taxpayer and/or period (search attributes)')
+    .addOption(new Option('--stage <STAGE>', `stage: ${STAGES.join(', ')}`))
+    .option('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
+    .option('--period <YYYYMM>', 'tax period 税款所属期')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npm run cli -- list --stage AWAITING_APPROVAL\n  npm run cli -- list --period 202610 --json\n',
+    )
+    .action(async (opts: { stage?: string; taxNo?: string; period?: string; json?: boolean }) => {
+      const stage = opts.stage !== undefined ? validStage(opts.stage) : undefined;
+      const taxNo = opts.taxNo !== undefined ? validTaxNo(opts.taxNo) : undefined;
+      const period = opts.period !== undefined ? validPeriod(opts.period, '--period') : undefined;
+      const rows = await withClient(io, (client) => listDeductions(client, { stage, taxNo, period }));
+      io.out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
+    });
+
+  for (const command of program.commands) {
+    command
+      .exitOverride()
+      .configureOutput({ writeOut: io.out, writeErr: io.err })
+      .showHelpAfterError(`(add --help for usage: ${program.name()} ${command.name()} --help)`);
+  }
+  return program;
+}
+
+function isUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e) && e.code === 14) return true; // UNAVAILABLE
+  }
+  return false;
+}
+
+/** Maps an error to [exit code, message to print or undefined when commander already printed it]. */
+export function exitCodeFor(err: unknown): [number, string | undefined] {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return [EXIT_OK, undefined];
+    }
+    return [EXIT_BAD_INPUT, undefined];
+  }
+  if (err instanceof CliError) return [err.exitCode, err.message];
+  if (err instanceof DeductionInputError || err instanceof TemporalConfigError) return [EXIT_BAD_INPUT, err.message];
+  if (err instanceof TemporalUnreachableError) return [EXIT_UNREACHABLE, err.message];
+  if (err instanceof DeductionNotFoundError || err instanceof DeductionStateError) {
+    return [EXIT_NOT_FOUND_OR_STATE, err.message];
+  }
+  if (isUnavailable(err)) {
+    return [EXIT_UNREACHABLE, `Temporal became unreachable: ${(err as Error).message}. Is the server running?`];
+  }
+  return [EXIT_UNEXPECTED, `Unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`];
+}
+
+/** Runs the CLI on `argv` (process.argv layout: node, script, ...args) and returns the exit code. */
+export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
+  const program = buildProgram(io);
+  const err = io.err ?? ((text: string) => process.stderr.write(text));
+  try {
+    await program.parseAsync(argv);
+    return EXIT_OK;
+  } catch (e) {
+    const [code, message] = exitCodeFor(e);
+    if (message) err(`error: ${message}\n`);
+    return code;
+  }
+}
+
+/** Runs when this file (or client/bin.mjs) is the process's entry point. */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    const real = realpathSync(entry);
+    const here = fileURLToPath(import.meta.url);
+    return real === here || real === join(dirname(here), 'bin.mjs');
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  process.exitCode = await runCli(process.argv);
+}
