@@ -23,3 +23,11 @@ export const TaxNo = z.string().superRefine((v, ctx) => {
   const problem = taxNoProblem(v);
   if (problem) ctx.addIssue({ code: 'custom', message: `invalid taxNo ${JSON.stringify(v)}: ${problem}` });
 });
+
+/** Completes 17 characters into a valid unified social credit code (for test data and demos). */
+export function withCheckCharacter(first17: string): string {
+  if (first17.length !== 17) throw new Error(`need 17 characters, got ${first17.length}`);
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += ALPHABET.indexOf(first17[i]!) * WEIGHTS[i]!;
+  return first17 + ALPHABET[(31 - (sum % 31)) % 31]!;
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm start`: the embedded stack on this machine. A Temporal dev server persisted to SQLite with
+ * its Web UI, the invoice-cloud sandbox with the demo tenant, and a worker; then the month is
+ * started for the demo taxpayers. Ctrl-C stops everything; a second run resumes from .data/.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
+import { startMonthlyDeduction } from '../client/deductions.js';
+import { addMonths, likelyCurrentPeriod } from '../protocol/period.js';
+import { SandboxAdmin } from '../simulator/adminClient.js';
+import { startSandbox } from '../simulator/server.js';
+import { createDeductionWorker } from '../workers/createWorker.js';
+import { createLogger, installRuntimeLogging } from '../workers/logging.js';
+import { progressQuery, type Progress } from '../workflows/contract.js';
+import { startDevServer } from './devServer.js';
+
+const DATA_DIR = fileURLToPath(new URL('../.data/', import.meta.url));
+/** Demo taxpayers of the sandbox tenant with soft-certificate mode on (DESIGN.md §6). */
+const DEMO_TAXPAYERS = ['91440300591872133B', '91440300MA5G9GK78Y'];
+const TERMINAL: readonly string[] = ['COMPLETED', 'REJECTED', 'EXPIRED', 'FAILED'];
+
+const logger = createLogger('start');
+installRuntimeLogging(logger);
+
+function port(variable: string, fallback: number): number {
+  const raw = process.env[variable];
+  const value = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${variable}=${raw}: must be a TCP port number`);
+  }
+  return value;
+}
+
+/**
+ * The sandbox's clock for a period: the 5th of the following month, 10:00 Shanghai time, inside
+ * the filing window (selection open until the 15th, confirmation open since the month ended).
+ */
+function filingWindowInstant(taxPeriod: string): string {
+  const next = addMonths(taxPeriod, 1);
+  return `${next.slice(0, 4)}-${next.slice(4)}-05T10:00:00+08:00`;
+}
+
+async function waitForDecisionPoint(client: Client, workflowId: string): Promise<Progress | undefined> {
+  const handle = client.workflow.getHandle(workflowId);
+  for (let i = 0; i < 600; i++) {
+    const description = await handle.describe();
+    if (description.status.name !== 'RUNNING') {
+      return { ...(await handle.query(progressQuery).catch(() => undefined)) } as Progress | undefined;
+    }
+    const progress = await handle.query(progressQuery).catch(() => undefined);
+    if (progress && (progress.stage === 'AWAITING_APPROVAL' || TERMINAL.includes(progress.stage))) return progress;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(DATA_DIR, { recursive: true });
+  const temporalPort = port('TEMPORAL_PORT', 7233);
+  const uiPort = port('TEMPORAL_UI_PORT', 8233);
+  const sandboxPort = port('SANDBOX_PORT', 8790);
+
+  logger.info('Starting the Temporal dev server (SQLite in .data/temporal.sqlite)');
+  const temporal = await startDevServer({
+    port: temporalPort,
+    uiPort,
+    dbFile: `${DATA_DIR}temporal.sqlite`,
+    durable: true,
+    logFile: `${DATA_DIR}temporal.log`,
+  });
+  const sandbox = await startSandbox({ port: sandboxPort, dbFile: `${DATA_DIR}sandbox.sqlite` });
+  const admin = new SandboxAdmin(sandbox.url);
+
+  const taxPeriod = process.env.DEMO_TAX_PERIOD ?? likelyCurrentPeriod(new Date());
+  const clock = filingWindowInstant(taxPeriod);
+  const state = await admin.getTaxpayer(DEMO_TAXPAYERS[0]!).catch(() => undefined);
+  if (!state || state.taxPeriod !== taxPeriod) {
+    await admin.seedDemo({ taxPeriod, now: clock, invoicesPerTaxpayer: 40, seed: 2026 });
+    await admin.setClock(clock);
+    await admin.setTaskDelays({ selectMs: 3000, statisticMs: 3000, confirmMs: 3000 });
+    logger.info({ taxPeriod, sandboxClock: clock }, 'Seeded the sandbox demo tenant');
+  }
+
+  const native = await NativeConnection.connect({ address: temporal.address });
+  const worker = await createDeductionWorker({
+    connection: native,
+    namespace: temporal.namespace,
+    invoiceCloud: invoiceCloudConfigFromEnv({ ...process.env, INVOICE_CLOUD_BASE_URL: sandbox.url }),
+  });
+  const running = worker.run();
+
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: temporal.namespace });
+  for (const taxNo of DEMO_TAXPAYERS) {
+    const started = await startMonthlyDeduction(client, { taxNo, taxPeriod });
+    logger.info(
+      { workflowId: started.workflowId },
+      started.alreadyStarted ? 'Already started earlier: resuming' : 'Started the month',
+    );
+  }
+
+  const lines = [
+    '',
+    `Temporal Web UI:  ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`,
+    `Sandbox:          ${sandbox.url}  (sandbox clock ${clock})`,
+    '',
+  ];
+  for (const taxNo of DEMO_TAXPAYERS) {
+    const workflowId = `deduction-${taxNo}-${taxPeriod}`;
+    const progress = await waitForDecisionPoint(client, workflowId);
+    const stage = progress?.stage ?? 'unknown';
+    lines.push(`${workflowId}: ${stage}`);
+    if (stage === 'AWAITING_APPROVAL') {
+      const s = progress?.statistic;
+      if (s)
+        lines.push(
+          `  统计表 statistic: ${s.deductibleCount} invoices, amount ${s.deductibleAmount}, tax ${s.deductibleTax}`,
+        );
+      lines.push(`  approve: npm run cli -- approve --tax-no ${taxNo} --period ${taxPeriod} --approver "王会计"`);
+      lines.push(
+        `  reject:  npm run cli -- reject --tax-no ${taxNo} --period ${taxPeriod} --approver "王会计" --reason "..."`,
+      );
+    }
+  }
+  lines.push('', 'Status: npm run cli -- list   |   Stop: Ctrl-C (a second npm start resumes where this one stopped)');
+  console.log(lines.join('\n'));
+
+  await running; // The worker stops on SIGINT/SIGTERM.
+  logger.info('Stopping the stack');
+  await connection.close();
+  await native.close();
+  await sandbox.close();
+  await temporal.stop();
+}
+
+main().catch((error) => {
+  logger.error({ err: error }, 'npm start failed');
+  process.exit(1);
+});
