@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionLike } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/contract.js';
 import { temporalCliPath } from './temporalTools.js';
 
@@ -62,7 +62,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Makes sure the namespace has the Keyword search attributes TaxNo, TaxPeriod and DeductionStage,
  * registering the missing ones. Returns the names it added. Throws when one exists with another type.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(
+  connection: Pick<ConnectionLike, 'operatorService'>,
+  namespace: string,
+): Promise<string[]> {
   const listed = await connection.operatorService.listSearchAttributes({ namespace });
   const custom = listed.customAttributes ?? {};
   const wrongType = SEARCH_ATTRIBUTE_NAMES.filter(

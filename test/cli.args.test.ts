@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { createTemporalClient, temporalSettingsFromEnv } from '../client/temporalConnection.js';
+import { runCli, type CliIo } from '../client/cli.js';
+import { freePort } from '../scripts/devServer.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  connects: number;
+}
+
+describe('CLI argument validation (before any Temporal connection)', () => {
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    // A port nobody listens on: a connection attempt would end in exit code 3, not 2.
+    const port = await freePort();
+    env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_CONNECT_TIMEOUT_MS: '500' };
+  });
+
+  async function cli(...args: string[]): Promise<Run> {
+    let stdout = '';
+    let stderr = '';
+    let connects = 0;
+    const io: Partial<CliIo> = {
+      env,
+      out: (text) => (stdout += text),
+      err: (text) => (stderr += text),
+      connect: () => {
+        connects++;
+        return createTemporalClient(temporalSettingsFromEnv(env));
+      },
+    };
+    const code = await runCli(['node', 'cli', ...args], io);
+    return { code, stdout, stderr, connects };
+  }
+
+  function assertBadInput(run: Run, ...mentions: string[]): void {
+    assert.equal(run.code, 2, `exit code 2 expected, got ${run.code}; stderr: ${run.stderr}`);
+    assert.equal(run.connects, 0, 'no Temporal connection may be attempted');
+    for (const text of mentions) assert.ok(run.stderr.includes(text), `stderr should mention ${text}: ${run.stderr}`);
+  }
+
+  const goodTaxNo = '91440300591872133B';
+
+  it('rejects a taxNo with a wrong check character, naming the argument and the problem', async () => {
+    const run = await cli('start', '--tax-no', '91440300591872133A', '--period', '202610');
+    assertBadInput(run, "--tax-no 91440300591872133A: check character is 'A', expected 'B'");
+  });
+
+  it('rejects a short taxNo', async () => {
+    const run = await cli('status', '--tax-no', '9144030059187213', '--period', '202610');
+    assertBadInput(run, '--tax-no 9144030059187213', 'must be 18 characters, got 16');
+  });
+
+  it('rejects a lower-case taxNo and suggests the upper-case one', async () => {
+    const run = await cli('start', '--tax-no', '91440300ma5g9gk78y');
+    assertBadInput(run, '--tax-no 91440300ma5g9gk78y', 'not allowed', '91440300MA5G9GK78Y');
+  });
+
+  it('rejects month 13', async () => {
+    const run = await cli('status', '--tax-no', goodTaxNo, '--period', '202613');
+    assertBadInput(run, '--period 202613', 'month 01-12');
+  });
+
+  it('rejects a period written YYYY-MM', async () => {
+    const run = await cli('approve', '--tax-no', goodTaxNo, '--period', '2026-11', '--approver', 'Li');
+    assertBadInput(run, '--period 2026-11', 'YYYYMM');
+  });
+
+  it('rejects a bad --change-period-to and --approval-deadline', async () => {
+    assertBadInput(
+      await cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--change-period-to', '202600'),
+      '--change-period-to 202600',
+    );
+    assertBadInput(
+      await cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--approval-deadline', '2026-11-14'),
+      '--approval-deadline 2026-11-14',
+    );
+  });
+
+  it('rejects an unknown stage and lists the valid ones', async () => {
+    const run = await cli('list', '--stage', 'WAITING');
+    assertBadInput(run, '--stage WAITING', 'AWAITING_APPROVAL');
+  });
+
+  it('validates list filters too', async () => {
+    assertBadInput(await cli('list', '--tax-no', 'ABC'), '--tax-no ABC');
+    assertBadInput(await cli('list', '--period', '1999'), '--period 1999');
+  });
+
+  it('requires --approver for approve', async () => {
+    const run = await cli('approve', '--tax-no', goodTaxNo, '--period', '202610');
+    assertBadInput(run, '--approver');
+  });
+
+  it('requires --approver and --reason for reject', async () => {
+    assertBadInput(await cli('reject', '--tax-no', goodTaxNo, '--period', '202610', '--reason', 'wrong'), '--approver');
+    assertBadInput(await cli('reject', '--tax-no', goodTaxNo, '--period', '202610', '--approver', 'Li'), '--reason');
+    assertBadInput(
+      await cli('reject', '--tax-no', goodTaxNo, '--period', '202610', '--approver', 'Li', '--reason', '  '),
+      '--reason',
+    );
+  });
+
+  it('requires --tax-no and --period for status', async () => {
+    assertBadInput(await cli('status', '--period', '202610'), '--tax-no');
+    assertBadInput(await cli('status', '--tax-no', goodTaxNo), '--period');
+  });
+
+  it('rejects unknown commands and options', async () => {
+    assertBadInput(await cli('bogus'), 'bogus');
+    assertBadInput(await cli('list', '--colour'), '--colour');
+  });
+
+  it('prints help with examples, exit 0', async () => {
+    const run = await cli('--help');
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /Examples:/);
+    assert.match(run.stdout, /approve --tax-no/);
+    assert.equal(run.connects, 0);
+  });
+
+  it('valid arguments do connect: an unreachable Temporal gives exit 3 with advice', async () => {
+    const run = await cli('status', '--tax-no', goodTaxNo, '--period', '202610');
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.connects, 1);
+    assert.match(run.stderr, /Cannot reach Temporal at 127\.0\.0\.1:\d+/);
+    assert.match(run.stderr, /npm start/);
+  });
+});
