@@ -29,6 +29,8 @@ const RETRYABLE_GATEWAY_CODES: readonly string[] = [
   GatewayCode.TokenInvalid,
   GatewayCode.QuotaExceeded,
   GatewayCode.InternalError,
+  // Not a refusal for good: confirmation opens once the period's calendar month has ended.
+  GatewayCode.ConfirmationNotOpen,
 ];
 const PROTOCOL_GATEWAY_CODES: readonly string[] = [GatewayCode.InvalidRequest, GatewayCode.UnknownInterface];
 

@@ -16,6 +16,7 @@ export const GatewayCode = {
   UnknownInterface: '1003', // interfaceCode not served
   NoSuchTask: '2001', // taskNo unknown for select / confirm result queries
   BusinessRuleViolated: '3001', // the bureau refused the operation (message says why)
+  ConfirmationNotOpen: '3002', // 未到统计确认时间: confirmation opens when the period's month ends
   QuotaExceeded: '4290', // tenant request quota exhausted
   InternalError: '9999',
 } as const;
