@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { Money } from '../../protocol/money.js';
+import { IsoDate, TaxPeriod } from '../../protocol/period.js';
+import { TaxNo } from '../../protocol/taxNo.js';
+
+/** Bodies of the admin API. Shared by the admin plugin (validation) and SandboxAdmin (types). */
+
+const IsoInstant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date-time');
+
+export const SeedDemoBody = z.object({
+  taxPeriod: TaxPeriod.optional(),
+  now: IsoInstant.optional(),
+  invoicesPerTaxpayer: z.number().int().min(0).max(5000).optional(),
+  seed: z.number().int().optional(),
+  reset: z.boolean().optional(),
+});
+export type SeedDemoBody = z.input<typeof SeedDemoBody>;
+
+export const SetClockBody = z.object({ now: IsoInstant });
+export type SetClockBody = z.input<typeof SetClockBody>;
+
+const Ms = z.number().int().min(0);
+export const TaskDelaysBody = z.object({
+  selectMs: Ms.optional(),
+  statisticMs: Ms.optional(),
+  confirmMs: Ms.optional(),
+});
+export type TaskDelaysBody = z.input<typeof TaskDelaysBody>;
+
+export const AuthSettingsBody = z.object({ accessTokenTtlMs: Ms.optional(), appTokenTtlMs: Ms.optional() });
+export type AuthSettingsBody = z.input<typeof AuthSettingsBody>;
+
+export const TenantEncodingBody = z
+  .object({
+    tenantId: z.string().default('devbiz'),
+    kind: z.enum(['base64', 'aes-gcm']),
+    password: z.string().default(''),
+  })
+  .refine((b) => b.kind === 'base64' || b.password.length > 0, {
+    message: 'password is required for aes-gcm',
+    path: ['password'],
+  });
+export type TenantEncodingBody = z.input<typeof TenantEncodingBody>;
+
+export const TaxpayerBody = z.object({
+  taxNo: TaxNo,
+  name: z.string().min(1),
+  softCertificate: z.boolean(),
+  periodChangeSupported: z.boolean(),
+  taxPeriod: TaxPeriod,
+  confirmPassword: z.string().min(1),
+  tenantId: z.string().min(1).default('devbiz'),
+});
+export type TaxpayerBody = z.input<typeof TaxpayerBody>;
+
+export const InvoiceInput = z.object({
+  invoiceType: z.number().int(),
+  invoiceCode: z.string().default(''),
+  invoiceNo: z.string().min(1),
+  etaxInvoiceNo: z.string().default(''),
+  invoiceDate: IsoDate,
+  salerName: z.string().default(''),
+  salerTaxNo: z.string().default(''),
+  invoiceAmount: Money,
+  taxAmount: Money,
+  totalAmount: Money.optional(),
+  invoiceStatus: z.number().int().default(0),
+  agricultural: z.boolean().default(false),
+  selectStatus: z.enum(['0', '1']).default('0'),
+  selectPeriod: z.string().default(''),
+});
+export type InvoiceInput = z.input<typeof InvoiceInput>;
+export const AddInvoicesBody = z.object({ invoices: z.array(InvoiceInput).min(1) });
+export type AddInvoicesBody = z.input<typeof AddInvoicesBody>;
+
+export const GenerateInvoicesBody = z.object({
+  count: z.number().int().min(1).max(5000),
+  seed: z.number().int(),
+  period: TaxPeriod,
+});
+export type GenerateInvoicesBody = z.input<typeof GenerateInvoicesBody>;
+
+export const LedgerQuery = z.object({ taxNo: z.string().optional(), interfaceCode: z.string().optional() });
+export type LedgerQuery = z.input<typeof LedgerQuery>;
+
+export interface TaxpayerSummary {
+  taxNo: string;
+  name: string;
+  tenantId: string;
+  softCertificate: boolean;
+  periodChangeSupported: boolean;
+  taxPeriod: string;
+  deductionDeadline: string;
+  statisticStatus: string;
+  invoiceCount: number;
+  selectedCount: number;
+  unselectedCount: number;
+  confirmedPeriods: string[];
+  lastLoginAt: string | null;
+}
+
+export interface LedgerRecord {
+  id: number;
+  time: string;
+  taxNo: string;
+  interfaceCode: string;
+  requestId: string;
+  taskNo: string;
+  invoiceNos: string[];
+  outcome: string;
+}
+
+export interface ClockState {
+  now: string;
+  offsetMs: number;
+}

@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import { Decimal } from 'decimal.js';
+import { StatisticOperation, StatisticStatus, SelectResultCode } from '../../protocol/codes.js';
+import type { ParsedRequestOf, SelectResultLine, StatisticItem } from '../../protocol/interfaces.js';
+import { addMonths, likelyCurrentPeriod } from '../../protocol/period.js';
+import type { Settings } from '../settings.js';
+import type { Store, Task, TaskKind, Taxpayer } from '../store.js';
+import { deadlineDay, formatShanghaiTime, insideFilingWindow, nextRolloverAt } from './calendar.js';
+import { evaluateSelectLine, matchPoolInvoice } from './selectRules.js';
+
+/** Bureau login (taxLogin) stays valid this long, in sandbox time. */
+export const BUREAU_LOGIN_VALIDITY_MS = 24 * 3600_000;
+
+/** Statuses under which selection is locked (code 20). */
+const LOCKED: readonly StatisticStatus[] = [
+  StatisticStatus.Generating,
+  StatisticStatus.Generated,
+  StatisticStatus.GeneratedOutsideWindow,
+  StatisticStatus.Confirmed,
+];
+
+export interface SelectTaskRequest {
+  payload: ParsedRequestOf<'invoiceSelect'>;
+  /** Whether the bureau login was valid when the request was accepted. */
+  loggedIn: boolean;
+}
+export interface SelectTaskResult {
+  lines: SelectResultLine[];
+}
+export interface StatisticTaskResult {
+  success: boolean;
+  statisticStatus: StatisticStatus;
+  resultMsg: string;
+  operateType: '1' | '2';
+}
+export interface ConfirmTaskResult {
+  success: boolean;
+  statisticStatus: StatisticStatus;
+  resultMsg: string;
+  confirmTime: string;
+}
+
+/**
+ * The tax bureau behind the invoice cloud: per-taxpayer period, statistic and selections, and the
+ * asynchronous tasks that change them. Time-driven effects (tasks falling due, the deadline
+ * rolling the period over) are applied lazily, in time order, by catchUp.
+ */
+export class Bureau {
+  constructor(
+    private readonly store: Store,
+    private readonly settings: Settings,
+  ) {}
+
+  taxpayer(taxNo: string): Taxpayer {
+    const tp = this.store.getTaxpayer(taxNo);
+    if (!tp) throw new Error(`taxpayer ${taxNo} vanished`);
+    return tp;
+  }
+
+  statisticStatus(taxNo: string, period: string): StatisticStatus {
+    return this.store.getStatistic(taxNo, period)?.status ?? StatisticStatus.NotGenerated;
+  }
+
+  isLocked(taxNo: string, period: string): boolean {
+    return LOCKED.includes(this.statisticStatus(taxNo, period));
+  }
+
+  deadline(tp: Taxpayer): string {
+    return deadlineDay(tp.nextRolloverAt);
+  }
+
+  isLoggedIn(tp: Taxpayer, at: number): boolean {
+    return tp.lastLoginAt !== null && tp.lastLoginAt <= at && at - tp.lastLoginAt <= BUREAU_LOGIN_VALIDITY_MS;
+  }
+
+  /** Sets the period (admin or taxperiodChange) and when the bureau will roll it over. */
+  setPeriod(taxNo: string, period: string, at: number): void {
+    this.store.setPeriod(taxNo, period, nextRolloverAt(period, at));
+    if (!this.store.getStatistic(taxNo, period)) {
+      this.store.setStatistic(taxNo, period, StatisticStatus.NotGenerated, at);
+    }
+  }
+
+  /** Applies every due task and deadline rollover up to now, earliest first. */
+  catchUp(taxNo: string, now = this.settings.now()): void {
+    for (;;) {
+      const tp = this.taxpayer(taxNo);
+      const task = this.store.nextDueTask(taxNo, now);
+      if (task && task.dueAt < tp.nextRolloverAt) this.settle(task, task.dueAt);
+      else if (tp.nextRolloverAt <= now) this.rollover(tp, tp.nextRolloverAt);
+      else if (task) this.settle(task, task.dueAt);
+      else return;
+    }
+  }
+
+  /** The deadline passed: the period advances and unconfirmed selections are revoked. */
+  private rollover(tp: Taxpayer, at: number): void {
+    const old = tp.taxPeriod;
+    const next = [addMonths(old, 1), likelyCurrentPeriod(new Date(at))].sort().at(-1)!;
+    this.store.revokeUnconfirmedSelections(tp.taxNo, next);
+    const oldStatus = this.statisticStatus(tp.taxNo, old);
+    if (oldStatus !== StatisticStatus.Confirmed && oldStatus !== StatisticStatus.NotGenerated) {
+      this.store.setStatistic(tp.taxNo, old, StatisticStatus.NotGenerated, at);
+    }
+    this.setPeriod(tp.taxNo, next, at);
+  }
+
+  createTask(taxNo: string, kind: TaskKind, period: string, request: unknown, operateType = ''): Task {
+    const now = this.settings.now();
+    const taskNo = this.store.takeReservedTaskNo(taxNo, kind) ?? randomBytes(16).toString('hex');
+    const task = {
+      taskNo,
+      taxNo,
+      kind,
+      operateType,
+      period,
+      request,
+      createdAt: now,
+      dueAt: now + this.settings.taskDelays()[kind],
+    };
+    this.store.insertTask(task);
+    return { ...task, settledAt: null, result: null };
+  }
+
+  private settle(task: Task, at: number): void {
+    let result: unknown;
+    let outcome: string;
+    if (task.kind === 'select') {
+      const r = this.settleSelect(task.taxNo, task.request as SelectTaskRequest, at);
+      const ok = r.lines.filter((l) => l.resultCode === SelectResultCode.Ok).length;
+      result = r;
+      outcome = `ok=${ok} failed=${r.lines.length - ok} codes=${[...new Set(r.lines.map((l) => l.resultCode))].join(',')}`;
+    } else if (task.kind === 'statistic') {
+      const r = this.settleStatistic(task, at);
+      result = r;
+      outcome = `${r.success ? 'ok' : 'failed'} status=${r.statisticStatus} ${r.resultMsg}`;
+    } else {
+      const r = this.settleConfirm(task, at);
+      result = r;
+      outcome = `${r.success ? 'ok' : 'failed'} status=${r.statisticStatus} ${r.resultMsg}`;
+    }
+    this.store.settleTask(task.taskNo, at, result);
+    this.store.setLedgerOutcome(task.taskNo, outcome);
+  }
+
+  private settleSelect(taxNo: string, request: SelectTaskRequest, at: number): SelectTaskResult {
+    const tp = this.taxpayer(taxNo);
+    const period = tp.taxPeriod;
+    const ctx = {
+      period,
+      locked: this.isLocked(taxNo, period),
+      loggedIn: request.loggedIn,
+      cancel: request.payload.authenticateFlag === '1',
+    };
+    let changed = false;
+    const lines = request.payload.invoices.map((line): SelectResultLine => {
+      const pool = matchPoolInvoice(line, this.store.findInvoices(taxNo, line.invoiceNo));
+      const v = evaluateSelectLine(line, pool, ctx);
+      if (pool && v.change === 'select') {
+        const selection = {
+          period,
+          purpose: request.payload.deductionPurpose,
+          effectiveTax: new Decimal(line.effectiveTaxAmount).toFixed(2),
+        };
+        this.store.setSelection(taxNo, pool, selection);
+        changed = true;
+      } else if (pool && v.change === 'unselect') {
+        this.store.setSelection(taxNo, pool, null);
+        changed = true;
+      }
+      return { invoiceCode: line.invoiceCode, invoiceNo: line.invoiceNo, resultCode: v.code, resultMsg: v.message };
+    });
+    if (changed) this.store.touchStatistic(taxNo, period, this.statisticStatus(taxNo, period), at);
+    return { lines };
+  }
+
+  private settleStatistic(task: Task, at: number): StatisticTaskResult {
+    const operateType = task.operateType === StatisticOperation.Revoke ? '2' : '1';
+    const fail = (resultMsg: string): StatisticTaskResult => ({
+      success: false,
+      statisticStatus: this.statisticStatus(task.taxNo, task.period),
+      resultMsg,
+      operateType,
+    });
+    if (this.taxpayer(task.taxNo).taxPeriod !== task.period) return fail('税款所属期已变更，任务已失效');
+    if (this.statisticStatus(task.taxNo, task.period) === StatisticStatus.Confirmed) {
+      return fail('统计表已确认，不可生成或撤销');
+    }
+    let status: StatisticStatus;
+    let resultMsg: string;
+    if (operateType === '2') {
+      status = StatisticStatus.NotGenerated;
+      resultMsg = '撤销统计表成功';
+    } else if (this.store.selectedInvoices(task.taxNo, task.period).length === 0) {
+      status = StatisticStatus.NothingSelected;
+      resultMsg = '当前所属期无勾选发票，无需生成统计表';
+    } else if (insideFilingWindow(task.period, at)) {
+      status = StatisticStatus.Generated;
+      resultMsg = '生成统计表成功';
+    } else {
+      status = StatisticStatus.GeneratedOutsideWindow;
+      resultMsg = '统计表生成于申报期外，请撤销后重新生成';
+    }
+    this.store.setStatistic(task.taxNo, task.period, status, at);
+    return { success: true, statisticStatus: status, resultMsg, operateType };
+  }
+
+  private settleConfirm(task: Task, at: number): ConfirmTaskResult {
+    const status = this.statisticStatus(task.taxNo, task.period);
+    const fail = (resultMsg: string): ConfirmTaskResult => ({
+      success: false,
+      statisticStatus: status,
+      resultMsg,
+      confirmTime: '',
+    });
+    if (this.taxpayer(task.taxNo).taxPeriod !== task.period) return fail('税款所属期已变更，任务已失效');
+    if (status !== StatisticStatus.Generated) return fail(`统计表状态为${status}，不可确认`);
+    this.store.setStatistic(task.taxNo, task.period, StatisticStatus.Confirmed, at, at);
+    return {
+      success: true,
+      statisticStatus: StatisticStatus.Confirmed,
+      resultMsg: '确认统计表成功',
+      confirmTime: formatShanghaiTime(at),
+    };
+  }
+
+  /** Per invoice type: deductible (purpose 1) and not-deductible (purpose 2) selections of a period. */
+  statisticItems(taxNo: string, period: string): StatisticItem[] {
+    const byType = new Map<
+      number,
+      { d: Decimal[]; n: Decimal[]; dc: number; nc: number; dt: Decimal[]; nt: Decimal[] }
+    >();
+    for (const inv of this.store.selectedInvoices(taxNo, period)) {
+      const acc = byType.get(inv.invoiceType) ?? { d: [], n: [], dc: 0, nc: 0, dt: [], nt: [] };
+      byType.set(inv.invoiceType, acc);
+      if (inv.selectPurpose === '1') {
+        acc.dc += 1;
+        acc.d.push(new Decimal(inv.invoiceAmount));
+        acc.dt.push(new Decimal(inv.effectiveTax));
+      } else if (inv.selectPurpose === '2') {
+        acc.nc += 1;
+        acc.n.push(new Decimal(inv.invoiceAmount));
+        acc.nt.push(new Decimal(inv.effectiveTax));
+      }
+    }
+    const sum = (xs: Decimal[]) => xs.reduce((a, b) => a.plus(b), new Decimal(0)).toFixed(2);
+    return [...byType.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([invoiceType, a]) => ({
+        invoiceType,
+        deductibleCount: a.dc,
+        deductibleAmount: sum(a.d),
+        deductibleTax: sum(a.dt),
+        notDeductibleCount: a.nc,
+        notDeductibleAmount: sum(a.n),
+        notDeductibleTax: sum(a.nt),
+      }));
+  }
+}

@@ -1,0 +1,218 @@
+import {
+  GatewayCode,
+  NO_STATISTIC_TASK_MESSAGE,
+  PERIOD_CHANGE_UNSUPPORTED_MESSAGE,
+  StatisticStatus,
+  TASK_PROCESSING_MESSAGE,
+} from '../../protocol/codes.js';
+import type { InterfaceCode, ParsedRequestOf, ReplyOf } from '../../protocol/interfaces.js';
+import { addMonths, shanghaiMonth } from '../../protocol/period.js';
+import type {
+  Bureau,
+  ConfirmTaskResult,
+  SelectTaskRequest,
+  SelectTaskResult,
+  StatisticTaskResult,
+} from '../bureau/bureau.js';
+import { formatShanghaiTime } from '../bureau/calendar.js';
+import { GatewayError } from '../errors.js';
+import type { Store, Task, TaskKind, Taxpayer } from '../store.js';
+
+/** What a handler sees: the taxpayer (already in the tenant and caught up) and the request's identity. */
+export interface HandlerContext {
+  bureau: Bureau;
+  store: Store;
+  taxpayer: Taxpayer;
+  requestId: string;
+  now: number;
+}
+
+export type Handler<C extends InterfaceCode> = (req: ParsedRequestOf<C>, ctx: HandlerContext) => ReplyOf<C>;
+
+const violated = (message: string) => new GatewayError(GatewayCode.BusinessRuleViolated, message);
+
+/** A settled task of the expected kind, or the seed's "still processing" answer (6910). */
+function settledTask(ctx: HandlerContext, taskNo: string, kind: TaskKind, missing: () => GatewayError): Task {
+  const task = ctx.store.getTask(taskNo);
+  if (!task || task.taxNo !== ctx.taxpayer.taxNo || task.kind !== kind) throw missing();
+  if (task.settledAt === null) throw new GatewayError(GatewayCode.TaskProcessing, TASK_PROCESSING_MESSAGE);
+  return task;
+}
+
+const noSuchTask = (taskNo: string) => () =>
+  new GatewayError(GatewayCode.NoSuchTask, `任务号${taskNo}不存在，请确认请求任务号是否正确`);
+
+function ledgerAccepted(ctx: HandlerContext, interfaceCode: InterfaceCode, taskNo: string, invoiceNos: string[] = []) {
+  ctx.store.addLedger({
+    time: ctx.now,
+    taxNo: ctx.taxpayer.taxNo,
+    interfaceCode,
+    requestId: ctx.requestId,
+    taskNo,
+    invoiceNos,
+    outcome: 'pending',
+  });
+}
+
+export const handlers: { [C in InterfaceCode]: Handler<C> } = {
+  taxLogin: (_req, ctx) => {
+    ctx.store.setLastLogin(ctx.taxpayer.taxNo, ctx.now);
+    return { loginType: '1' };
+  },
+
+  taxperiodQuery: (_req, { bureau, taxpayer }) => ({
+    taxNo: taxpayer.taxNo,
+    taxPeriod: taxpayer.taxPeriod,
+    deductionDeadline: bureau.deadline(taxpayer),
+    statisticStatus: bureau.statisticStatus(taxpayer.taxNo, taxpayer.taxPeriod),
+    periodChangeSupported: taxpayer.periodChangeSupported,
+  }),
+
+  invoiceSelect: (req, ctx) => {
+    const request: SelectTaskRequest = { payload: req, loggedIn: ctx.bureau.isLoggedIn(ctx.taxpayer, ctx.now) };
+    const task = ctx.bureau.createTask(ctx.taxpayer.taxNo, 'select', ctx.taxpayer.taxPeriod, request);
+    ledgerAccepted(
+      ctx,
+      'invoiceSelect',
+      task.taskNo,
+      req.invoices.map((i) => i.invoiceNo),
+    );
+    // The bureau always answers asynchronously here, whatever asyncFlag asked for.
+    return { asyncFlag: '1', taskNo: task.taskNo };
+  },
+
+  invoiceSelectQuery: (req, ctx) => {
+    const task = settledTask(ctx, req.taskNo, 'select', noSuchTask(req.taskNo));
+    const lines = (task.result as SelectTaskResult).lines;
+    const start = (req.pageNo - 1) * req.pageSize;
+    const successCount = lines.filter((l) => l.resultCode === 1).length;
+    return {
+      taskNo: task.taskNo,
+      total: lines.length,
+      pageNo: req.pageNo,
+      pageSize: req.pageSize,
+      successCount,
+      failCount: lines.length - successCount,
+      invoices: lines.slice(start, start + req.pageSize),
+    };
+  },
+
+  statisticQuery: (_req, { bureau, store, taxpayer, now }) => {
+    const period = taxpayer.taxPeriod;
+    const stat = store.getStatistic(taxpayer.taxNo, period);
+    return {
+      statisticPeriod: period,
+      taxPeriod: period,
+      deductionDeadline: bureau.deadline(taxpayer),
+      updateTime: formatShanghaiTime(stat?.updatedAt ?? now),
+      statisticStatus: stat?.status ?? StatisticStatus.NotGenerated,
+      items: bureau.statisticItems(taxpayer.taxNo, period),
+    };
+  },
+
+  statisticCreate: (req, ctx) => {
+    const { taxNo, taxPeriod } = ctx.taxpayer;
+    if (ctx.bureau.statisticStatus(taxNo, taxPeriod) === StatisticStatus.Confirmed) {
+      throw violated(`所属期${taxPeriod}统计表已确认，不可生成或撤销统计表`);
+    }
+    if (req.operateType === '1') ctx.store.setStatistic(taxNo, taxPeriod, StatisticStatus.Generating, ctx.now);
+    const task = ctx.bureau.createTask(taxNo, 'statistic', taxPeriod, req, req.operateType);
+    ledgerAccepted(ctx, 'statisticCreate', task.taskNo);
+    return { asyncFlag: '1', taskNo: task.taskNo };
+  },
+
+  statisticCreateQuery: (req, ctx) => {
+    // Seed 4.11: any taskNo that is not a generate/revoke task (a confirm taskNo included) is 2002.
+    const task = settledTask(
+      ctx,
+      req.taskNo,
+      'statistic',
+      () => new GatewayError(GatewayCode.NoSuchStatisticTask, NO_STATISTIC_TASK_MESSAGE),
+    );
+    return { taskNo: task.taskNo, ...(task.result as StatisticTaskResult) };
+  },
+
+  statisticConfirm: (req, ctx) => {
+    const { taxNo, taxPeriod, confirmPassword } = ctx.taxpayer;
+    if (shanghaiMonth(new Date(ctx.now)) <= taxPeriod) throw violated('未到统计确认时间');
+    if (req.password !== confirmPassword) throw violated('确认密码错误');
+    const status = ctx.bureau.statisticStatus(taxNo, taxPeriod);
+    if (status !== StatisticStatus.Generated) {
+      throw violated(`所属期${taxPeriod}统计表状态为${status}，只有已生成(02)的统计表可以确认`);
+    }
+    const task = ctx.bureau.createTask(taxNo, 'confirm', taxPeriod, { asyncFlag: req.asyncFlag });
+    ledgerAccepted(ctx, 'statisticConfirm', task.taskNo);
+    return { asyncFlag: '1', taskNo: task.taskNo };
+  },
+
+  statisticConfirmQuery: (req, ctx) => {
+    const task = settledTask(ctx, req.taskNo, 'confirm', noSuchTask(req.taskNo));
+    return { taskNo: task.taskNo, ...(task.result as ConfirmTaskResult) };
+  },
+
+  // The seed's `status` field (it sends 1) has no documented meaning; it is accepted and ignored.
+  taxperiodChange: (req, ctx) => {
+    const { taxNo, taxPeriod } = ctx.taxpayer;
+    if (!ctx.taxpayer.periodChangeSupported) {
+      throw new GatewayError(GatewayCode.PeriodChangeUnsupported, PERIOD_CHANGE_UNSUPPORTED_MESSAGE);
+    }
+    const target = req.taxPeriod;
+    if (target === taxPeriod) return { taxNo, taxPeriod };
+    const month = shanghaiMonth(new Date(ctx.now));
+    if (target !== addMonths(taxPeriod, 1) && target !== addMonths(taxPeriod, -1)) {
+      throw violated(`每次只能变更一个月：当前所属期${taxPeriod}，目标所属期${target}`);
+    }
+    if (target > month) throw violated(`不能变更到未来的所属期${target}`);
+    if (target < addMonths(month, -12)) throw violated(`最多只能变更到12个月以内的所属期，${target}已超出范围`);
+    if (ctx.bureau.statisticStatus(taxNo, target) === StatisticStatus.Confirmed) {
+      throw violated(`所属期${target}已确认（已申报），不可变更到该所属期`);
+    }
+    if (ctx.bureau.isLocked(taxNo, taxPeriod)) {
+      throw violated(`当前所属期${taxPeriod}已生成统计表，请先撤销统计表再变更所属期`);
+    }
+    ctx.bureau.setPeriod(taxNo, target, ctx.now);
+    ctx.store.addLedger({
+      time: ctx.now,
+      taxNo,
+      interfaceCode: 'taxperiodChange',
+      requestId: ctx.requestId,
+      taskNo: '',
+      invoiceNos: [],
+      outcome: `ok ${taxPeriod} -> ${target}`,
+    });
+    return { taxNo, taxPeriod: target };
+  },
+
+  invoicePoolQuery: (req, { store, taxpayer }) => {
+    const filter = {
+      ...(req.invoiceDateStart ? { invoiceDateStart: req.invoiceDateStart } : {}),
+      ...(req.invoiceDateEnd ? { invoiceDateEnd: req.invoiceDateEnd } : {}),
+      ...(req.invoiceType ? { invoiceTypes: req.invoiceType.split(',').map(Number) } : {}),
+      ...(req.selectStatus ? { selectStatus: req.selectStatus } : {}),
+    };
+    const { total, rows } = store.queryInvoices(taxpayer.taxNo, filter, req.pageSize, (req.pageNo - 1) * req.pageSize);
+    return {
+      total,
+      pageNo: req.pageNo,
+      pageSize: req.pageSize,
+      invoices: rows.map(({ selectPurpose: _p, effectiveTax: _e, ...invoice }) => invoice),
+    };
+  },
+};
+
+/** Writes whose replies are kept per (taxNo, interfaceCode, requestId). */
+export const IDEMPOTENT_WRITES: readonly InterfaceCode[] = [
+  'invoiceSelect',
+  'statisticCreate',
+  'statisticConfirm',
+  'taxperiodChange',
+];
+
+/** Statistic interfaces need the taxpayer's soft-certificate mode (seed 4.07/4.09). */
+export const SOFT_CERTIFICATE_REQUIRED: readonly InterfaceCode[] = [
+  'statisticQuery',
+  'statisticCreate',
+  'statisticCreateQuery',
+  'statisticConfirm',
+  'statisticConfirmQuery',
+];

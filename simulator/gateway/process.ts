@@ -1,0 +1,109 @@
+import type { z } from 'zod';
+import { DataDecodingError, decodeData, encodeData, type DataEncoding } from '../../protocol/codec.js';
+import { GatewayCode, OK_MESSAGE, softCertificateOffMessage, taxNoNotInTenantMessage } from '../../protocol/codes.js';
+import { BusinessRequest, type BusinessReply } from '../../protocol/envelope.js';
+import { describeZodError, interfaces, isInterfaceCode, type InterfaceCode } from '../../protocol/interfaces.js';
+import type { Bureau } from '../bureau/bureau.js';
+import { GatewayError } from '../errors.js';
+import type { Settings } from '../settings.js';
+import type { Store, Tenant } from '../store.js';
+import { handlers, IDEMPOTENT_WRITES, SOFT_CERTIFICATE_REQUIRED, type Handler } from './handlers.js';
+
+export interface GatewayDeps {
+  store: Store;
+  settings: Settings;
+  bureau: Bureau;
+}
+
+const failure = (code: string, message: string): BusinessReply => ({
+  success: false,
+  status: false,
+  errorCode: code,
+  message,
+});
+
+export function tenantEncoding(tenant: Tenant): DataEncoding {
+  return tenant.encoding === 'aes-gcm' ? { kind: 'aes-gcm', password: tenant.aesPassword } : { kind: 'base64' };
+}
+
+/** One business call, from the raw envelope to the reply envelope. Never throws. */
+export function processBusinessRequest(
+  deps: GatewayDeps,
+  body: unknown,
+  accessToken: string | undefined,
+  onInternalError: (err: unknown) => void = () => {},
+): BusinessReply {
+  try {
+    return deps.store.transaction(() => dispatch(deps, body, accessToken));
+  } catch (err) {
+    if (err instanceof GatewayError) return failure(err.code, err.message);
+    if (err instanceof DataDecodingError) return failure(GatewayCode.InvalidRequest, `data: ${err.message}`);
+    onInternalError(err);
+    return failure(GatewayCode.InternalError, '系统内部错误，请稍后重试');
+  }
+}
+
+function authenticate(deps: GatewayDeps, accessToken: string | undefined): Tenant {
+  if (!accessToken) throw new GatewayError(GatewayCode.TokenInvalid, 'access_token缺失，请先获取access_token');
+  const token = deps.store.getToken(accessToken, 'access');
+  // Tokens expire in real time (clients compare expire_time with their own clock), not sandbox time.
+  if (!token || token.expiresAt <= Date.now()) {
+    throw new GatewayError(GatewayCode.TokenInvalid, 'access_token无效或已过期，请重新获取');
+  }
+  const tenant = deps.store.getTenant(token.tenantId);
+  if (!tenant) throw new GatewayError(GatewayCode.TokenInvalid, 'access_token所属租户不存在');
+  return tenant;
+}
+
+function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefined): BusinessReply {
+  const tenant = authenticate(deps, accessToken);
+  const envelope = BusinessRequest.safeParse(body);
+  if (!envelope.success) throw new GatewayError(GatewayCode.InvalidRequest, describeZodError(envelope.error));
+  const { interfaceCode, requestId, businessSystemCode } = envelope.data;
+  if (businessSystemCode !== tenant.businessSystemCode) {
+    throw new GatewayError(GatewayCode.InvalidRequest, `业务系统编码${businessSystemCode}未在租户中注册`);
+  }
+  if (!isInterfaceCode(interfaceCode)) {
+    throw new GatewayError(GatewayCode.UnknownInterface, `接口${interfaceCode}不存在`);
+  }
+  const encoding = tenantEncoding(tenant);
+  const definition = interfaces[interfaceCode];
+  const parsed = (definition.request as z.ZodType).safeParse(decodeData(envelope.data.data, encoding));
+  if (!parsed.success) throw new GatewayError(GatewayCode.InvalidRequest, describeZodError(parsed.error));
+  const request = parsed.data as { taxNo: string };
+
+  const taxpayer = deps.store.getTaxpayer(request.taxNo);
+  if (!taxpayer || taxpayer.tenantId !== tenant.tenantId) {
+    throw new GatewayError(GatewayCode.TaxpayerNotAvailable, taxNoNotInTenantMessage(request.taxNo, tenant.tenantNo));
+  }
+  if (SOFT_CERTIFICATE_REQUIRED.includes(interfaceCode) && !taxpayer.softCertificate) {
+    throw new GatewayError(GatewayCode.TaxpayerNotAvailable, softCertificateOffMessage(taxpayer.taxNo));
+  }
+  const now = deps.settings.now();
+  deps.bureau.catchUp(taxpayer.taxNo, now);
+
+  // Assumption (not in the seed): a write repeated with the same requestId for the same taxNo and
+  // interface is a retry. It gets the original reply (same taskNo) and changes nothing again, even
+  // if its data differ. Only accepted writes are remembered; a refused one may be retried.
+  const idempotent = IDEMPOTENT_WRITES.includes(interfaceCode);
+  let result = idempotent ? deps.store.getIdempotentReply(taxpayer.taxNo, interfaceCode, requestId) : undefined;
+  if (result === undefined) {
+    const handler = handlers[interfaceCode] as Handler<InterfaceCode>;
+    const ctx = {
+      bureau: deps.bureau,
+      store: deps.store,
+      taxpayer: deps.bureau.taxpayer(taxpayer.taxNo),
+      requestId,
+      now,
+    };
+    result = (definition.reply as z.ZodType).parse(handler(request as never, ctx));
+    if (idempotent) deps.store.saveIdempotentReply(taxpayer.taxNo, interfaceCode, requestId, result);
+  }
+  return {
+    success: true,
+    status: true,
+    errorCode: GatewayCode.Ok,
+    message: OK_MESSAGE,
+    data: encodeData(result, encoding),
+  };
+}

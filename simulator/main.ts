@@ -1,0 +1,46 @@
+import { pino } from 'pino';
+import { likelyCurrentPeriod } from '../protocol/period.js';
+import { AdminOperations } from './admin/operations.js';
+import { startSandbox } from './server.js';
+
+/** `npm run sandbox`: the sandbox alone, on SANDBOX_PORT, state in SANDBOX_DB. */
+
+const logger = pino({ name: 'sandbox' });
+
+async function main(): Promise<void> {
+  const port = Number(process.env.SANDBOX_PORT ?? 8790);
+  const dbFile = process.env.SANDBOX_DB ?? '.data/sandbox.sqlite';
+  const sandbox = await startSandbox({
+    port,
+    host: process.env.SANDBOX_HOST ?? '127.0.0.1',
+    dbFile,
+    prepare: ({ store, settings, bureau }) => {
+      if (!store.isEmpty()) return;
+      const taxPeriod = likelyCurrentPeriod(new Date(settings.now()));
+      new AdminOperations(store, settings, bureau).seedDemo({ taxPeriod });
+      logger.info({ taxPeriod }, 'seeded the demo tenant');
+    },
+  });
+  logger.info({ url: sandbox.url, dbFile }, `invoice-cloud sandbox listening on ${sandbox.url}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping the sandbox');
+    sandbox.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'sandbox did not stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  logger.error({ err }, 'sandbox failed to start');
+  process.exit(1);
+});

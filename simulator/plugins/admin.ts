@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { z } from 'zod';
+import { AdminInputError, AdminOperations } from '../admin/operations.js';
+import {
+  AddInvoicesBody,
+  AuthSettingsBody,
+  GenerateInvoicesBody,
+  LedgerQuery,
+  SeedDemoBody,
+  SetClockBody,
+  TaskDelaysBody,
+  TaxpayerBody,
+  TenantEncodingBody,
+  type ClockState,
+  type LedgerRecord,
+} from '../admin/schemas.js';
+import type { Bureau } from '../bureau/bureau.js';
+import type { Settings } from '../settings.js';
+import type { Store } from '../store.js';
+
+/** The admin API (no auth: a sandbox). Bad input is a 400 naming the field. */
+
+class BadInput extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.join('.') || '(body)';
+  throw new BadInput(field, `${field}: ${issue.message}`);
+}
+
+export async function adminPlugin(
+  app: FastifyInstance,
+  deps: { store: Store; settings: Settings; bureau: Bureau },
+): Promise<void> {
+  const { store, settings, bureau } = deps;
+  const ops = new AdminOperations(store, settings, bureau);
+
+  app.setErrorHandler((err, _request, reply: FastifyReply) => {
+    if (err instanceof BadInput || err instanceof AdminInputError) {
+      return reply.code(400).send({ error: 'bad request', field: err.field, message: err.message });
+    }
+    const e = err as { statusCode?: number; message?: string };
+    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.message });
+    app.log.error({ err }, 'admin failure');
+    return reply.code(500).send({ error: 'internal error', message: e.message });
+  });
+
+  const clockState = (): ClockState => ({
+    now: new Date(settings.now()).toISOString(),
+    offsetMs: settings.clockOffsetMs(),
+  });
+  const taxpayerOr404 = (taxNo: string, reply: FastifyReply) => {
+    const summary = ops.summary(taxNo);
+    if (!summary) return reply.code(404).send({ error: 'not found', field: 'taxNo', message: `no taxpayer ${taxNo}` });
+    return summary;
+  };
+
+  app.get('/health', async () => ({ status: 'ok', now: new Date(settings.now()).toISOString() }));
+
+  app.post('/admin/demo', async (request) => ({ taxpayers: ops.seedDemo(parse(SeedDemoBody, request.body)) }));
+
+  app.get('/admin/clock', async () => clockState());
+  app.post('/admin/clock', async (request) => {
+    settings.setClock(Date.parse(parse(SetClockBody, request.body).now));
+    return clockState();
+  });
+
+  app.get('/admin/task-delays', async () => settings.taskDelays());
+  app.post('/admin/task-delays', async (request) => {
+    const body = parse(TaskDelaysBody, request.body);
+    const d = settings.setTaskDelays({ select: body.selectMs, statistic: body.statisticMs, confirm: body.confirmMs });
+    return { selectMs: d.select, statisticMs: d.statistic, confirmMs: d.confirm };
+  });
+
+  app.post('/admin/auth-settings', async (request) => {
+    settings.setTokenTtls(parse(AuthSettingsBody, request.body));
+    return { accessTokenTtlMs: settings.accessTokenTtlMs(), appTokenTtlMs: settings.appTokenTtlMs() };
+  });
+
+  app.post('/admin/tenant-encoding', async (request) => {
+    const body = parse(TenantEncodingBody, request.body);
+    if (!store.setTenantEncoding(body.tenantId, body.kind, body.password)) {
+      throw new BadInput('tenantId', `unknown tenant ${body.tenantId}`);
+    }
+    return { tenantId: body.tenantId, kind: body.kind };
+  });
+
+  app.get('/admin/taxpayers', async () => store.listTaxpayers().map((tp) => ops.summary(tp.taxNo)));
+  app.post('/admin/taxpayers', async (request) => ops.upsertTaxpayer(parse(TaxpayerBody, request.body)));
+  app.get<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo', async (request, reply) =>
+    taxpayerOr404(request.params.taxNo, reply),
+  );
+  app.post<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/invoices', async (request, reply) => {
+    const body = parse(AddInvoicesBody, request.body);
+    if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+    return { added: ops.addInvoices(request.params.taxNo, body.invoices) };
+  });
+  app.post<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/invoices/generate', async (request, reply) => {
+    const body = parse(GenerateInvoicesBody, request.body);
+    if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+    return { invoices: ops.generateInvoices(request.params.taxNo, body) };
+  });
+
+  app.get('/admin/ledger', async (request): Promise<LedgerRecord[]> => {
+    const q = parse(LedgerQuery, request.query);
+    if (q.taxNo && store.getTaxpayer(q.taxNo)) bureau.catchUp(q.taxNo);
+    return store.ledger(q).map((e) => ({ ...e, time: new Date(e.time).toISOString() }));
+  });
+}
