@@ -134,7 +134,9 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
 
   statisticConfirm: (req, ctx) => {
     const { taxNo, taxPeriod, confirmPassword } = ctx.taxpayer;
-    if (shanghaiMonth(new Date(ctx.now)) <= taxPeriod) throw violated('未到统计确认时间');
+    if (shanghaiMonth(new Date(ctx.now)) <= taxPeriod) {
+      throw new GatewayError(GatewayCode.ConfirmationNotOpen, '未到统计确认时间');
+    }
     if (req.password !== confirmPassword) throw violated('确认密码错误');
     const status = ctx.bureau.statisticStatus(taxNo, taxPeriod);
     if (status !== StatisticStatus.Generated) {

@@ -1,0 +1,174 @@
+import axios from 'axios';
+import { decodeData, encodeData, type DataEncoding } from '../protocol/codec.js';
+import { DEFAULT_GATEWAY_PATH, type BusinessReply } from '../protocol/envelope.js';
+import type { InterfaceCode, RequestOf, ReplyOf } from '../protocol/interfaces.js';
+import { taxNoProblem } from '../protocol/taxNo.js';
+import { SandboxAdmin } from '../simulator/adminClient.js';
+import { startSandbox, type RunningSandbox } from '../simulator/server.js';
+
+/** Test support: a sandbox on a random port, authenticated, with typed business calls. */
+
+export const http = axios.create({ validateStatus: () => true, timeout: 10_000 });
+
+export const DEMO = {
+  appId: 'CASHINV',
+  appSecret: '12345678',
+  tenantid: 'devbiz',
+  accountId: '1534920374578620490',
+  user: '13825207590',
+};
+export const KINGDEE = '91440300591872133B';
+export const TRADING = '91440300MA5G9GK78Y';
+export const NO_SOFT_CERT = '91440300MA5DC6QB6G';
+export const OUTSIDE_TENANT = '914403007451947782';
+
+export function withCheckCharacter(first17: string): string {
+  for (const c of '0123456789ABCDEFGHJKLMNPQRTUWXY') if (!taxNoProblem(first17 + c)) return first17 + c;
+  throw new Error(`no check character for ${first17}`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Decoded<T> extends BusinessReply {
+  decoded?: T;
+}
+
+export class TestSandbox {
+  accessToken = '';
+  encoding: DataEncoding = { kind: 'base64' };
+  private requestSeq = 0;
+
+  private constructor(
+    readonly sandbox: RunningSandbox,
+    readonly admin: SandboxAdmin,
+  ) {}
+
+  static async start(opts: { dbFile?: string } = {}): Promise<TestSandbox> {
+    const sandbox = await startSandbox({ port: 0, dbFile: opts.dbFile ?? ':memory:' });
+    return new TestSandbox(sandbox, new SandboxAdmin(sandbox.url));
+  }
+
+  get url(): string {
+    return this.sandbox.url;
+  }
+
+  close(): Promise<void> {
+    return this.sandbox.close();
+  }
+
+  async login(): Promise<string> {
+    const app = await http.post(`${this.url}/api/getAppToken.do`, {
+      appId: DEMO.appId,
+      appSecret: DEMO.appSecret,
+      tenantid: DEMO.tenantid,
+      accountId: DEMO.accountId,
+    });
+    const access = await http.post(`${this.url}/api/login.do`, {
+      user: DEMO.user,
+      apptoken: app.data.data.app_token,
+      tenantid: DEMO.tenantid,
+      accountId: DEMO.accountId,
+      usertype: 'Mobile',
+    });
+    this.accessToken = access.data.data.access_token as string;
+    return this.accessToken;
+  }
+
+  async raw(body: unknown, token: string | undefined = this.accessToken): Promise<BusinessReply> {
+    const query = token === undefined ? '' : `?access_token=${encodeURIComponent(token)}`;
+    return (await http.post(`${this.url}${DEFAULT_GATEWAY_PATH}${query}`, body)).data as BusinessReply;
+  }
+
+  async call<C extends InterfaceCode>(
+    interfaceCode: C,
+    payload: RequestOf<C>,
+    requestId = `r${++this.requestSeq}`,
+  ): Promise<Decoded<ReplyOf<C>>> {
+    const reply = await this.raw({
+      businessSystemCode: 'yhtest',
+      interfaceCode,
+      requestId,
+      data: encodeData(payload, this.encoding),
+    });
+    return reply.data === undefined
+      ? reply
+      : { ...reply, decoded: decodeData(reply.data, this.encoding) as ReplyOf<C> };
+  }
+
+  /** Calls and insists on success. */
+  async ok<C extends InterfaceCode>(interfaceCode: C, payload: RequestOf<C>, requestId?: string): Promise<ReplyOf<C>> {
+    const reply = await this.call(interfaceCode, payload, requestId);
+    if (reply.errorCode !== '0000' || reply.decoded === undefined) {
+      throw new Error(`${interfaceCode} failed: [${reply.errorCode}] ${reply.message}`);
+    }
+    return reply.decoded;
+  }
+
+  /** Polls a task's result query until it stops answering 6910. */
+  async settled<C extends 'invoiceSelectQuery' | 'statisticCreateQuery' | 'statisticConfirmQuery'>(
+    interfaceCode: C,
+    payload: RequestOf<C>,
+  ): Promise<Decoded<ReplyOf<C>>> {
+    for (let i = 0; i < 100; i++) {
+      const reply = await this.call(interfaceCode, payload);
+      if (reply.errorCode !== '6910') return reply;
+      await sleep(50);
+    }
+    throw new Error(`${interfaceCode} never settled`);
+  }
+}
+
+export function selectLine(
+  invoiceNo: string,
+  overrides: Partial<RequestOf<'invoiceSelect'>['invoices'][number]> = {},
+): RequestOf<'invoiceSelect'>['invoices'][number] {
+  return {
+    salerName: '',
+    salerTaxNo: '',
+    invoiceType: '2,4,12,15,21,26,27,28,29,83,1,3',
+    invoiceCode: '',
+    invoiceNo,
+    etaxInvoiceNo: '',
+    invoiceDate: '2025-10-10',
+    invoiceAmount: '100.00',
+    effectiveTaxAmount: '13.00',
+    totalTaxAmount: '113.00',
+    notDeductibleType: '',
+    ...overrides,
+  };
+}
+
+export function selectRequest(
+  taxNo: string,
+  lines: RequestOf<'invoiceSelect'>['invoices'],
+  opts: { cancel?: boolean; purpose?: '1' | '2' } = {},
+): RequestOf<'invoiceSelect'> {
+  return {
+    taxNo,
+    billType: '0',
+    authenticateFlag: opts.cancel ? 1 : 0,
+    deductionPurpose: opts.purpose ?? '1',
+    asyncFlag: '1',
+    invoices: lines,
+  };
+}
+
+/** Selects and waits for the per-invoice result codes, by invoiceNo. */
+export async function selectAndWait(
+  t: TestSandbox,
+  taxNo: string,
+  lines: RequestOf<'invoiceSelect'>['invoices'],
+  opts: { cancel?: boolean; purpose?: '1' | '2'; requestId?: string } = {},
+): Promise<Record<string, number>> {
+  const { taskNo } = await t.ok('invoiceSelect', selectRequest(taxNo, lines, opts), opts.requestId);
+  const reply = await t.settled('invoiceSelectQuery', { taxNo, taskNo, pageSize: 500 });
+  if (!reply.decoded) throw new Error(`invoiceSelectQuery failed: [${reply.errorCode}] ${reply.message}`);
+  return Object.fromEntries(reply.decoded.invoices.map((l) => [l.invoiceNo, l.resultCode]));
+}
+
+export async function statisticTask(t: TestSandbox, taxNo: string, operateType: '1' | '2') {
+  const { taskNo } = await t.ok('statisticCreate', { taxNo, operateType, asyncFlag: '1' });
+  const reply = await t.settled('statisticCreateQuery', { taxNo, taskNo });
+  if (!reply.decoded) throw new Error(`statisticCreateQuery failed: [${reply.errorCode}] ${reply.message}`);
+  return reply.decoded;
+}

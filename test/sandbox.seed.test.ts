@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { decodeData } from '../protocol/codec.js';
+import { softCertificateOffMessage, TASK_PROCESSING_MESSAGE } from '../protocol/codes.js';
+import { AccessTokenReply, AppTokenReply } from '../protocol/envelope.js';
+import {
+  SEED_ACCESS_TOKEN_REQUEST,
+  SEED_APP_TOKEN_REQUEST,
+  SEED_SAMPLES,
+  type SeedSample,
+} from './protocol.seedSamples.js';
+import { http, NO_SOFT_CERT, sleep, TestSandbox, TRADING } from './sandbox.helpers.js';
+
+/** Every request sample of the seed, sent as it stands, against the demo tenant. */
+describe('sandbox: the seed samples replay', () => {
+  let t: TestSandbox;
+  const send = (s: SeedSample) => t.raw(s.request);
+  const decoded = (data: string | undefined) => decodeData(data ?? '', { kind: 'base64' });
+
+  before(async () => {
+    t = await TestSandbox.start();
+    await t.admin.seedDemo({ taxPeriod: '202510', now: '2025-11-05T10:00:00+08:00', invoicesPerTaxpayer: 10 });
+    await t.admin.setTaskDelays({ selectMs: 400 });
+  });
+  after(() => t.close());
+
+  it('1.01 / 1.02: app_token then access_token in the seed envelope (appSecuret, "devbiz ")', async () => {
+    const app = await http.post(`${t.url}/api/getAppToken.do`, SEED_APP_TOKEN_REQUEST);
+    const appReply = AppTokenReply.parse(app.data);
+    assert.equal(appReply.state, 'success');
+    assert.deepEqual(Object.keys(app.data.data).sort(), [
+      'app_token',
+      'error_code',
+      'error_desc',
+      'expire_time',
+      'success',
+    ]);
+    assert.equal(appReply.data.error_code, '0');
+    assert.ok(appReply.data.expire_time! > Date.now());
+    // The seed says: replace apptoken with the one just obtained.
+    const access = await http.post(`${t.url}/api/login.do`, {
+      ...SEED_ACCESS_TOKEN_REQUEST,
+      apptoken: appReply.data.app_token,
+    });
+    const accessReply = AccessTokenReply.parse(access.data);
+    assert.equal(accessReply.state, 'success');
+    assert.equal(accessReply.data.success, true);
+    const lifetime = accessReply.data.expire_time! - Date.now();
+    assert.ok(lifetime > 7_100_000 && lifetime <= 7_200_000, `access_token lives 2 h (${lifetime} ms)`);
+    t.accessToken = accessReply.data.access_token!;
+  });
+
+  it('4.02 taxLogin answers exactly the seed reply', async () => {
+    assert.deepEqual(await send(SEED_SAMPLES.taxLogin!), SEED_SAMPLES.taxLogin!.reply);
+  });
+
+  it('4.04 taxperiodQuery for a taxNo outside the tenant: 1130 with the seed message', async () => {
+    assert.deepEqual(await send(SEED_SAMPLES.taxperiodQuery!), SEED_SAMPLES.taxperiodQuery!.reply);
+  });
+
+  it('4.05 invoiceSelect answers exactly the seed reply (the seed taskNo)', async () => {
+    await t.ok('taxLogin', { taxNo: TRADING });
+    assert.deepEqual(await send(SEED_SAMPLES.invoiceSelect!), SEED_SAMPLES.invoiceSelect!.reply);
+  });
+
+  it('4.06 invoiceSelectQuery answers 6910 while the task runs, then the per-invoice result', async () => {
+    const pending = await send(SEED_SAMPLES.invoiceSelectQuery!);
+    assert.deepEqual(pending, { success: false, status: false, errorCode: '6910', message: TASK_PROCESSING_MESSAGE });
+    await sleep(450);
+    const done = await send(SEED_SAMPLES.invoiceSelectQuery!);
+    assert.equal(done.errorCode, '0000');
+    assert.deepEqual(decoded(done.data), {
+      taskNo: '389d8907ea8e49bf8cdcc81b6731e766',
+      total: 1,
+      pageNo: 1,
+      pageSize: 50,
+      successCount: 1,
+      failCount: 0,
+      invoices: [{ invoiceCode: '', invoiceNo: '23442000000164214335', resultCode: 1, resultMsg: '勾选成功' }],
+    });
+  });
+
+  it('4.07 statisticQuery: the statistic of the selection; 1130 for the taxpayer without soft certificate', async () => {
+    const reply = await send(SEED_SAMPLES.statisticQuery!);
+    assert.equal(reply.errorCode, '0000');
+    assert.deepEqual(decoded(reply.data), {
+      statisticPeriod: '202510',
+      taxPeriod: '202510',
+      deductionDeadline: '2025-11-15',
+      updateTime: (decoded(reply.data) as { updateTime: string }).updateTime,
+      statisticStatus: '01',
+      items: [
+        {
+          invoiceType: 27,
+          deductibleCount: 1,
+          deductibleAmount: '235.64',
+          deductibleTax: '2.36',
+          notDeductibleCount: 0,
+          notDeductibleAmount: '0.00',
+          notDeductibleTax: '0.00',
+        },
+      ],
+    });
+    const off = await t.call('statisticQuery', { taxNo: NO_SOFT_CERT });
+    assert.deepEqual(off, {
+      success: false,
+      status: false,
+      errorCode: '1130',
+      message: softCertificateOffMessage(NO_SOFT_CERT),
+    });
+    assert.deepEqual(Object.keys(off).sort(), Object.keys(SEED_SAMPLES.statisticQuery!.reply).sort());
+  });
+
+  it('4.08 statisticCreate answers exactly the seed reply', async () => {
+    assert.deepEqual(await send(SEED_SAMPLES.statisticCreate!), SEED_SAMPLES.statisticCreate!.reply);
+  });
+
+  it('4.09 statisticCreateQuery: the generated statistic; 1130 without soft certificate', async () => {
+    const reply = await send(SEED_SAMPLES.statisticCreateQuery!);
+    assert.equal(reply.errorCode, '0000');
+    assert.deepEqual(decoded(reply.data), {
+      taskNo: 'b3c8b84b892a4423ae0747c81b6fd8b9',
+      success: true,
+      statisticStatus: '02',
+      resultMsg: '生成统计表成功',
+      operateType: '1',
+    });
+    const off = await t.call('statisticCreateQuery', {
+      taxNo: NO_SOFT_CERT,
+      taskNo: 'b3c8b84b892a4423ae0747c81b6fd8b9',
+    });
+    assert.equal(off.errorCode, '1130');
+    assert.equal(off.message, softCertificateOffMessage(NO_SOFT_CERT));
+  });
+
+  it('4.10 statisticConfirm answers exactly the seed reply', async () => {
+    assert.deepEqual(await send(SEED_SAMPLES.statisticConfirm!), SEED_SAMPLES.statisticConfirm!.reply);
+  });
+
+  it('4.11 statisticCreateQuery with the confirm taskNo: 2002 with the seed message', async () => {
+    assert.deepEqual(await send(SEED_SAMPLES.confirmResultQuery!), SEED_SAMPLES.confirmResultQuery!.reply);
+    const confirmed = await t.settled('statisticConfirmQuery', {
+      taxNo: TRADING,
+      taskNo: 'd1902f3072db4441a3d7d990709f8cfb',
+    });
+    assert.equal(confirmed.decoded?.statisticStatus, '05');
+  });
+
+  it('4.12 taxperiodChange on a channel without it: 0201 with the seed message', async () => {
+    assert.deepEqual(await send(SEED_SAMPLES.taxperiodChange!), SEED_SAMPLES.taxperiodChange!.reply);
+  });
+
+  it('records every accepted write in the ledger', async () => {
+    const ledger = await t.admin.ledger({ taxNo: TRADING });
+    assert.deepEqual(
+      ledger.map((e) => [e.interfaceCode, e.requestId, e.taskNo]),
+      [
+        ['invoiceSelect', '1', '389d8907ea8e49bf8cdcc81b6731e766'],
+        ['statisticCreate', '1', 'b3c8b84b892a4423ae0747c81b6fd8b9'],
+        ['statisticConfirm', '1', 'd1902f3072db4441a3d7d990709f8cfb'],
+      ],
+    );
+    assert.deepEqual(ledger[0]!.invoiceNos, ['23442000000164214335']);
+    assert.match(ledger[0]!.outcome, /ok=1/);
+    assert.match(ledger[2]!.outcome, /status=05/);
+  });
+});
