@@ -29,6 +29,13 @@ export interface HandlerContext {
 
 export type Handler<C extends InterfaceCode> = (req: ParsedRequestOf<C>, ctx: HandlerContext) => ReplyOf<C>;
 
+/** A generated (or generating) statistic must be revoked before the period can change. */
+const GENERATED: readonly StatisticStatus[] = [
+  StatisticStatus.Generating,
+  StatisticStatus.Generated,
+  StatisticStatus.GeneratedOutsideWindow,
+];
+
 const violated = (message: string) => new GatewayError(GatewayCode.BusinessRuleViolated, message);
 
 /** A settled task of the expected kind, or the seed's "still processing" answer (6910). */
@@ -169,7 +176,7 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
     if (ctx.bureau.statisticStatus(taxNo, target) === StatisticStatus.Confirmed) {
       throw violated(`所属期${target}已确认（已申报），不可变更到该所属期`);
     }
-    if (ctx.bureau.isLocked(taxNo, taxPeriod)) {
+    if (GENERATED.includes(ctx.bureau.statisticStatus(taxNo, taxPeriod))) {
       throw violated(`当前所属期${taxPeriod}已生成统计表，请先撤销统计表再变更所属期`);
     }
     ctx.bureau.setPeriod(taxNo, target, ctx.now);
