@@ -74,8 +74,9 @@ export class TestSandbox {
     return this.accessToken;
   }
 
-  async raw(body: unknown, token: string | undefined = this.accessToken): Promise<BusinessReply> {
-    const query = token === undefined ? '' : `?access_token=${encodeURIComponent(token)}`;
+  /** Posts a raw envelope; token null sends no access_token at all. */
+  async raw(body: unknown, token: string | null = this.accessToken): Promise<BusinessReply> {
+    const query = token === null ? '' : `?access_token=${encodeURIComponent(token)}`;
     return (await http.post(`${this.url}${DEFAULT_GATEWAY_PATH}${query}`, body)).data as BusinessReply;
   }
 

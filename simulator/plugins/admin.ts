@@ -15,7 +15,7 @@ import {
   type LedgerRecord,
 } from '../admin/schemas.js';
 import type { Bureau } from '../bureau/bureau.js';
-import type { Settings } from '../settings.js';
+import type { Settings, TaskDelays } from '../settings.js';
 import type { Store } from '../store.js';
 
 /** The admin API (no auth: a sandbox). Bad input is a 400 naming the field. */
@@ -74,11 +74,13 @@ export async function adminPlugin(
     return clockState();
   });
 
-  app.get('/admin/task-delays', async () => settings.taskDelays());
+  const delays = (d: TaskDelays) => ({ selectMs: d.select, statisticMs: d.statistic, confirmMs: d.confirm });
+  app.get('/admin/task-delays', async () => delays(settings.taskDelays()));
   app.post('/admin/task-delays', async (request) => {
     const body = parse(TaskDelaysBody, request.body);
-    const d = settings.setTaskDelays({ select: body.selectMs, statistic: body.statisticMs, confirm: body.confirmMs });
-    return { selectMs: d.select, statisticMs: d.statistic, confirmMs: d.confirm };
+    return delays(
+      settings.setTaskDelays({ select: body.selectMs, statistic: body.statisticMs, confirm: body.confirmMs }),
+    );
   });
 
   app.post('/admin/auth-settings', async (request) => {
