@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -16,6 +16,7 @@ import {
 } from '../client/deductions.js';
 import { createTemporalClient } from '../client/temporalConnection.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../scripts/devServer.js';
+import { temporalCliPath, testServerPath } from '../scripts/temporalTools.js';
 import {
   DeductionStageSearchAttribute,
   SEARCH_ATTRIBUTE_NAMES,
@@ -178,6 +179,18 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
     assert.match(viaCli.stderr, /No deduction workflow/);
   });
 
+  it('re-registers a missing search attribute (e.g. a database created before it existed)', async () => {
+    await client.connection.operatorService.removeSearchAttributes({
+      namespace: server.namespace,
+      searchAttributes: ['DeductionStage'],
+    });
+    assert.deepEqual(await ensureSearchAttributes(client.connection, server.namespace), ['DeductionStage']);
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+      namespace: server.namespace,
+    });
+    assert.equal(customAttributes?.DeductionStage, KEYWORD);
+  });
+
   it('never starts a taxpayer-month again once it has closed', async () => {
     await client.workflow.getHandle(workflowId).terminate('test: closed');
     const again = await startMonthlyDeduction(client, { taxNo: TAX_NO, taxPeriod: PERIOD });
@@ -186,6 +199,13 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
     assert.equal(status.status, 'TERMINATED');
     assert.ok(status.failure);
     await assert.rejects(approve(client, TAX_NO, PERIOD, { approver: 'Li Lei' }), /TERMINATED/);
+  });
+});
+
+describe('Temporal tool paths', () => {
+  it('finds the Temporal CLI and the time-skipping test server', () => {
+    assert.ok(existsSync(temporalCliPath()));
+    assert.ok(existsSync(testServerPath()));
   });
 });
 
