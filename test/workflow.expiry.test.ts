@@ -8,8 +8,16 @@ import { testServerPath } from '../scripts/temporalTools.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { workflowBundle } from '../workers/createWorker.js';
-import { deductionWorkflowId, type MonthlyDeductionResult, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/contract.js';
+import {
+  deductionWorkflowId,
+  SEARCH_ATTRIBUTE_NAMES,
+  type MonthlyDeductionResult,
+  TASK_QUEUE,
+  WORKFLOW_TYPE,
+} from '../workflows/contract.js';
 import { installTestLogging } from './support/stack.js';
+
+const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
 
 describe('MonthlyDeductionWorkflow on the time-skipping test server', function () {
   this.timeout(180_000);
@@ -20,6 +28,12 @@ describe('MonthlyDeductionWorkflow on the time-skipping test server', function (
     installTestLogging();
     env = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: testServerPath() } },
+    });
+    // The test server knows no custom search attributes until they are registered, and it does
+    // not implement ListSearchAttributes, so they are added without a look first.
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((name) => [name, KEYWORD])),
     });
     sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
   });

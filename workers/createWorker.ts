@@ -1,4 +1,10 @@
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
@@ -7,10 +13,13 @@ import { TASK_QUEUE } from '../workflows/contract.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+/** The bundler's webpack report is noise for operators; warnings and errors still show. */
+const quietBundlerLogger = new DefaultLogger('WARN');
+
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
   return bundle;
 }
 
@@ -29,7 +38,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    identity: options.identity,
+    ...(options.identity ? { identity: options.identity } : {}),
     workflowBundle: await workflowBundle(),
     activities: createDeductionActivities({ client, config: options.invoiceCloud }),
   });

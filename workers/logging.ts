@@ -36,3 +36,13 @@ export function installRuntimeLogging(logger: pino.Logger): void {
     }),
   });
 }
+
+/**
+ * A bureau task that is still processing makes its polling activity fail on purpose, so that
+ * Temporal retries it; that is progress, not a warning.
+ */
+function pinoLevel(entry: LogEntry): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
+  const error = entry.meta?.error as { type?: string } | undefined;
+  if (error?.type === 'BureauTaskPending') return 'debug';
+  return entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+}
