@@ -30,9 +30,7 @@ export function installRuntimeLogging(logger: pino.Logger): void {
   installed = true;
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry: LogEntry) => {
-      const level =
-        entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
-      logger[level]({ ...entry.meta }, entry.message);
+      logger[pinoLevel(entry)]({ ...entry.meta }, entry.message);
     }),
   });
 }
