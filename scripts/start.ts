@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `Temporal Web UI:  ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`,
-    `Sandbox:          ${sandbox.url}  (sandbox clock ${clock})`,
+    `Sandbox:          ${sandbox.url}  (sandbox clock ${(await admin.getClock()).now})`,
     '',
   ];
   for (const taxNo of DEMO_TAXPAYERS) {

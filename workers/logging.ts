@@ -19,6 +19,15 @@ export function createLogger(name: string): pino.Logger {
     name,
     level: process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
+    // JSON for machines; readable lines when a person watches a terminal (LOG_FORMAT=json forces JSON).
+    ...(process.stdout.isTTY && process.env.LOG_FORMAT !== 'json'
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { ignore: 'pid,hostname,taskToken', translateTime: 'SYS:HH:MM:ss' },
+          },
+        }
+      : {}),
   });
 }
 
