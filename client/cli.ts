@@ -253,8 +253,9 @@ export function formatStatus(status: DeductionStatus): string {
     if (status.result.periodAfterChange)
       text += line('Period after change 变更后所属期', status.result.periodAfterChange);
     text += line('Note 说明', status.result.note);
-    const refused = (status.result as { refusedSignals?: string[] }).refusedSignals ?? [];
-    for (const r of refused) text += `  refused signal 已拒绝的信号: ${r}\n`;
+  }
+  for (const r of status.progress.refusedSignals ?? []) {
+    text += `  refused ${r.signal} 已拒绝的信号 (${r.at}${r.approver ? `, ${r.approver}` : ''}): ${r.reason}\n`;
   }
   if (status.failure) text += line('Failure 失败原因', status.failure);
   if (status.source === 'search-attributes' && status.status === 'RUNNING') {

@@ -255,18 +255,25 @@ async function requireAwaitingApproval(client: Client, taxNo: string, period: st
   return { ...described, handle: client.workflow.getHandle(workflowId, description.runId) };
 }
 
-/** Sends the `approve` signal, after checking the workflow is running and awaiting approval. */
+/**
+ * Sends the `approve` signal, after checking the workflow is running and awaiting approval. The
+ * approval names the statistic table it approves (its digest): the one given, or else the one the
+ * workflow presents right now; the workflow refuses it if the table has changed since.
+ */
 export async function approve(
   client: Client,
   taxNo: string,
   period: string,
   input: ApproveSignalInput,
-): Promise<DecisionSent> {
+): Promise<DecisionSent & { statisticDigest?: string }> {
   const parsed = ApproveSignalInput.safeParse(input);
   if (!parsed.success) throw new DeductionInputError(formatIssues(parsed.error));
   const { handle, workflowId, description } = await requireAwaitingApproval(client, taxNo, period, 'approve');
-  await handle.signal(approveSignal, parsed.data);
-  return { workflowId, runId: description.runId, decision: 'approved' };
+  const statisticDigest =
+    parsed.data.statisticDigest ??
+    (await queryProgress(client, handle, 5000).catch(() => undefined))?.statistic?.digest;
+  await handle.signal(approveSignal, { ...parsed.data, ...(statisticDigest ? { statisticDigest } : {}) });
+  return { workflowId, runId: description.runId, decision: 'approved', statisticDigest };
 }
 
 /** Sends the `reject` signal, after checking the workflow is running and awaiting approval. */

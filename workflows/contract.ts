@@ -43,6 +43,11 @@ const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 6
 export const ApproveSignalInput = z.object({
   approver: Person,
   comment: z.string().max(500, 'comment: at most 500 characters').optional(),
+  /** Fingerprint of the statistic table the approver saw (progress.statistic.digest). */
+  statisticDigest: z
+    .string()
+    .regex(/^[0-9a-f]{8}$/, 'statisticDigest must be 8 hex characters')
+    .optional(),
 });
 export type ApproveSignalInput = z.infer<typeof ApproveSignalInput>;
 export const RejectSignalInput = z.object({
@@ -60,6 +65,8 @@ export const MonthlyDeductionInput = z.object({
   taxNo: TaxNo,
   /** The period the caller expects; the bureau's current period must match it. */
   taxPeriod: TaxPeriod,
+  /** Who may approve or reject; when omitted, anyone with access to Temporal may. */
+  approvers: z.array(Person).max(50).optional(),
   /** ISO instant; default: 00:00 Shanghai time one day before the filing deadline. */
   approvalDeadline: z.iso.datetime({ offset: true }).optional(),
   /** Invoice types to consider; default: every deductible type. */
@@ -94,6 +101,8 @@ export const StatisticLine = z.object({
 export type StatisticLine = z.infer<typeof StatisticLine>;
 
 export interface StatisticSummary {
+  /** Fingerprint an approval must name (rules/statisticDigest.ts). */
+  digest: string;
   statisticStatus: string;
   updateTime: string;
   deductionDeadline: string;
@@ -129,6 +138,15 @@ export interface Decision {
   decidedAt: string;
 }
 
+/** A signal the workflow did not act on, kept for the audit trail. */
+export interface RefusedSignal {
+  signal: 'approve' | 'reject';
+  approver?: string;
+  reason: string;
+  /** ISO instant (workflow time). */
+  at: string;
+}
+
 export interface Progress {
   taxNo: string;
   taxPeriod: string;
@@ -139,14 +157,14 @@ export interface Progress {
   statistic?: StatisticSummary;
   decision?: Decision;
   lastBureauError?: string;
+  /** Signals refused (invalid, unauthorised, wrong stage, stale statistic), oldest first, at most 50. */
+  refusedSignals?: RefusedSignal[];
   updatedAt: string;
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
 
 export interface MonthlyDeductionResult extends Progress {
-  /** Signals the workflow refused (invalid, or at the wrong stage), for the audit trail. */
-  refusedSignals: string[];
   outcome: 'COMPLETED' | 'REJECTED' | 'EXPIRED';
   confirmedAt?: string;
   periodAfterChange?: string;

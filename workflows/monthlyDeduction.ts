@@ -15,6 +15,7 @@ import type { StatisticQueryReply } from '../protocol/interfaces.js';
 import { describeZodError } from '../protocol/interfaces.js';
 import { endOfShanghaiDay } from '../protocol/period.js';
 import { approvalDeadline } from '../rules/approvalDeadline.js';
+import { statisticDigest } from '../rules/statisticDigest.js';
 import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
 import {
   ApproveSignalInput,
@@ -24,6 +25,7 @@ import {
   MonthlyDeductionInput,
   type MonthlyDeductionResult,
   type Progress,
+  type RefusedSignal,
   progressQuery,
   RejectSignalInput,
   rejectSignal,
@@ -37,6 +39,7 @@ const NON_RETRYABLE = ['BureauRefused', 'InvoiceCloudProtocolError', 'InvoiceClo
 const MAX_SELECTION_ROUNDS = 3;
 const MAX_STATISTIC_ATTEMPTS = 3;
 const MAX_FAILURES_KEPT = 50;
+const MAX_REFUSALS_KEPT = 50;
 
 /** Short bureau calls: retried with backoff through outages, never on a refusal. */
 const bureau = proxyActivities<DeductionActivities>({
@@ -90,7 +93,6 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
 
   const progress: Progress = { taxNo, taxPeriod, stage: Stage.LoggingIn, updatedAt: new Date().toISOString() };
   let decision: Decision | undefined;
-  const refusedSignals: string[] = [];
 
   function publish(): void {
     progress.updatedAt = new Date().toISOString();
@@ -101,26 +103,44 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     upsertSearchAttributes([{ key: DeductionStageSearchAttribute, value: stage }]);
     publish();
   }
-  function refuseSignal(reason: string): void {
-    log.warn('Refused a signal', { taxNo, taxPeriod, reason });
-    if (refusedSignals.length < 20) refusedSignals.push(reason);
+  function refuse(signal: RefusedSignal['signal'], reason: string, approver?: string): void {
+    log.warn('Refused a signal', { taxNo, taxPeriod, signal, approver, reason });
+    const refused = (progress.refusedSignals ??= []);
+    if (refused.length < MAX_REFUSALS_KEPT) refused.push({ signal, approver, reason, at: new Date().toISOString() });
+    publish();
+  }
+  /** Why `approver` may not decide now, or undefined when they may. */
+  function decisionProblem(approver: string): string | undefined {
+    if (progress.stage !== Stage.AwaitingApproval) return `arrived at stage ${progress.stage}, not AWAITING_APPROVAL`;
+    if (decision) return `a decision was already made by ${decision.approver}`;
+    if (input.approvers && !input.approvers.includes(approver)) {
+      return `${approver} is not an approver of ${taxNo} (allowed: ${input.approvers.join(', ')})`;
+    }
+    return undefined;
   }
 
   setHandler(progressQuery, () => progress);
   setHandler(approveSignal, (raw) => {
     const signal = ApproveSignalInput.safeParse(raw);
-    if (!signal.success) return refuseSignal(`invalid approve: ${describeZodError(signal.error)}`);
-    if (progress.stage !== Stage.AwaitingApproval || decision) {
-      return refuseSignal(`approve by ${signal.data.approver} arrived at stage ${progress.stage}`);
+    if (!signal.success) return refuse('approve', `invalid approve signal: ${describeZodError(signal.error)}`);
+    const { approver, comment, statisticDigest: named } = signal.data;
+    const problem = decisionProblem(approver);
+    if (problem) return refuse('approve', problem, approver);
+    const shown = progress.statistic?.digest;
+    if (named && named !== shown) {
+      return refuse(
+        'approve',
+        `approves statistic ${named}, but the statistic awaiting approval is ${shown}`,
+        approver,
+      );
     }
-    decision = { decision: 'approved', ...signal.data, decidedAt: new Date().toISOString() };
+    decision = { decision: 'approved', approver, comment, decidedAt: new Date().toISOString() };
   });
   setHandler(rejectSignal, (raw) => {
     const signal = RejectSignalInput.safeParse(raw);
-    if (!signal.success) return refuseSignal(`invalid reject: ${describeZodError(signal.error)}`);
-    if (progress.stage !== Stage.AwaitingApproval || decision) {
-      return refuseSignal(`reject by ${signal.data.approver} arrived at stage ${progress.stage}`);
-    }
+    if (!signal.success) return refuse('reject', `invalid reject signal: ${describeZodError(signal.error)}`);
+    const problem = decisionProblem(signal.data.approver);
+    if (problem) return refuse('reject', problem, signal.data.approver);
     decision = {
       decision: 'rejected',
       approver: signal.data.approver,
@@ -162,7 +182,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     extra: Partial<MonthlyDeductionResult> = {},
   ) {
     enterStage(outcome as Stage);
-    return { ...progress, ...extra, outcome, note, refusedSignals } as MonthlyDeductionResult;
+    return { ...progress, ...extra, outcome, note } as MonthlyDeductionResult;
   }
 
   try {
@@ -257,14 +277,27 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       statistic = await refreshStatistic();
     }
 
-    // Step 8: a person checks the table and decides, before the approval deadline.
+    // Step 8: a person checks the table and decides, before the approval deadline. An approval
+    // stands only if the bureau's table is still the one the approver saw.
     enterStage(Stage.AwaitingApproval);
-    const decided = await condition(() => decision !== undefined, Math.max(approveBy.getTime() - Date.now(), 1));
-    if (!decided || !decision) {
-      return finish(
-        'EXPIRED',
-        `No approval arrived by ${progress.approvalDeadline}; the statistic was not confirmed. Confirm it by hand before ${period.deductionDeadline} or file without it.`,
+    for (;;) {
+      const decided = await condition(() => decision !== undefined, Math.max(approveBy.getTime() - Date.now(), 1));
+      if (!decided || !decision) {
+        return finish(
+          'EXPIRED',
+          `No approval arrived by ${progress.approvalDeadline}; the statistic was not confirmed. Confirm it by hand before ${period.deductionDeadline} or file without it.`,
+        );
+      }
+      if (decision.decision === 'rejected') break;
+      const approvedDigest = progress.statistic?.digest;
+      await refreshStatistic();
+      if (progress.statistic?.digest === approvedDigest) break;
+      refuse(
+        'approve',
+        `the bureau's statistic changed from ${approvedDigest} to ${progress.statistic?.digest} after it was approved; approve the new table`,
+        decision.approver,
       );
+      decision = undefined;
     }
     progress.decision = decision;
     if (decision.decision === 'rejected') {
@@ -358,6 +391,7 @@ function addResults(tally: SelectionTally, results: SelectionTaskResult[]): numb
 function summarize(statistic: StatisticQueryReply): StatisticSummary {
   const totals = statisticTotals(statistic.items);
   return {
+    digest: statisticDigest(statistic),
     statisticStatus: statistic.statisticStatus,
     updateTime: statistic.updateTime,
     deductionDeadline: statistic.deductionDeadline,

@@ -1,0 +1,33 @@
+import type { StatisticItem } from '../protocol/interfaces.js';
+
+/**
+ * A short fingerprint of a statistic table as the bureau reported it. An approval names the
+ * fingerprint of the table the approver saw; if the bureau's table has changed since, the
+ * approval is refused. Pure (FNV-1a over a canonical text), so the workflow can compute it.
+ */
+export function statisticDigest(statistic: {
+  statisticStatus: string;
+  updateTime: string;
+  items: readonly StatisticItem[];
+}): string {
+  const items = [...statistic.items]
+    .sort((a, b) => a.invoiceType - b.invoiceType)
+    .map((i) =>
+      [
+        i.invoiceType,
+        i.deductibleCount,
+        i.deductibleAmount,
+        i.deductibleTax,
+        i.notDeductibleCount,
+        i.notDeductibleAmount,
+        i.notDeductibleTax,
+      ].join(','),
+    );
+  const text = [statistic.statisticStatus, statistic.updateTime, ...items].join('|');
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
