@@ -14,7 +14,17 @@ import type {
   TenantEncodingBody,
 } from './admin/schemas.js';
 
-export type { ClockState, LedgerRecord, TaxpayerSummary };
+import type { Invariants } from './admin/invariants.js';
+import type {
+  FaultSettings,
+  FaultSettingsInput,
+  LatencyDistribution,
+  QuotaSettings,
+  TaskLatencyBody,
+} from './faults/schemas.js';
+
+export type { ClockState, FaultSettings, FaultSettingsInput, Invariants, LedgerRecord, TaxpayerSummary };
+export type TaskLatencies = Record<TaskLatencyBody['kind'], LatencyDistribution>;
 
 /** Typed client of the sandbox admin API. Non-2xx answers reject (axios errors). */
 export class SandboxAdmin {
@@ -73,5 +83,45 @@ export class SandboxAdmin {
   }
   ledger(query: LedgerQuery = {}): Promise<LedgerRecord[]> {
     return this.get('/admin/ledger', query);
+  }
+  /** Invariants over every settled bureau task: violation lists are empty for a correct client. */
+  invariants(): Promise<Invariants> {
+    return this.get('/admin/invariants');
+  }
+
+  // Faults (README "The sandbox" → Faults). Each setFaults call replaces the tenant's faults.
+  setFaults(faults: FaultSettingsInput, tenantId = 'devbiz'): Promise<FaultSettings & { tenantId: string }> {
+    return this.post('/admin/faults', { tenantId, ...faults });
+  }
+  clearFaults(tenantId = 'devbiz'): Promise<FaultSettings & { tenantId: string }> {
+    return this.setFaults({}, tenantId);
+  }
+  getFaults(tenantId = 'devbiz'): Promise<FaultSettings & { tenantId: string }> {
+    return this.get('/admin/faults', { tenantId });
+  }
+  /** Every access token of the tenant expires now: its next business call answers 1002. */
+  expireTokens(tenantId = 'devbiz'): Promise<{ tenantId: string; expired: number }> {
+    return this.post('/admin/faults/expire-tokens', { tenantId });
+  }
+  /** The bureau login lapses (one taxNo or all): selection answers 36 until taxLogin. */
+  expireBureauLogins(taxNo?: string): Promise<{ taxNo: string | null; expired: number }> {
+    return this.post('/admin/faults/expire-bureau-logins', taxNo === undefined ? {} : { taxNo });
+  }
+  /** Gateway requests per second for the tenant; null lifts the quota. Over it: errorCode 4290. */
+  setQuota(quota: QuotaSettings, tenantId = 'devbiz'): Promise<QuotaSettings & { tenantId: string }> {
+    return this.post('/admin/quota', { tenantId, ...quota });
+  }
+  getQuota(tenantId = 'devbiz'): Promise<QuotaSettings & { tenantId: string }> {
+    return this.get('/admin/quota', { tenantId });
+  }
+  setTaskLatency(body: TaskLatencyBody): Promise<{ kind: string; distribution: LatencyDistribution }> {
+    return this.post('/admin/task-latency', body);
+  }
+  getTaskLatency(): Promise<TaskLatencies> {
+    return this.get('/admin/task-latency');
+  }
+  /** The sandbox's OpenAPI document. */
+  openApi(): Promise<Record<string, unknown>> {
+    return this.get('/openapi.json');
   }
 }

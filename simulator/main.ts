@@ -2,18 +2,25 @@ import { pino } from 'pino';
 import { likelyCurrentPeriod } from '../protocol/period.js';
 import { AdminOperations } from './admin/operations.js';
 import { startSandbox } from './server.js';
+import { sandboxEnv } from './sandboxEnv.js';
 
-/** `npm run sandbox`: the sandbox alone, on SANDBOX_PORT, state in SANDBOX_DB. */
+/**
+ * `npm run sandbox`: the sandbox alone, on SANDBOX_PORT, state in SANDBOX_DB. Faults at start:
+ * SANDBOX_FAULTS (JSON FaultSettings), SANDBOX_QUOTA_RPS, SANDBOX_TASK_LATENCY (JSON kind ->
+ * distribution), SANDBOX_ACCESS_TOKEN_TTL_MS (README "The sandbox").
+ */
 
 const logger = pino({ name: 'sandbox' });
 
 async function main(): Promise<void> {
-  const port = Number(process.env.SANDBOX_PORT ?? 8790);
-  const dbFile = process.env.SANDBOX_DB ?? '.data/sandbox.sqlite';
+  const env = sandboxEnv(process.env);
+  const dbFile = env.dbFile;
   const sandbox = await startSandbox({
-    port,
-    host: process.env.SANDBOX_HOST ?? '127.0.0.1',
+    port: env.port,
+    host: env.host,
     dbFile,
+    ...(env.faults ? { faults: env.faults } : {}),
+    ...(env.accessTokenTtlMs !== undefined ? { accessTokenTtlMs: env.accessTokenTtlMs } : {}),
     prepare: ({ store, settings, bureau }) => {
       if (!store.isEmpty()) return;
       const taxPeriod = likelyCurrentPeriod(new Date(settings.now()));

@@ -1,11 +1,15 @@
 import Fastify from 'fastify';
 import { Bureau } from './bureau/bureau.js';
 import { openDb } from './db.js';
+import { FaultInjector, QuotaMeter } from './faults/injector.js';
+import { StartFaults } from './faults/schemas.js';
 import { adminPlugin } from './plugins/admin.js';
 import { authPlugin } from './plugins/auth.js';
 import { gatewayPlugin } from './plugins/gateway.js';
-import { Settings } from './settings.js';
-import { Store } from './store.js';
+import { openApiPlugin } from './plugins/openapi.js';
+import { ANY_TENANT, Settings } from './settings.js';
+import { Store, type TaskKind } from './store.js';
+import { DEFAULT_GATEWAY_PATH } from '../protocol/envelope.js';
 
 export interface SandboxOptions {
   /** 0 = a random free port. */
@@ -17,6 +21,11 @@ export interface SandboxOptions {
   gatewayPath?: string;
   /** Stored as the access_token lifetime when given (default 2 h). */
   accessTokenTtlMs?: number;
+  /**
+   * Faults for every tenant from the start (a tenant's own admin settings override them). Given
+   * here, they are (re)written at each start; absent, whatever the db holds stays.
+   */
+  faults?: StartFaults;
   /** Runs once against the store before listening (e.g. seeding an empty db). */
   prepare?: (ctx: { store: Store; settings: Settings; bureau: Bureau }) => void;
 }
@@ -27,6 +36,14 @@ export interface RunningSandbox {
   close(): Promise<void>;
 }
 
+function applyStartFaults(settings: Settings, start: ReturnType<typeof StartFaults.parse>): void {
+  if (start.faults) settings.setFaults(ANY_TENANT, start.faults);
+  if (start.quota) settings.setQuota(ANY_TENANT, start.quota);
+  for (const [kind, distribution] of Object.entries(start.taskLatency ?? {})) {
+    settings.setTaskLatency(kind as TaskKind, distribution, start.latencySeed ?? 1);
+  }
+}
+
 /** The invoice-cloud + tax-bureau sandbox: auth routes, business gateway, admin API over SQLite. */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSandbox> {
   const db = openDb(opts.dbFile ?? ':memory:');
@@ -34,12 +51,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   const settings = new Settings(store);
   const bureau = new Bureau(store, settings);
   if (opts.accessTokenTtlMs !== undefined) settings.setTokenTtls({ accessTokenTtlMs: opts.accessTokenTtlMs });
+  if (opts.faults) applyStartFaults(settings, StartFaults.parse(opts.faults));
   opts.prepare?.({ store, settings, bureau });
 
-  const app = Fastify({ logger: opts.logger ?? false });
-  const deps = { store, settings, bureau };
+  // Hung replies (an injected fault) keep their sockets open: close() must destroy them.
+  const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
+  const deps = { store, settings, bureau, faults: new FaultInjector(), quota: new QuotaMeter() };
+  const gatewayPath = opts.gatewayPath ?? DEFAULT_GATEWAY_PATH;
+  await app.register(openApiPlugin, { gatewayPath });
   await app.register(authPlugin, deps);
-  await app.register(gatewayPlugin, { ...deps, ...(opts.gatewayPath ? { path: opts.gatewayPath } : {}) });
+  await app.register(gatewayPlugin, { ...deps, path: gatewayPath });
   await app.register(adminPlugin, deps);
 
   const host = opts.host ?? '127.0.0.1';

@@ -1,6 +1,15 @@
+import { drawLatency } from './faults/latency.js';
+import { hashSeed, prng } from './faults/random.js';
+import {
+  FaultSettings,
+  LatencyDistribution,
+  TASK_KINDS,
+  type FaultSettings as FaultSettingsType,
+  type QuotaSettings,
+} from './faults/schemas.js';
 import type { Store, TaskKind } from './store.js';
 
-/** Sandbox knobs persisted in SQLite: the clock offset, task delays and token lifetimes. */
+/** Sandbox knobs persisted in SQLite: clock offset, task latencies, token lifetimes, faults, quota. */
 
 export type TaskDelays = Record<TaskKind, number>;
 
@@ -8,7 +17,11 @@ const DELAY_KEYS: Record<TaskKind, string> = {
   select: 'delay.selectMs',
   statistic: 'delay.statisticMs',
   confirm: 'delay.confirmMs',
+  download: 'delay.downloadMs',
 };
+/** Settings that apply to every tenant without its own (start options, env). */
+export const ANY_TENANT = '*';
+const NO_FAULTS: FaultSettingsType = FaultSettings.parse({});
 const CLOCK_OFFSET_KEY = 'clock.offsetMs';
 const ACCESS_TTL_KEY = 'auth.accessTokenTtlMs';
 const APP_TTL_KEY = 'auth.appTokenTtlMs';
@@ -32,15 +45,56 @@ export class Settings {
     return offset;
   }
 
+  /** The fixed delay of each task kind (the lower bound for uniform and long-tail latencies). */
   taskDelays(): TaskDelays {
-    const read = (k: TaskKind) => Number(this.store.getSetting(DELAY_KEYS[k]) ?? 0);
-    return { select: read('select'), statistic: read('statistic'), confirm: read('confirm') };
+    const floor = (k: TaskKind) => {
+      const d = this.taskLatency(k);
+      return d.type === 'fixed' ? d.ms : d.minMs;
+    };
+    return Object.fromEntries(TASK_KINDS.map((k) => [k, floor(k)])) as TaskDelays;
   }
   setTaskDelays(delays: Partial<TaskDelays>): TaskDelays {
     for (const [kind, ms] of Object.entries(delays) as [TaskKind, number | undefined][]) {
-      if (ms !== undefined) this.store.setSetting(DELAY_KEYS[kind], String(ms));
+      if (ms !== undefined) this.setTaskLatency(kind, { type: 'fixed', ms });
     }
     return this.taskDelays();
+  }
+
+  taskLatency(kind: TaskKind): LatencyDistribution {
+    const raw = this.store.getSetting(`latency.${kind}`);
+    if (raw) return LatencyDistribution.parse(JSON.parse(raw));
+    return { type: 'fixed', ms: Number(this.store.getSetting(DELAY_KEYS[kind]) ?? 0) };
+  }
+  /** A new distribution restarts its random sequence from `seed`. */
+  setTaskLatency(kind: TaskKind, distribution: LatencyDistribution, seed = 1): void {
+    this.store.setSetting(`latency.${kind}`, JSON.stringify(distribution));
+    this.store.setSetting(`latency.${kind}.seed`, String(seed));
+    this.store.setSetting(`latency.${kind}.draws`, '0');
+  }
+  /** The n-th draw of a kind's latency depends only on (seed, n): deterministic across restarts. */
+  drawTaskDelay(kind: TaskKind): number {
+    const distribution = this.taskLatency(kind);
+    if (distribution.type === 'fixed') return distribution.ms;
+    const seed = this.store.getSetting(`latency.${kind}.seed`) ?? '1';
+    const n = Number(this.store.getSetting(`latency.${kind}.draws`) ?? 0);
+    this.store.setSetting(`latency.${kind}.draws`, String(n + 1));
+    return drawLatency(distribution, prng(hashSeed(`${seed}|${n}`))());
+  }
+
+  faults(tenantId: string): FaultSettingsType {
+    const raw = this.store.getSetting(`faults.${tenantId}`) ?? this.store.getSetting(`faults.${ANY_TENANT}`);
+    return raw ? FaultSettings.parse(JSON.parse(raw)) : NO_FAULTS;
+  }
+  setFaults(tenantId: string, faults: FaultSettingsType): void {
+    this.store.setSetting(`faults.${tenantId}`, JSON.stringify(faults));
+  }
+
+  quota(tenantId: string): QuotaSettings {
+    const raw = this.store.getSetting(`quota.${tenantId}`) ?? this.store.getSetting(`quota.${ANY_TENANT}`);
+    return raw ? (JSON.parse(raw) as QuotaSettings) : { requestsPerSecond: null };
+  }
+  setQuota(tenantId: string, quota: QuotaSettings): void {
+    this.store.setSetting(`quota.${tenantId}`, JSON.stringify(quota));
   }
 
   accessTokenTtlMs(): number {

@@ -37,7 +37,7 @@ export interface StoredInvoice extends PoolInvoice {
   effectiveTax: string;
 }
 
-export type TaskKind = 'select' | 'statistic' | 'confirm';
+export type TaskKind = 'select' | 'statistic' | 'confirm' | 'download';
 
 export interface Task {
   taskNo: string;
@@ -220,6 +220,12 @@ export class Store {
     return row ? { tenantId: str(row.tenant_id), expiresAt: num(row.expires_at) } : undefined;
   }
 
+  /** Fault: every access token of the tenant is expired now (the next call answers 1002). */
+  expireAccessTokens(tenantId: string): number {
+    return this.db.prepare("UPDATE tokens SET expires_at = 0 WHERE kind = 'access' AND tenant_id = ?").run(tenantId)
+      .changes;
+  }
+
   // taxpayers
   upsertTaxpayer(t: Taxpayer): void {
     this.db
@@ -253,6 +259,13 @@ export class Store {
   }
   setLastLogin(taxNo: string, at: number): void {
     this.db.prepare('UPDATE taxpayers SET last_login_at = ? WHERE tax_no = ?').run(at, taxNo);
+  }
+
+  /** Fault: the bureau login lapses (selection answers 36 until taxLogin is called again). */
+  clearBureauLogins(taxNo?: string): number {
+    return this.db
+      .prepare('UPDATE taxpayers SET last_login_at = NULL WHERE @taxNo IS NULL OR tax_no = @taxNo')
+      .run({ taxNo: taxNo ?? null }).changes;
   }
 
   // statistics (a missing row means 01, never generated)
@@ -407,6 +420,14 @@ export class Store {
       )
       .get(taxNo, now) as Row | undefined;
     return row ? toTask(row) : undefined;
+  }
+  /** Settled tasks of a kind, in the order they settled. */
+  settledTasks(kind: TaskKind): Task[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM tasks WHERE kind = ? AND settled_at IS NOT NULL ORDER BY settled_at, rowid')
+        .all(kind) as Row[]
+    ).map(toTask);
   }
   settleTask(taskNo: string, at: number, result: unknown): void {
     this.db

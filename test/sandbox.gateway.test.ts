@@ -133,7 +133,12 @@ describe('sandbox: persistence, generator and admin API', () => {
         second.accessToken = first.accessToken;
         assert.equal((await second.call('invoiceSelectQuery', { taxNo: KINGDEE, taskNo })).errorCode, '6910');
         assert.deepEqual(await second.admin.getTaxpayer(KINGDEE), before);
-        assert.deepEqual(await second.admin.getTaskDelays(), { selectMs: 60_000, statisticMs: 5, confirmMs: 7 });
+        assert.deepEqual(await second.admin.getTaskDelays(), {
+          selectMs: 60_000,
+          statisticMs: 5,
+          confirmMs: 7,
+          downloadMs: 0,
+        });
         const clock = await second.admin.getClock();
         assert.ok(Math.abs(Date.parse(clock.now) - Date.parse('2025-11-05T10:00:00+08:00')) < 60_000);
         assert.equal((await second.admin.ledger({ taxNo: KINGDEE })).length, 1);

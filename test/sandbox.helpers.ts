@@ -4,7 +4,7 @@ import { DEFAULT_GATEWAY_PATH, type BusinessReply } from '../protocol/envelope.j
 import type { InterfaceCode, RequestOf, ReplyOf } from '../protocol/interfaces.js';
 import { taxNoProblem } from '../protocol/taxNo.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
-import { startSandbox, type RunningSandbox } from '../simulator/server.js';
+import { startSandbox, type RunningSandbox, type SandboxOptions } from '../simulator/server.js';
 
 /** Test support: a sandbox on a random port, authenticated, with typed business calls. */
 
@@ -43,8 +43,8 @@ export class TestSandbox {
     readonly admin: SandboxAdmin,
   ) {}
 
-  static async start(opts: { dbFile?: string } = {}): Promise<TestSandbox> {
-    const sandbox = await startSandbox({ port: 0, dbFile: opts.dbFile ?? ':memory:' });
+  static async start(opts: SandboxOptions = {}): Promise<TestSandbox> {
+    const sandbox = await startSandbox({ ...opts, port: 0, dbFile: opts.dbFile ?? ':memory:' });
     return new TestSandbox(sandbox, new SandboxAdmin(sandbox.url));
   }
 
@@ -76,8 +76,18 @@ export class TestSandbox {
 
   /** Posts a raw envelope; token null sends no access_token at all. */
   async raw(body: unknown, token: string | null = this.accessToken): Promise<BusinessReply> {
+    return (await this.rawHttp(body, token)).data as BusinessReply;
+  }
+
+  /** The raw HTTP exchange (status and body), for fault tests. */
+  rawHttp(body: unknown, token: string | null = this.accessToken, timeoutMs = 10_000) {
     const query = token === null ? '' : `?access_token=${encodeURIComponent(token)}`;
-    return (await http.post(`${this.url}${DEFAULT_GATEWAY_PATH}${query}`, body)).data as BusinessReply;
+    return http.post(`${this.url}${DEFAULT_GATEWAY_PATH}${query}`, body, { timeout: timeoutMs });
+  }
+
+  /** The envelope of a business call, unsent. */
+  envelope<C extends InterfaceCode>(interfaceCode: C, payload: RequestOf<C>, requestId = `r${++this.requestSeq}`) {
+    return { businessSystemCode: 'yhtest', interfaceCode, requestId, data: encodeData(payload, this.encoding) };
   }
 
   async call<C extends InterfaceCode>(
@@ -85,12 +95,7 @@ export class TestSandbox {
     payload: RequestOf<C>,
     requestId = `r${++this.requestSeq}`,
   ): Promise<Decoded<ReplyOf<C>>> {
-    const reply = await this.raw({
-      businessSystemCode: 'yhtest',
-      interfaceCode,
-      requestId,
-      data: encodeData(payload, this.encoding),
-    });
+    const reply = await this.raw(this.envelope(interfaceCode, payload, requestId));
     return reply.data === undefined
       ? reply
       : { ...reply, decoded: decodeData(reply.data, this.encoding) as ReplyOf<C> };

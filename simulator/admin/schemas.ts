@@ -24,6 +24,7 @@ export const TaskDelaysBody = z.object({
   selectMs: Ms.optional(),
   statisticMs: Ms.optional(),
   confirmMs: Ms.optional(),
+  downloadMs: Ms.optional(),
 });
 export type TaskDelaysBody = z.input<typeof TaskDelaysBody>;
 

@@ -116,7 +116,7 @@ export class Bureau {
       period,
       request,
       createdAt: now,
-      dueAt: now + this.settings.taskDelays()[kind],
+      dueAt: now + this.settings.drawTaskDelay(kind),
     };
     this.store.insertTask(task);
     return { ...task, settledAt: null, result: null };

@@ -14,7 +14,17 @@ import {
   type ClockState,
   type LedgerRecord,
 } from '../admin/schemas.js';
+import { computeInvariants } from '../admin/invariants.js';
 import type { Bureau } from '../bureau/bureau.js';
+import type { FaultInjector } from '../faults/injector.js';
+import {
+  ExpireBureauLoginsBody,
+  ExpireTokensBody,
+  FaultsBody,
+  QuotaBody,
+  TASK_KINDS,
+  TaskLatencyBody,
+} from '../faults/schemas.js';
 import type { Settings, TaskDelays } from '../settings.js';
 import type { Store } from '../store.js';
 
@@ -39,7 +49,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
 
 export async function adminPlugin(
   app: FastifyInstance,
-  deps: { store: Store; settings: Settings; bureau: Bureau },
+  deps: { store: Store; settings: Settings; bureau: Bureau; faults: FaultInjector },
 ): Promise<void> {
   const { store, settings, bureau } = deps;
   const ops = new AdminOperations(store, settings, bureau);
@@ -74,12 +84,22 @@ export async function adminPlugin(
     return clockState();
   });
 
-  const delays = (d: TaskDelays) => ({ selectMs: d.select, statisticMs: d.statistic, confirmMs: d.confirm });
+  const delays = (d: TaskDelays) => ({
+    selectMs: d.select,
+    statisticMs: d.statistic,
+    confirmMs: d.confirm,
+    downloadMs: d.download,
+  });
   app.get('/admin/task-delays', async () => delays(settings.taskDelays()));
   app.post('/admin/task-delays', async (request) => {
     const body = parse(TaskDelaysBody, request.body);
     return delays(
-      settings.setTaskDelays({ select: body.selectMs, statistic: body.statisticMs, confirm: body.confirmMs }),
+      settings.setTaskDelays({
+        select: body.selectMs,
+        statistic: body.statisticMs,
+        confirm: body.confirmMs,
+        download: body.downloadMs,
+      }),
     );
   });
 
@@ -94,6 +114,53 @@ export async function adminPlugin(
       throw new BadInput('tenantId', `unknown tenant ${body.tenantId}`);
     }
     return { tenantId: body.tenantId, kind: body.kind };
+  });
+
+  // Faults (simulator/faults): per tenant; a tenant without its own settings gets the start-time ones.
+  const knownTenant = (tenantId: string) => {
+    if (!store.getTenant(tenantId)) throw new BadInput('tenantId', `unknown tenant ${tenantId}`);
+    return tenantId;
+  };
+  const tenantQuery = (query: unknown) => knownTenant(parse(ExpireTokensBody, query).tenantId);
+  app.get('/admin/faults', async (request) => ({
+    tenantId: tenantQuery(request.query),
+    ...settings.faults(tenantQuery(request.query)),
+  }));
+  app.post('/admin/faults', async (request) => {
+    const { tenantId, ...faults } = parse(FaultsBody, request.body);
+    settings.setFaults(knownTenant(tenantId), faults);
+    deps.faults.reset(tenantId);
+    return { tenantId, ...settings.faults(tenantId) };
+  });
+  app.post('/admin/faults/expire-tokens', async (request) => {
+    const tenantId = knownTenant(parse(ExpireTokensBody, request.body).tenantId);
+    return { tenantId, expired: store.expireAccessTokens(tenantId) };
+  });
+  app.post('/admin/faults/expire-bureau-logins', async (request) => {
+    const { taxNo } = parse(ExpireBureauLoginsBody, request.body);
+    return { taxNo: taxNo ?? null, expired: store.clearBureauLogins(taxNo) };
+  });
+  app.get('/admin/quota', async (request) => {
+    const tenantId = tenantQuery(request.query);
+    return { tenantId, ...settings.quota(tenantId) };
+  });
+  app.post('/admin/quota', async (request) => {
+    const { tenantId, ...quota } = parse(QuotaBody, request.body);
+    settings.setQuota(knownTenant(tenantId), quota);
+    return { tenantId, ...settings.quota(tenantId) };
+  });
+  app.get('/admin/task-latency', async () =>
+    Object.fromEntries(TASK_KINDS.map((kind) => [kind, settings.taskLatency(kind)])),
+  );
+  app.post('/admin/task-latency', async (request) => {
+    const body = parse(TaskLatencyBody, request.body);
+    settings.setTaskLatency(body.kind, body.distribution, body.seed);
+    return { kind: body.kind, distribution: settings.taskLatency(body.kind) };
+  });
+
+  app.get('/admin/invariants', async () => {
+    for (const tp of store.listTaxpayers()) bureau.catchUp(tp.taxNo);
+    return computeInvariants(store);
   });
 
   app.get('/admin/taxpayers', async () => store.listTaxpayers().map((tp) => ops.summary(tp.taxNo)));

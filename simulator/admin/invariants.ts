@@ -1,0 +1,61 @@
+import { SelectResultCode } from '../../protocol/codes.js';
+import type { SelectTaskRequest, SelectTaskResult, ConfirmTaskResult } from '../bureau/bureau.js';
+import type { Store } from '../store.js';
+
+/**
+ * Invariants a correct client keeps, computed from the bureau's settled tasks (the ledger's
+ * source of truth). Tests and the chaos test assert the violation lists are empty.
+ */
+export interface Invariants {
+  /** An invoice selected successfully (code 1) twice for one period with no cancellation between. */
+  invoicesSelectedTwice: { taxNo: string; period: string; invoiceNo: string; taskNos: string[] }[];
+  /** Every taxpayer period that was confirmed, with how often; more than 1 is a violation. */
+  confirmationsPerTaxpayerPeriod: { taxNo: string; period: string; confirmations: number; taskNos: string[] }[];
+  /** The entries of confirmationsPerTaxpayerPeriod with more than one confirmation. */
+  periodsConfirmedTwice: { taxNo: string; period: string; confirmations: number; taskNos: string[] }[];
+}
+
+export function computeInvariants(store: Store): Invariants {
+  const selected = new Map<string, string | undefined>(); // key -> taskNo of the live selection
+  const twice = new Map<string, Invariants['invoicesSelectedTwice'][number]>();
+  for (const task of store.settledTasks('select')) {
+    const request = task.request as SelectTaskRequest;
+    const cancel = request.payload.authenticateFlag === '1';
+    for (const line of (task.result as SelectTaskResult).lines) {
+      if (line.resultCode !== SelectResultCode.Ok) continue;
+      const key = `${task.taxNo}|${task.period}|${line.invoiceCode}|${line.invoiceNo}`;
+      if (cancel) {
+        selected.delete(key);
+        continue;
+      }
+      const previous = selected.get(key);
+      if (previous !== undefined) {
+        const entry = twice.get(key) ?? {
+          taxNo: task.taxNo,
+          period: task.period,
+          invoiceNo: line.invoiceNo,
+          taskNos: [previous],
+        };
+        entry.taskNos.push(task.taskNo);
+        twice.set(key, entry);
+      }
+      selected.set(key, task.taskNo);
+    }
+  }
+
+  const confirmations = new Map<string, Invariants['confirmationsPerTaxpayerPeriod'][number]>();
+  for (const task of store.settledTasks('confirm')) {
+    if (!(task.result as ConfirmTaskResult).success) continue;
+    const key = `${task.taxNo}|${task.period}`;
+    const entry = confirmations.get(key) ?? { taxNo: task.taxNo, period: task.period, confirmations: 0, taskNos: [] };
+    entry.confirmations += 1;
+    entry.taskNos.push(task.taskNo);
+    confirmations.set(key, entry);
+  }
+  const perPeriod = [...confirmations.values()];
+  return {
+    invoicesSelectedTwice: [...twice.values()],
+    confirmationsPerTaxpayerPeriod: perPeriod,
+    periodsConfirmedTwice: perPeriod.filter((c) => c.confirmations > 1),
+  };
+}

@@ -1,0 +1,66 @@
+import { hashSeed, prng } from './random.js';
+import type { FaultSettings } from './schemas.js';
+
+/** What happens to one gateway request. */
+export type FaultAction = 'none' | 'http5xx' | 'hang' | 'reset' | 'corrupt';
+export interface FaultDraw {
+  action: FaultAction;
+  /** Delay before anything else happens (slow response), in ms. */
+  delayMs: number;
+}
+
+/**
+ * Draws faults per tenant from a PRNG seeded by the tenant's settings. The sequence restarts
+ * whenever the settings change, so a test that sets faults sees the same draws every run.
+ */
+export class FaultInjector {
+  private readonly streams = new Map<string, { key: string; next: () => number }>();
+
+  draw(tenantId: string, settings: FaultSettings, interfaceCode: string | undefined): FaultDraw {
+    if (settings.interfaces.length > 0 && (!interfaceCode || !settings.interfaces.includes(interfaceCode))) {
+      return { action: 'none', delayMs: 0 };
+    }
+    const key = JSON.stringify(settings);
+    let stream = this.streams.get(tenantId);
+    if (!stream || stream.key !== key) {
+      stream = { key, next: prng(hashSeed(`${tenantId}|${settings.seed}`)) };
+      this.streams.set(tenantId, stream);
+    }
+    const delayMs = stream.next() < settings.slowRate ? settings.slowMs : 0;
+    let u = stream.next();
+    const table: [FaultAction, number][] = [
+      ['http5xx', settings.http5xxRate],
+      ['hang', settings.hangRate],
+      ['reset', settings.resetRate],
+      ['corrupt', settings.corruptRate],
+    ];
+    for (const [action, rate] of table) {
+      if (u < rate) return { action, delayMs };
+      u -= rate;
+    }
+    return { action: 'none', delayMs };
+  }
+
+  /** Forget the draws so far (new settings restart the sequence anyway). */
+  reset(tenantId: string): void {
+    this.streams.delete(tenantId);
+  }
+}
+
+/** Per-tenant request quota: at most `rps` accepted requests in any sliding second. */
+export class QuotaMeter {
+  private readonly recent = new Map<string, number[]>();
+
+  /** True when the request fits and is counted; false when the quota is exhausted. */
+  admit(tenantId: string, rps: number | null, now = Date.now()): boolean {
+    if (rps === null) return true;
+    const times = (this.recent.get(tenantId) ?? []).filter((t) => now - t < 1000);
+    if (times.length >= rps) {
+      this.recent.set(tenantId, times);
+      return false;
+    }
+    times.push(now);
+    this.recent.set(tenantId, times);
+    return true;
+  }
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { describeZodError } from '../protocol/interfaces.js';
+import { FaultSettings, LatencyDistribution, TASK_KINDS, type StartFaults } from './faults/schemas.js';
+
+/** `npm run sandbox` settings from the environment; a bad value is an error naming the variable. */
+
+const json = <S extends z.ZodType>(schema: S) =>
+  z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const Env = z.object({
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(8790),
+  SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
+  SANDBOX_DB: z.string().min(1).default('.data/sandbox.sqlite'),
+  SANDBOX_FAULTS: json(FaultSettings).optional(),
+  SANDBOX_QUOTA_RPS: z.coerce.number().int().positive().optional(),
+  SANDBOX_TASK_LATENCY: json(z.partialRecord(z.enum(TASK_KINDS), LatencyDistribution)).optional(),
+  SANDBOX_LATENCY_SEED: z.coerce.number().int().optional(),
+  SANDBOX_ACCESS_TOKEN_TTL_MS: z.coerce.number().int().positive().optional(),
+});
+
+export interface SandboxEnv {
+  port: number;
+  host: string;
+  dbFile: string;
+  faults?: StartFaults;
+  accessTokenTtlMs?: number;
+}
+
+export function sandboxEnv(env: NodeJS.ProcessEnv): SandboxEnv {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) throw new Error(`Invalid sandbox configuration: ${describeZodError(parsed.error)}`);
+  const e = parsed.data;
+  const faults: StartFaults = {
+    ...(e.SANDBOX_FAULTS ? { faults: e.SANDBOX_FAULTS } : {}),
+    ...(e.SANDBOX_QUOTA_RPS ? { quota: { requestsPerSecond: e.SANDBOX_QUOTA_RPS } } : {}),
+    ...(e.SANDBOX_TASK_LATENCY ? { taskLatency: e.SANDBOX_TASK_LATENCY } : {}),
+    ...(e.SANDBOX_LATENCY_SEED !== undefined ? { latencySeed: e.SANDBOX_LATENCY_SEED } : {}),
+  };
+  return {
+    port: e.SANDBOX_PORT,
+    host: e.SANDBOX_HOST,
+    dbFile: e.SANDBOX_DB,
+    ...(Object.keys(faults).length ? { faults } : {}),
+    ...(e.SANDBOX_ACCESS_TOKEN_TTL_MS ? { accessTokenTtlMs: e.SANDBOX_ACCESS_TOKEN_TTL_MS } : {}),
+  };
+}
