@@ -33,6 +33,8 @@ import {
   createTemporalClient,
   temporalSettingsFromEnv,
 } from './temporalConnection.js';
+import { RegistryError } from './registry.js';
+import { addScheduleCommands } from './scheduleCommands.js';
 
 export const EXIT_OK = 0;
 export const EXIT_UNEXPECTED = 1;
@@ -190,7 +192,7 @@ function statisticLines(items: StatisticLine[]): string {
   return table(header, rows, '  ');
 }
 
-function table(header: string[], rows: string[][], indent = ''): string {
+export function table(header: string[], rows: string[][], indent = ''): string {
   const width = (s: string) => [...s].reduce((n, ch) => n + (/[\u2E80-\uFFEF]/.test(ch) ? 2 : 1), 0);
   const widths = header.map((h, c) => Math.max(width(h), ...rows.map((r) => width(r[c] ?? ''))));
   const fmt = (cells: string[]) =>
@@ -450,6 +452,8 @@ Examples:
       io.out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
     });
 
+  addScheduleCommands(program, io);
+
   for (const command of program.commands) {
     command
       .exitOverride()
@@ -475,7 +479,9 @@ export function exitCodeFor(err: unknown): [number, string | undefined] {
     return [EXIT_BAD_INPUT, undefined];
   }
   if (err instanceof CliError) return [err.exitCode, err.message];
-  if (err instanceof DeductionInputError || err instanceof TemporalConfigError) return [EXIT_BAD_INPUT, err.message];
+  if (err instanceof DeductionInputError || err instanceof TemporalConfigError || err instanceof RegistryError) {
+    return [EXIT_BAD_INPUT, err.message];
+  }
   if (err instanceof TemporalUnreachableError) return [EXIT_UNREACHABLE, err.message];
   if (err instanceof DeductionNotFoundError || err instanceof DeductionStateError) {
     return [EXIT_NOT_FOUND_OR_STATE, err.message];

@@ -1,1 +1,2 @@
 export { MonthlyDeductionWorkflow } from './monthlyDeduction.js';
+export { ScheduledDeductionLauncher } from './scheduledLauncher.js';

@@ -1,0 +1,75 @@
+/**
+ * The taxpayer registry (issue 5): who is deducted every month, who approves, and when the
+ * monthly run starts (Asia/Shanghai wall-clock time). `schedules apply` makes Temporal match it.
+ */
+import { z } from 'zod';
+import { TaxNo } from '../protocol/taxNo.js';
+
+const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
+
+export const RegistrySchedule = z
+  .object({
+    /** Day of the month the run starts; the previous month's period is open until the 15th. */
+    dayOfMonth: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be 1-15')
+      .max(15, 'must be 1-15: after the 15th the previous period is usually closed for selection'),
+    hour: z.number().int('must be a whole number').min(0, 'must be 0-23').max(23, 'must be 0-23'),
+    minute: z.number().int('must be a whole number').min(0, 'must be 0-59').max(59, 'must be 0-59').default(0),
+    /** Random delay up to this many minutes, so many taxpayers don't hit the bureau at once. */
+    jitterMinutes: z.number().int('must be a whole number').min(0).max(180, 'at most 180 minutes').default(0),
+  })
+  .strict();
+
+export const RegistryOptions = z
+  .object({
+    invoiceTypes: z.array(z.number().int()).min(1, 'list at least one invoice type, or leave it out').optional(),
+    batchSize: z.number().int().min(1).max(2000, 'the bureau takes at most 2000 invoices per call').optional(),
+    /** Hours before the approval deadline at which approvers are reminded (e.g. [48, 24, 2]). */
+    reminderHoursBeforeDeadline: z
+      .array(
+        z
+          .number()
+          .positive('must be a positive number of hours')
+          .max(24 * 30),
+      )
+      .max(10, 'at most 10 reminders')
+      .optional(),
+  })
+  .strict();
+
+export const RegistryEntry = z
+  .object({
+    taxNo: TaxNo,
+    name: z.string().trim().min(1, 'the taxpayer name is required').max(200),
+    approvers: z.array(Person).min(1, 'name at least one approver'),
+    schedule: RegistrySchedule,
+    /** Paused schedules exist in Temporal but do not start runs. */
+    paused: z.boolean().default(false),
+    options: RegistryOptions.default({}),
+  })
+  .strict();
+export type RegistryEntry = z.output<typeof RegistryEntry>;
+
+export const TaxpayerRegistry = z
+  .object({
+    taxpayers: z.array(RegistryEntry),
+  })
+  .strict()
+  .superRefine((registry, ctx) => {
+    const seen = new Map<string, number>();
+    registry.taxpayers.forEach((entry, index) => {
+      const first = seen.get(entry.taxNo);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['taxpayers', index, 'taxNo'],
+          message: `duplicate taxNo ${entry.taxNo} (also taxpayers[${first}])`,
+        });
+      } else {
+        seen.set(entry.taxNo, index);
+      }
+    });
+  });
+export type TaxpayerRegistry = z.output<typeof TaxpayerRegistry>;

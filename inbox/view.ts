@@ -1,0 +1,130 @@
+/** Server-rendered pages of the approvers' inbox. Labels: Chinese first, English beside it. */
+import type { StatisticLine } from '../workflows/contract.js';
+import type { DecisionRow, PendingApproval } from './data.js';
+
+const INVOICE_TYPES: Record<number, string> = {
+  1: '增值税电子普通发票 e-ordinary',
+  2: '增值税电子专用发票 e-special',
+  3: '增值税普通发票 paper ordinary',
+  4: '增值税专用发票 paper special',
+  12: '机动车销售统一发票 motor vehicle',
+  15: '通行费电子发票 toll',
+  21: '海关缴款书 customs payment',
+  26: '数电普票 digital ordinary',
+  27: '数电专票 digital special',
+  28: '数电航空行程单 air itinerary',
+  29: '数电铁路客票 railway',
+  83: '数电机动车发票 digital motor vehicle',
+};
+
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
+/** "2 天 3 小时 (2d 3h)" until the deadline, or overdue. */
+export function timeLeft(deadline: string | undefined, now: Date): string {
+  if (!deadline) return '-';
+  const ms = Date.parse(deadline) - now.getTime();
+  if (ms <= 0) return '已逾期 overdue';
+  const hours = Math.floor(ms / 3600_000);
+  const days = Math.floor(hours / 24);
+  const minutes = Math.floor((ms % 3600_000) / 60_000);
+  return days > 0
+    ? `${days} 天 ${hours % 24} 小时 (${days}d ${hours % 24}h)`
+    : `${hours} 小时 ${minutes} 分 (${hours}h ${minutes}m)`;
+}
+
+function statisticTable(items: StatisticLine[]): string {
+  if (items.length === 0) return '<p>统计表为空 The statistic table is empty.</p>';
+  const rows = items
+    .map(
+      (i) => `<tr><td>${escapeHtml(INVOICE_TYPES[i.invoiceType] ?? i.invoiceType)}</td>
+<td class="n">${i.deductibleCount}</td><td class="n">${escapeHtml(i.deductibleAmount)}</td><td class="n">${escapeHtml(i.deductibleTax)}</td>
+<td class="n">${i.notDeductibleCount}</td><td class="n">${escapeHtml(i.notDeductibleAmount)}</td><td class="n">${escapeHtml(i.notDeductibleTax)}</td></tr>`,
+    )
+    .join('\n');
+  return `<table class="statistic"><thead>
+<tr><th rowspan="2">发票类型 Invoice type</th><th colspan="3">可抵扣 Deductible</th><th colspan="3">不抵扣 Not deductible</th></tr>
+<tr><th>份数 Count</th><th>金额 Amount</th><th>税额 Tax</th><th>份数 Count</th><th>金额 Amount</th><th>税额 Tax</th></tr>
+</thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+function pendingCard(p: PendingApproval, now: Date): string {
+  const pr = p.progress;
+  const s = pr.selection;
+  const failures = s?.failures.length
+    ? `<h4>勾选失败的发票 Invoices that failed selection (${s.failed})</h4><table class="failures">
+<thead><tr><th>发票代码 Code</th><th>发票号码 Number</th><th>结果码 Result code</th><th>原因 Reason</th></tr></thead><tbody>
+${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHtml(f.invoiceNo)}</td><td>${f.resultCode}</td><td>${escapeHtml(f.resultMsg)}</td></tr>`).join('\n')}
+</tbody></table>${s.failed > s.failures.length ? `<p>… ${s.failed - s.failures.length} more 另有更多</p>` : ''}`
+    : '<p>无失败发票 No invoice failed.</p>';
+  const key = `${escapeHtml(pr.taxNo)}-${escapeHtml(pr.taxPeriod)}`;
+  const hidden = `<input type="hidden" name="taxNo" value="${escapeHtml(pr.taxNo)}"><input type="hidden" name="period" value="${escapeHtml(pr.taxPeriod)}">`;
+  return `<section class="pending" data-workflow-id="${escapeHtml(p.workflowId)}">
+<h3>${escapeHtml(p.name ?? pr.taxNo)} · 税款所属期 Period ${escapeHtml(pr.taxPeriod)}</h3>
+<dl>
+<dt>纳税人识别号 Tax No</dt><dd class="tax-no">${escapeHtml(pr.taxNo)}</dd>
+<dt>审批截止 Approval deadline</dt><dd>${escapeHtml(pr.approvalDeadline ?? '-')}</dd>
+<dt>剩余时间 Time left</dt><dd class="time-left">${escapeHtml(timeLeft(pr.approvalDeadline, now))}</dd>
+<dt>勾选截止 Selection deadline</dt><dd>${escapeHtml(pr.deductionDeadline ?? '-')}</dd>
+<dt>勾选 Selection</dt><dd>${s ? `${s.selected} 已勾选 selected · ${s.alreadySelected} 此前已勾选 already selected · ${s.failed} 失败 failed / ${s.candidates} 候选 candidates` : '-'}</dd>
+<dt>可抵扣合计 Deductible total</dt><dd>${pr.statistic ? `${pr.statistic.deductibleCount} 份 invoices · 金额 amount ${escapeHtml(pr.statistic.deductibleAmount)} · 税额 tax ${escapeHtml(pr.statistic.deductibleTax)}` : '-'}</dd>
+</dl>
+<h4>统计表 Statistic table</h4>
+${pr.statistic ? statisticTable(pr.statistic.items) : '<p>-</p>'}
+${failures}
+<div class="decide">
+<form method="post" action="/approve" class="approve">${hidden}
+<label>审批人 Approver <input name="approver" required maxlength="64" id="approver-${key}"></label>
+<label>审批意见 Comment <input name="comment" maxlength="500"></label>
+<button type="submit" class="approve-button">同意并确认 Approve</button></form>
+<form method="post" action="/reject" class="reject">${hidden}
+<label>审批人 Approver <input name="approver" required maxlength="64"></label>
+<label>驳回原因 Reason <input name="reason" required maxlength="500"></label>
+<button type="submit" class="reject-button">驳回 Reject</button></form>
+</div>
+</section>`;
+}
+
+function historyTable(rows: DecisionRow[]): string {
+  if (rows.length === 0) return '<p>暂无记录 No decisions yet.</p>';
+  return `<table class="history"><thead><tr><th>纳税人 Tax No</th><th>所属期 Period</th><th>结果 Outcome</th><th>审批人 Approver</th><th>意见 Comment</th><th>时间 Decided at</th></tr></thead><tbody>
+${rows
+  .map(
+    (r) =>
+      `<tr data-workflow-id="${escapeHtml(r.workflowId)}"><td>${escapeHtml(r.taxNo)}</td><td>${escapeHtml(r.taxPeriod)}</td><td class="outcome">${escapeHtml(r.outcome)}</td><td>${escapeHtml(r.approver ?? '-')}</td><td>${escapeHtml(r.comment ?? '')}</td><td>${escapeHtml(r.decidedAt ?? r.closedAt ?? '')}</td></tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+}
+
+export function renderInbox(opts: {
+  pending: PendingApproval[];
+  history: DecisionRow[];
+  now: Date;
+  message?: string;
+  error?: string;
+}): string {
+  const { pending, history, now } = opts;
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>待审批 Approvals · 进项发票抵扣 VAT deduction</title>
+<style>
+body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:70rem}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem}td.n{text-align:right}
+section.pending{border:1px solid #888;border-radius:6px;padding:1rem;margin:1rem 0}
+dl{display:grid;grid-template-columns:14rem 1fr;gap:.2rem}.decide{display:flex;gap:2rem}
+.message{background:#e6ffe6;padding:.5rem}.error{background:#ffe6e6;padding:.5rem}
+</style></head><body>
+<h1>待审批 Awaiting approval <small>进项发票抵扣勾选 VAT input-invoice deduction</small></h1>
+${opts.message ? `<p class="message">${escapeHtml(opts.message)}</p>` : ''}
+${opts.error ? `<p class="error">${escapeHtml(opts.error)}</p>` : ''}
+${pending.length ? pending.map((p) => pendingCard(p, now)).join('\n') : '<p class="empty">没有待审批的统计表 Nothing awaits approval.</p>'}
+<h2>审批记录 Decision history</h2>
+${historyTable(history)}
+</body></html>`;
+}

@@ -1,0 +1,30 @@
+/**
+ * The contract of ScheduledDeductionLauncher, the tiny workflow a Temporal Schedule starts each
+ * month. Schedules name their runs `<scheduleId>-<timestamp>`; the launcher turns that into
+ * exactly one MonthlyDeductionWorkflow under `deduction-<taxNo>-<YYYYMM>`.
+ */
+import { z } from 'zod';
+import { TaxNo } from '../protocol/taxNo.js';
+
+export const LAUNCHER_WORKFLOW_TYPE = 'ScheduledDeductionLauncher';
+export const SCHEDULE_ID_PREFIX = 'deduction-schedule-';
+
+export function deductionScheduleId(taxNo: string): string {
+  return `${SCHEDULE_ID_PREFIX}${taxNo}`;
+}
+
+export const LauncherInput = z.object({
+  taxNo: TaxNo,
+  invoiceTypes: z.array(z.number().int()).optional(),
+  batchSize: z.number().int().min(1).max(2000).optional(),
+});
+export type LauncherInput = z.infer<typeof LauncherInput>;
+
+export interface LauncherResult {
+  workflowId: string;
+  taxPeriod: string;
+  /** The instant the period was derived from (the schedule's nominal time). */
+  scheduledTime: string;
+  /** False when the taxpayer-month already had its workflow: nothing new was started. */
+  started: boolean;
+}
