@@ -9,6 +9,7 @@
  *   TEMPORAL_CONNECT_TIMEOUT_MS  how long to try to connect, default 5000
  */
 import { readFileSync } from 'node:fs';
+import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -103,5 +104,5 @@ export async function connectTemporal(settings: TemporalSettings = temporalSetti
 export async function createTemporalClient(overrides: Partial<TemporalSettings> = {}): Promise<Client> {
   const settings = { ...temporalSettingsFromEnv(), ...overrides };
   const connection = await connectTemporal(settings);
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv() });
 }

@@ -15,6 +15,7 @@ import { startSandbox } from '../simulator/server.js';
 import { createDeductionWorker } from '../workers/createWorker.js';
 import { createLogger, installRuntimeLogging } from '../workers/logging.js';
 import { progressQuery, type Progress } from '../workflows/contract.js';
+import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { startDevServer } from './devServer.js';
 
 const DATA_DIR = fileURLToPath(new URL('../.data/', import.meta.url));
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   const running = worker.run();
 
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterFromEnv() });
   for (const taxNo of DEMO_TAXPAYERS) {
     const started = await startMonthlyDeduction(client, { taxNo, taxPeriod });
     logger.info(

@@ -18,6 +18,7 @@ describe('Approvals: who may approve, and what they approve', function () {
 
   before(async () => {
     stack = await startStack();
+    await stack.admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 5, seed: 1 });
     await stack.admin.setClock(SANDBOX_NOW);
     await stack.startWorker();
   });

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { TASK_QUEUE } from '../workflows/contract.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -29,12 +31,17 @@ export interface DeductionWorkerOptions {
   invoiceCloud: InvoiceCloudConfig;
   taskQueue?: string;
   identity?: string;
+  /** Payload encryption; default: from the environment (security/payloadKeys.ts). */
+  dataConverter?: DataConverter;
+  /** The invoice-cloud client; default: one built from `invoiceCloud`. */
+  client?: InvoiceCloudClient;
 }
 
 /** A worker on the `invoice-deduction` queue with the bureau activities wired to the invoice cloud. */
 export async function createDeductionWorker(options: DeductionWorkerOptions): Promise<Worker> {
-  const client = new InvoiceCloudClient(options.invoiceCloud);
+  const client = options.client ?? new InvoiceCloudClient(options.invoiceCloud);
   return Worker.create({
+    dataConverter: options.dataConverter ?? dataConverterFromEnv(),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,

@@ -14,13 +14,14 @@ export const REDACTED_KEYS = [
   'authorization',
 ];
 
-export function createLogger(name: string): pino.Logger {
-  return pino({
+/** A pino logger with secrets redacted; `destination` overrides stdout (tests capture lines). */
+export function createLogger(name: string, destination?: pino.DestinationStream): pino.Logger {
+  const options: pino.LoggerOptions = {
     name,
     level: process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
     // JSON for machines; readable lines when a person watches a terminal (LOG_FORMAT=json forces JSON).
-    ...(process.stdout.isTTY && process.env.LOG_FORMAT !== 'json'
+    ...(!destination && process.stdout.isTTY && process.env.LOG_FORMAT !== 'json'
       ? {
           transport: {
             target: 'pino-pretty',
@@ -28,7 +29,8 @@ export function createLogger(name: string): pino.Logger {
           },
         }
       : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 let installed = false;

@@ -1,4 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import type { AxiosInstance } from 'axios';
+import { InvoiceCloudClient } from '../../activities/invoiceCloudClient.js';
+import { logSink } from './logSink.js';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { invoiceCloudConfigFromEnv, type InvoiceCloudConfig } from '../../activities/invoiceCloudConfig.js';
 import { startDevServer, type DevServer } from '../../scripts/devServer.js';
@@ -23,29 +27,44 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-/** Quiet runtime logs in tests unless LOG_LEVEL asks for them. */
+/** Runtime logs of the test process go to an in-memory sink (test/support/logSink.ts). */
 export function installTestLogging(): void {
-  process.env.LOG_LEVEL ??= 'warn';
-  installRuntimeLogging(createLogger('test'));
+  process.env.LOG_LEVEL ??= 'debug';
+  installRuntimeLogging(createLogger('test', logSink));
+}
+
+export interface StackOptions {
+  /** Payload encryption for the worker and the client (default: none). */
+  dataConverter?: DataConverter;
+  /** Extra INVOICE_CLOUD_* settings for the worker. */
+  invoiceCloudEnv?: Record<string, string>;
+  /** Wraps the invoice-cloud client the workers use (e.g. to observe tokens). */
+  http?: AxiosInstance;
 }
 
 /**
  * The real parts on loopback: a Temporal dev server (in memory), the invoice-cloud sandbox (in
  * memory) and workers started on demand, wired as production wires them.
  */
-export async function startStack(): Promise<TestStack> {
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
   installTestLogging();
   const temporal = await startDevServer({ headless: true });
   const sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
   const admin = new SandboxAdmin(sandbox.url);
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: temporal.namespace });
-  const invoiceCloud = invoiceCloudConfigFromEnv({ INVOICE_CLOUD_BASE_URL: sandbox.url });
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: options.dataConverter ?? {} });
+  const invoiceCloud = invoiceCloudConfigFromEnv({ ...options.invoiceCloudEnv, INVOICE_CLOUD_BASE_URL: sandbox.url });
   const workers = new Set<RunningWorker>();
 
   async function startWorker(): Promise<RunningWorker> {
     const native = await NativeConnection.connect({ address: temporal.address });
-    const worker = await createDeductionWorker({ connection: native, namespace: temporal.namespace, invoiceCloud });
+    const worker = await createDeductionWorker({
+      connection: native,
+      namespace: temporal.namespace,
+      invoiceCloud,
+      dataConverter: options.dataConverter ?? {},
+      ...(options.http ? { client: new InvoiceCloudClient(invoiceCloud, options.http) } : {}),
+    });
     const running = worker.run();
     const handle: RunningWorker = {
       worker,
