@@ -31,6 +31,7 @@ export interface ApplyReport {
 function launcherInput(entry: RegistryEntry): LauncherInput {
   return {
     taxNo: entry.taxNo,
+    approvers: entry.approvers,
     ...(entry.options.invoiceTypes ? { invoiceTypes: entry.options.invoiceTypes } : {}),
     ...(entry.options.batchSize ? { batchSize: entry.options.batchSize } : {}),
   };

@@ -28,6 +28,7 @@ const DecisionForm = z.object({
   approver: z.string().trim().min(1, '审批人必填 approver is required'),
   comment: z.string().optional(),
   reason: z.string().optional(),
+  statisticDigest: z.string().optional(),
 });
 
 export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
@@ -62,12 +63,13 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
   async function decide(kind: 'approve' | 'reject', body: unknown): Promise<string> {
     const form = DecisionForm.safeParse(body);
     if (!form.success) return `?error=${encodeURIComponent(form.error.issues.map((i) => i.message).join('; '))}`;
-    const { taxNo, period, approver, comment, reason } = form.data;
+    const { taxNo, period, approver, comment, reason, statisticDigest } = form.data;
     try {
       if (kind === 'approve') {
         await approve(opts.client, taxNo, period, {
           approver,
           ...(comment?.trim() ? { comment: comment.trim() } : {}),
+          ...(statisticDigest ? { statisticDigest } : {}),
         });
         return `?message=${encodeURIComponent(`已同意 Approved ${taxNo} ${period}`)}`;
       }

@@ -65,6 +65,10 @@ ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHt
     : '<p>无失败发票 No invoice failed.</p>';
   const key = `${escapeHtml(pr.taxNo)}-${escapeHtml(pr.taxPeriod)}`;
   const hidden = `<input type="hidden" name="taxNo" value="${escapeHtml(pr.taxNo)}"><input type="hidden" name="period" value="${escapeHtml(pr.taxPeriod)}">`;
+  // The approval names the table shown here: the workflow refuses it if the table changed since.
+  const digest = pr.statistic?.digest
+    ? `<input type="hidden" name="statisticDigest" value="${escapeHtml(pr.statistic.digest)}">`
+    : '';
   return `<section class="pending" data-workflow-id="${escapeHtml(p.workflowId)}">
 <h3>${escapeHtml(p.name ?? pr.taxNo)} · 税款所属期 Period ${escapeHtml(pr.taxPeriod)}</h3>
 <dl>
@@ -79,7 +83,7 @@ ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHt
 ${pr.statistic ? statisticTable(pr.statistic.items) : '<p>-</p>'}
 ${failures}
 <div class="decide">
-<form method="post" action="/approve" class="approve">${hidden}
+<form method="post" action="/approve" class="approve">${hidden}${digest}
 <label>审批人 Approver <input name="approver" required maxlength="64" id="approver-${key}"></label>
 <label>审批意见 Comment <input name="comment" maxlength="500"></label>
 <button type="submit" class="approve-button">同意并确认 Approve</button></form>

@@ -15,6 +15,8 @@ export function deductionScheduleId(taxNo: string): string {
 
 export const LauncherInput = z.object({
   taxNo: TaxNo,
+  /** Who may approve or reject (from the registry). */
+  approvers: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
   invoiceTypes: z.array(z.number().int()).optional(),
   batchSize: z.number().int().min(1).max(2000).optional(),
 });

@@ -29,7 +29,7 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`Invalid launcher input: ${describeZodError(parsed.error)}`, 'InvalidInput');
   }
-  const { taxNo, invoiceTypes, batchSize } = parsed.data;
+  const { taxNo, approvers, invoiceTypes, batchSize } = parsed.data;
   const info = workflowInfo();
   const scheduled = info.typedSearchAttributes.get(ScheduledStartTime) ?? info.runStartTime;
   const taxPeriod = likelyCurrentPeriod(scheduled);
@@ -38,7 +38,15 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
   try {
     await startChild<typeof MonthlyDeductionWorkflow>('MonthlyDeductionWorkflow', {
       workflowId,
-      args: [{ taxNo, taxPeriod, ...(invoiceTypes ? { invoiceTypes } : {}), ...(batchSize ? { batchSize } : {}) }],
+      args: [
+        {
+          taxNo,
+          taxPeriod,
+          ...(approvers ? { approvers } : {}),
+          ...(invoiceTypes ? { invoiceTypes } : {}),
+          ...(batchSize ? { batchSize } : {}),
+        },
+      ],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       parentClosePolicy: ParentClosePolicy.ABANDON,
       typedSearchAttributes: [
