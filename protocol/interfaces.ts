@@ -47,17 +47,42 @@ export type SelectInvoiceLine = z.infer<typeof SelectInvoiceLine>;
 
 export const MAX_INVOICES_PER_BATCH = 2000;
 
-export const InvoiceSelectRequest = z.object({
-  taxNo: TaxNo,
-  billType: z.string(),
-  authenticateFlag: flag(['0', '1']),
-  deductionPurpose: flag(['1', '2', '3', '5']),
-  asyncFlag: flag(['0', '1']),
-  invoices: z
-    .array(SelectInvoiceLine)
-    .min(1, 'invoices must not be empty')
-    .max(MAX_INVOICES_PER_BATCH, `at most ${MAX_INVOICES_PER_BATCH} invoices per batch`),
-});
+export const InvoiceSelectRequest = z
+  .object({
+    taxNo: TaxNo,
+    billType: z.string(),
+    authenticateFlag: flag(['0', '1']),
+    deductionPurpose: flag(['1', '2', '3', '5']),
+    asyncFlag: flag(['0', '1']),
+    /** Why, for deductionPurpose 5 (assumption: the seed names purpose 5 but not its field). */
+    reason: z.string().optional(),
+    invoices: z
+      .array(SelectInvoiceLine)
+      .min(1, 'invoices must not be empty')
+      .max(MAX_INVOICES_PER_BATCH, `at most ${MAX_INVOICES_PER_BATCH} invoices per batch`),
+  })
+  .superRefine(purposeRequirements);
+
+/** DESIGN.md §4: purpose 2 (not deduct) needs each line's notDeductibleType; purpose 5 a reason. */
+function purposeRequirements(
+  r: { deductionPurpose: string; reason?: string | undefined; invoices: { notDeductibleType: string }[] },
+  ctx: z.RefinementCtx,
+): void {
+  if (r.deductionPurpose === '2') {
+    r.invoices.forEach((line, i) => {
+      if (line.notDeductibleType.trim() === '') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['invoices', i, 'notDeductibleType'],
+          message: 'notDeductibleType is required when deductionPurpose is 2',
+        });
+      }
+    });
+  }
+  if (r.deductionPurpose === '5' && !r.reason?.trim()) {
+    ctx.addIssue({ code: 'custom', path: ['reason'], message: 'reason is required when deductionPurpose is 5' });
+  }
+}
 
 export const SelectResultLine = z.object({
   invoiceCode: z.string(),
@@ -81,6 +106,70 @@ export const InvoiceSelectQueryReply = z.object({
   invoices: z.array(SelectResultLine),
 });
 export type InvoiceSelectQueryReply = z.infer<typeof InvoiceSelectQueryReply>;
+
+/**
+ * 进项表头归集 (invoiceDown): pull the bureau's invoices of a date range into the pool. The seed
+ * names the step only; codes and fields are assumptions (docs/assumptions.md).
+ */
+export const MAX_DOWNLOAD_DAYS = 366;
+export const InvoiceDownRequest = z
+  .object({
+    taxNo: TaxNo,
+    startDate: IsoDate,
+    endDate: IsoDate,
+    invoiceType: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'invoiceType must be a code or a comma list of codes')
+      .optional(),
+    asyncFlag: flag(['0', '1']).default('1'),
+  })
+  .refine((r) => r.endDate >= r.startDate, { message: 'endDate must not be before startDate', path: ['endDate'] })
+  .refine((r) => Date.parse(r.endDate) - Date.parse(r.startDate) < MAX_DOWNLOAD_DAYS * 86_400_000, {
+    message: `the date range spans at most ${MAX_DOWNLOAD_DAYS} days`,
+    path: ['endDate'],
+  });
+export const InvoiceDownQueryReply = z.object({
+  taskNo: TaskNo,
+  success: z.boolean(),
+  resultMsg: z.string(),
+  startDate: IsoDate,
+  endDate: IsoDate,
+  /** Invoices the bureau holds in the range. */
+  total: z.number().int().nonnegative(),
+  /** Of those, how many were new to the pool. */
+  added: z.number().int().nonnegative(),
+});
+export type InvoiceDownQueryReply = z.infer<typeof InvoiceDownQueryReply>;
+
+/**
+ * 预勾选 / 预勾选确认 / 预勾选确认结果查询 (补充说明 1): the cloud keeps a pre-selection list that one
+ * confirmation sends to the bureau. Codes and fields are assumptions (docs/assumptions.md).
+ */
+export const PreSelectRequest = z
+  .object({
+    taxNo: TaxNo,
+    deductionPurpose: flag(['1', '2', '3', '5']),
+    reason: z.string().optional(),
+    invoices: z
+      .array(SelectInvoiceLine)
+      .min(1, 'invoices must not be empty')
+      .max(MAX_INVOICES_PER_BATCH, `at most ${MAX_INVOICES_PER_BATCH} invoices per batch`),
+  })
+  .superRefine(purposeRequirements);
+export const PreSelectReply = z.object({
+  taxNo: TaxNo,
+  /** Pre-selected invoices now waiting for confirmation (this call's and earlier ones). */
+  pendingCount: z.number().int().nonnegative(),
+  invoices: z.array(SelectResultLine),
+});
+export type PreSelectReply = z.infer<typeof PreSelectReply>;
+export const PreSelectConfirmRequest = z.object({ taxNo: TaxNo, asyncFlag: flag(['0', '1']) });
+export const PreSelectConfirmReply = AsyncTaskAccepted.extend({
+  /** Invoices this confirmation sends (at most one bureau batch). */
+  count: z.number().int().nonnegative(),
+  /** Still pre-selected after it (confirm again for them). */
+  remaining: z.number().int().nonnegative(),
+});
 
 export const TaxperiodQueryReply = z.object({
   taxNo: TaxNo,
@@ -261,6 +350,42 @@ export const interfaces = {
     title: '变更税款所属期',
     request: TaxperiodChangeRequest,
     reply: TaxperiodChangeReply,
+  }),
+  // 进项表头归集 and pre-selection (补充说明 1): codes and fields are ours (docs/assumptions.md).
+  invoiceDown: define({
+    interfaceCode: 'invoiceDown',
+    section: '异构对接说明 1',
+    title: '进项表头归集',
+    request: InvoiceDownRequest,
+    reply: AsyncTaskAccepted,
+  }),
+  invoiceDownQuery: define({
+    interfaceCode: 'invoiceDownQuery',
+    section: '异构对接说明 1',
+    title: '进项表头归集结果查询',
+    request: TaskQuery,
+    reply: InvoiceDownQueryReply,
+  }),
+  preSelect: define({
+    interfaceCode: 'preSelect',
+    section: '补充说明 1',
+    title: '预勾选',
+    request: PreSelectRequest,
+    reply: PreSelectReply,
+  }),
+  preSelectConfirm: define({
+    interfaceCode: 'preSelectConfirm',
+    section: '补充说明 1',
+    title: '预勾选确认',
+    request: PreSelectConfirmRequest,
+    reply: PreSelectConfirmReply,
+  }),
+  preSelectConfirmQuery: define({
+    interfaceCode: 'preSelectConfirmQuery',
+    section: '补充说明 1',
+    title: '预勾选确认结果查询',
+    request: InvoiceSelectQueryRequest,
+    reply: InvoiceSelectQueryReply,
   }),
   // Step 1 of the flow (全票池查询): the seed names the step but not the interface (assumption).
   invoicePoolQuery: define({

@@ -78,6 +78,13 @@ export class SandboxAdmin {
   generateInvoices(taxNo: string, body: GenerateInvoicesBody): Promise<{ invoices: PoolInvoice[] }> {
     return this.post(`/admin/taxpayers/${encodeURIComponent(taxNo)}/invoices/generate`, body);
   }
+  /** Invoices the bureau holds but the pool lacks until invoiceDown (进项表头归集) pulls them in. */
+  addBureauInvoices(taxNo: string, invoices: AddInvoicesBody['invoices']): Promise<{ added: number }> {
+    return this.post(`/admin/taxpayers/${encodeURIComponent(taxNo)}/bureau-invoices`, { invoices });
+  }
+  generateBureauInvoices(taxNo: string, body: GenerateInvoicesBody): Promise<{ invoices: PoolInvoice[] }> {
+    return this.post(`/admin/taxpayers/${encodeURIComponent(taxNo)}/bureau-invoices/generate`, body);
+  }
   getTaxpayer(taxNo: string): Promise<TaxpayerSummary> {
     return this.get(`/admin/taxpayers/${encodeURIComponent(taxNo)}`);
   }

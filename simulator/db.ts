@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensurePoolSchema, POOL_TABLES } from './bureau/poolStore.js';
 
 /** The sandbox's whole state. Times are ms epoch (real instants; the sandbox clock offset applies). */
 const SCHEMA = `
@@ -50,6 +51,7 @@ export function openDb(file: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  ensurePoolSchema(db);
   return db;
 }
 
@@ -64,4 +66,5 @@ export const ALL_TABLES = [
   'idempotency',
   'ledger',
   'reserved_task_nos',
+  ...POOL_TABLES,
 ] as const;

@@ -111,10 +111,14 @@ export class TestSandbox {
   }
 
   /** Polls a task's result query until it stops answering 6910. */
-  async settled<C extends 'invoiceSelectQuery' | 'statisticCreateQuery' | 'statisticConfirmQuery'>(
-    interfaceCode: C,
-    payload: RequestOf<C>,
-  ): Promise<Decoded<ReplyOf<C>>> {
+  async settled<
+    C extends
+      | 'invoiceSelectQuery'
+      | 'statisticCreateQuery'
+      | 'statisticConfirmQuery'
+      | 'invoiceDownQuery'
+      | 'preSelectConfirmQuery',
+  >(interfaceCode: C, payload: RequestOf<C>): Promise<Decoded<ReplyOf<C>>> {
     for (let i = 0; i < 100; i++) {
       const reply = await this.call(interfaceCode, payload);
       if (reply.errorCode !== '6910') return reply;

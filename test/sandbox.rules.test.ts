@@ -190,7 +190,9 @@ describe('sandbox: bureau rules', () => {
 
   it('reports per-type deductible and not-deductible sums; updateTime follows changes', async () => {
     await selectAndWait(t, TAX, [selectLine('A1'), selectLine('A2', { effectiveTaxAmount: '6.50' })]);
-    await selectAndWait(t, TAX, [selectLine('AGRI', { effectiveTaxAmount: '9.00' })], { purpose: '2' });
+    await selectAndWait(t, TAX, [selectLine('AGRI', { effectiveTaxAmount: '9.00', notDeductibleType: '1' })], {
+      purpose: '2',
+    });
     const first = await t.ok('statisticQuery', { taxNo: TAX });
     assert.deepEqual(first.items, [
       {

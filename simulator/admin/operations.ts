@@ -11,6 +11,7 @@ import {
   SEED_SAMPLE_TAX_NO,
   SEED_TASK_NOS,
 } from '../demo.js';
+import { PoolStore } from '../bureau/poolStore.js';
 import { generateInvoices } from '../generator.js';
 import type { Settings } from '../settings.js';
 import type { Store } from '../store.js';
@@ -55,6 +56,26 @@ export class AdminOperations {
       }
       return invoices.length;
     });
+  }
+
+  /** Invoices the bureau holds for the taxpayer, for invoiceDown (进项表头归集) to pull into the pool. */
+  addBureauInvoices(taxNo: string, invoices: z.output<typeof InvoiceInput>[]): number {
+    const bureauSide = new PoolStore(this.store.db);
+    return this.store.transaction(() => {
+      for (const inv of invoices) {
+        const totalAmount = inv.totalAmount ?? new Decimal(inv.invoiceAmount).plus(inv.taxAmount).toFixed(2);
+        bureauSide.putBureauInvoice(taxNo, { ...inv, totalAmount });
+      }
+      return invoices.length;
+    });
+  }
+  generateBureauInvoices(taxNo: string, opts: { count: number; seed: number; period: string }): PoolInvoice[] {
+    const invoices = generateInvoices({ taxNo, ...opts });
+    const bureauSide = new PoolStore(this.store.db);
+    this.store.transaction(() => {
+      for (const inv of invoices) bureauSide.putBureauInvoice(taxNo, inv);
+    });
+    return invoices;
   }
 
   /** Generated invoices are added only where absent, so generating twice changes nothing. */

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Decimal } from 'decimal.js';
-import { StatisticOperation, StatisticStatus, SelectResultCode } from '../../protocol/codes.js';
+import { SELECT_RESULT_MESSAGES, SelectResultCode, StatisticOperation, StatisticStatus } from '../../protocol/codes.js';
 import type { ParsedRequestOf, SelectResultLine, StatisticItem } from '../../protocol/interfaces.js';
 import { addMonths, likelyCurrentPeriod } from '../../protocol/period.js';
 import type { Settings } from '../settings.js';
 import type { Store, Task, TaskKind, Taxpayer } from '../store.js';
 import { deadlineDay, formatShanghaiTime, insideFilingWindow, nextRolloverAt } from './calendar.js';
+import { PoolStore } from './poolStore.js';
 import { evaluateSelectLine, matchPoolInvoice } from './selectRules.js';
 
 /** Bureau login (taxLogin) stays valid this long, in sandbox time. */
@@ -23,6 +24,20 @@ export interface SelectTaskRequest {
   payload: ParsedRequestOf<'invoiceSelect'>;
   /** Whether the bureau login was valid when the request was accepted. */
   loggedIn: boolean;
+  /** Per-line deductionPurpose (a confirmed pre-selection mixes them); default payload's. */
+  purposes?: string[];
+}
+export interface DownloadTaskRequest {
+  payload: ParsedRequestOf<'invoiceDown'>;
+  loggedIn: boolean;
+}
+export interface DownloadTaskResult {
+  success: boolean;
+  resultMsg: string;
+  startDate: string;
+  endDate: string;
+  total: number;
+  added: number;
 }
 export interface SelectTaskResult {
   lines: SelectResultLine[];
@@ -130,6 +145,10 @@ export class Bureau {
       const ok = r.lines.filter((l) => l.resultCode === SelectResultCode.Ok).length;
       result = r;
       outcome = `ok=${ok} failed=${r.lines.length - ok} codes=${[...new Set(r.lines.map((l) => l.resultCode))].join(',')}`;
+    } else if (task.kind === 'download') {
+      const r = this.settleDownload(task.taxNo, task.request as DownloadTaskRequest);
+      result = r;
+      outcome = `${r.success ? 'ok' : 'failed'} total=${r.total} added=${r.added} ${r.resultMsg}`;
     } else if (task.kind === 'statistic') {
       const r = this.settleStatistic(task, at);
       result = r;
@@ -153,13 +172,13 @@ export class Bureau {
       cancel: request.payload.authenticateFlag === '1',
     };
     let changed = false;
-    const lines = request.payload.invoices.map((line): SelectResultLine => {
+    const lines = request.payload.invoices.map((line, i): SelectResultLine => {
       const pool = matchPoolInvoice(line, this.store.findInvoices(taxNo, line.invoiceNo));
       const v = evaluateSelectLine(line, pool, ctx);
       if (pool && v.change === 'select') {
         const selection = {
           period,
-          purpose: request.payload.deductionPurpose,
+          purpose: request.purposes?.[i] ?? request.payload.deductionPurpose,
           effectiveTax: new Decimal(line.effectiveTaxAmount).toFixed(2),
         };
         this.store.setSelection(taxNo, pool, selection);
@@ -172,6 +191,18 @@ export class Bureau {
     });
     if (changed) this.store.touchStatistic(taxNo, period, this.statisticStatus(taxNo, period), at);
     return { lines };
+  }
+
+  /** 进项表头归集: the bureau's invoices of the range enter the pool (existing ones are kept as they are). */
+  private settleDownload(taxNo: string, request: DownloadTaskRequest): DownloadTaskResult {
+    const { startDate, endDate, invoiceType } = request.payload;
+    const base = { startDate, endDate, total: 0, added: 0 };
+    if (!request.loggedIn) return { ...base, success: false, resultMsg: SELECT_RESULT_MESSAGES[36] };
+    const types = invoiceType ? invoiceType.split(',').map(Number) : undefined;
+    const found = new PoolStore(this.store.db).bureauInvoices(taxNo, startDate, endDate, types);
+    let added = 0;
+    for (const inv of found) if (this.store.insertInvoice(taxNo, inv, false)) added += 1;
+    return { ...base, success: true, resultMsg: '归集成功', total: found.length, added };
   }
 
   private settleStatistic(task: Task, at: number): StatisticTaskResult {

@@ -3,20 +3,15 @@ import {
   NO_STATISTIC_TASK_MESSAGE,
   PERIOD_CHANGE_UNSUPPORTED_MESSAGE,
   StatisticStatus,
-  TASK_PROCESSING_MESSAGE,
 } from '../../protocol/codes.js';
 import type { InterfaceCode, ParsedRequestOf, ReplyOf } from '../../protocol/interfaces.js';
 import { addMonths, shanghaiMonth } from '../../protocol/period.js';
-import type {
-  Bureau,
-  ConfirmTaskResult,
-  SelectTaskRequest,
-  SelectTaskResult,
-  StatisticTaskResult,
-} from '../bureau/bureau.js';
+import type { Bureau, ConfirmTaskResult, SelectTaskRequest, StatisticTaskResult } from '../bureau/bureau.js';
 import { formatShanghaiTime } from '../bureau/calendar.js';
 import { GatewayError } from '../errors.js';
-import type { Store, Task, TaskKind, Taxpayer } from '../store.js';
+import { poolHandlers } from './poolHandlers.js';
+import { ledgerAccepted, noSuchTask, selectResultPage, settledTask } from './taskHelpers.js';
+import type { Store, Taxpayer } from '../store.js';
 
 /** What a handler sees: the taxpayer (already in the tenant and caught up) and the request's identity. */
 export interface HandlerContext {
@@ -38,32 +33,10 @@ const GENERATED: readonly StatisticStatus[] = [
 
 const violated = (message: string) => new GatewayError(GatewayCode.BusinessRuleViolated, message);
 
-/** A settled task of the expected kind, or the seed's "still processing" answer (6910). */
-function settledTask(ctx: HandlerContext, taskNo: string, kind: TaskKind, missing: () => GatewayError): Task {
-  const task = ctx.store.getTask(taskNo);
-  if (!task || task.taxNo !== ctx.taxpayer.taxNo || task.kind !== kind) throw missing();
-  if (task.settledAt === null) throw new GatewayError(GatewayCode.TaskProcessing, TASK_PROCESSING_MESSAGE);
-  return task;
-}
-
-const noSuchTask = (taskNo: string) => () =>
-  new GatewayError(GatewayCode.NoSuchTask, `任务号${taskNo}不存在，请确认请求任务号是否正确`);
-
-function ledgerAccepted(ctx: HandlerContext, interfaceCode: InterfaceCode, taskNo: string, invoiceNos: string[] = []) {
-  ctx.store.addLedger({
-    time: ctx.now,
-    taxNo: ctx.taxpayer.taxNo,
-    interfaceCode,
-    requestId: ctx.requestId,
-    taskNo,
-    invoiceNos,
-    outcome: 'pending',
-  });
-}
-
 export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   taxLogin: (_req, ctx) => {
     ctx.store.setLastLogin(ctx.taxpayer.taxNo, ctx.now);
+    ledgerAccepted(ctx, 'taxLogin', '', [], 'ok');
     return { loginType: '1' };
   },
 
@@ -89,19 +62,7 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   },
 
   invoiceSelectQuery: (req, ctx) => {
-    const task = settledTask(ctx, req.taskNo, 'select', noSuchTask(req.taskNo));
-    const lines = (task.result as SelectTaskResult).lines;
-    const start = (req.pageNo - 1) * req.pageSize;
-    const successCount = lines.filter((l) => l.resultCode === 1).length;
-    return {
-      taskNo: task.taskNo,
-      total: lines.length,
-      pageNo: req.pageNo,
-      pageSize: req.pageSize,
-      successCount,
-      failCount: lines.length - successCount,
-      invoices: lines.slice(start, start + req.pageSize),
-    };
+    return selectResultPage(settledTask(ctx, req.taskNo, 'select', noSuchTask(req.taskNo)), req);
   },
 
   statisticQuery: (_req, { bureau, store, taxpayer, now }) => {
@@ -207,6 +168,8 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
       invoices: rows.map(({ selectPurpose: _p, effectiveTax: _e, ...invoice }) => invoice),
     };
   },
+
+  ...poolHandlers,
 };
 
 /** Writes whose replies are kept per (taxNo, interfaceCode, requestId). */
@@ -215,6 +178,9 @@ export const IDEMPOTENT_WRITES: readonly InterfaceCode[] = [
   'statisticCreate',
   'statisticConfirm',
   'taxperiodChange',
+  'invoiceDown',
+  'preSelect',
+  'preSelectConfirm',
 ];
 
 /** Statistic interfaces need the taxpayer's soft-certificate mode (seed 4.07/4.09). */

@@ -178,6 +178,20 @@ export async function adminPlugin(
     if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
     return { invoices: ops.generateInvoices(request.params.taxNo, body) };
   });
+  // The bureau's side of the pool: what invoiceDown (进项表头归集) pulls in.
+  app.post<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/bureau-invoices', async (request, reply) => {
+    const body = parse(AddInvoicesBody, request.body);
+    if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+    return { added: ops.addBureauInvoices(request.params.taxNo, body.invoices) };
+  });
+  app.post<{ Params: { taxNo: string } }>(
+    '/admin/taxpayers/:taxNo/bureau-invoices/generate',
+    async (request, reply) => {
+      const body = parse(GenerateInvoicesBody, request.body);
+      if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+      return { invoices: ops.generateBureauInvoices(request.params.taxNo, body) };
+    },
+  );
 
   app.get('/admin/ledger', async (request): Promise<LedgerRecord[]> => {
     const q = parse(LedgerQuery, request.query);
