@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { AuthenticateFlag, DeductionPurpose, StatisticOperation, StatisticStatus } from '../protocol/codes.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
 import { lastDayOfPeriod, shanghaiParts } from '../protocol/period.js';
+import type { PoolFilter } from '../rules/poolFilter.js';
 import { chunk, planSelection, type SkipReason } from '../rules/selectionPolicy.js';
 import { classifySelectResult } from '../rules/selectResult.js';
 import type { FailedInvoice } from '../workflows/contract.js';
@@ -24,6 +25,8 @@ export interface SubmitSelectionInput {
   deductionDeadline: string;
   batchSize: number;
   invoiceTypes?: number[];
+  /** Restrict by data source, bound document type and accounting status; default: no restriction. */
+  poolFilter?: PoolFilter;
   /** Selection round of this workflow (a new round re-submits what the bureau asked to retry). */
   round: number;
   /** Count the candidates without submitting anything. */
@@ -53,12 +56,12 @@ const MAX_FAILURES_KEPT = 50;
 
 /** One thin activity per bureau step of the seed's flow (异构对接说明 1-10). */
 export function createDeductionActivities({ client, config, now = () => new Date() }: DeductionActivityDeps) {
-  async function readPool(taxNo: string, taxPeriod: string): Promise<PoolInvoice[]> {
+  async function readPool(taxNo: string, taxPeriod: string, includeSelected: boolean): Promise<PoolInvoice[]> {
     const invoices: PoolInvoice[] = [];
     for (let pageNo = 1; ; pageNo++) {
       const page = await client.call('invoicePoolQuery', {
         taxNo,
-        selectStatus: '0',
+        ...(includeSelected ? {} : { selectStatus: '0' as const }),
         invoiceDateEnd: lastDayOfPeriod(taxPeriod),
         pageNo,
         pageSize: POOL_PAGE_SIZE,
@@ -90,12 +93,16 @@ export function createDeductionActivities({ client, config, now = () => new Date
     async submitSelection(input: SubmitSelectionInput): Promise<SubmitSelectionResult> {
       const context = `selection for ${input.taxNo} ${input.taxPeriod}`;
       return classified(context, async () => {
-        const pool = await readPool(input.taxNo, input.taxPeriod);
+        // Round 1 rebuilds the same batches when retried; later rounds resubmit only what is unselected.
+        const firstRound = input.round === 1;
+        const pool = await readPool(input.taxNo, input.taxPeriod, firstRound);
         const plan = planSelection(pool, {
           taxPeriod: input.taxPeriod,
           deductionDeadline: input.deductionDeadline,
           today: shanghaiParts(now()).iso,
+          resubmitSelectedForPeriod: firstRound,
           invoiceTypes: input.invoiceTypes,
+          poolFilter: input.poolFilter,
         });
         const result: SubmitSelectionResult = {
           candidates: plan.candidates.length,

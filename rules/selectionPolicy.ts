@@ -2,11 +2,13 @@ import { compareMoney } from '../protocol/money.js';
 import { lastDayOfPeriod } from '../protocol/period.js';
 import type { PoolInvoice, SelectInvoiceLine } from '../protocol/interfaces.js';
 import { isDeductibleType, isSelectableStatus } from './deductibility.js';
+import { passesPoolFilter, type PoolFilter } from './poolFilter.js';
 
 /** Why a pool invoice is not a candidate for this period's selection. */
 export type SkipReason =
   | 'already-selected'
   | 'type-not-in-scope'
+  | 'dimension-not-in-scope'
   | 'type-not-deductible'
   | 'status-not-selectable'
   | 'red-letter'
@@ -19,8 +21,16 @@ export interface SelectionScope {
   deductionDeadline: string;
   /** Today in Shanghai (YYYY-MM-DD), by the bureau's clock where known. */
   today: string;
+  /**
+   * Keep invoices already selected for this same period as candidates (they answer 19, already
+   * selected). A first selection round does this so that a retried round rebuilds exactly the
+   * same batches, and so the same requestIds (docs/assumptions.md, idempotent writes).
+   */
+  resubmitSelectedForPeriod?: boolean;
   /** Restrict to these invoice types; undefined = every deductible type. */
   invoiceTypes?: readonly number[];
+  /** Restrict by the pool's business dimensions (rules/poolFilter.ts); undefined = any dimensions. */
+  poolFilter?: PoolFilter;
 }
 
 export interface SelectionPlan {
@@ -30,9 +40,12 @@ export interface SelectionPlan {
 
 /** Why `invoice` can't be selected for `scope`, or undefined when it is a candidate. */
 export function skipReason(invoice: PoolInvoice, scope: SelectionScope): SkipReason | undefined {
-  if (invoice.selectStatus === '1') return 'already-selected';
+  if (invoice.selectStatus === '1') {
+    if (!scope.resubmitSelectedForPeriod || invoice.selectPeriod !== scope.taxPeriod) return 'already-selected';
+  }
   if (scope.today > scope.deductionDeadline) return 'past-deadline';
   if (scope.invoiceTypes && !scope.invoiceTypes.includes(invoice.invoiceType)) return 'type-not-in-scope';
+  if (!passesPoolFilter(invoice, scope.poolFilter)) return 'dimension-not-in-scope';
   if (!isDeductibleType(invoice.invoiceType, invoice.agricultural)) return 'type-not-deductible';
   if (!isSelectableStatus(invoice.invoiceStatus)) return 'status-not-selectable';
   if (compareMoney(invoice.totalAmount, '0') < 0) return 'red-letter';

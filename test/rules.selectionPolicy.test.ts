@@ -20,6 +20,11 @@ function invoice(overrides: Partial<PoolInvoice> = {}): PoolInvoice {
     agricultural: false,
     selectStatus: '0',
     selectPeriod: '',
+    dataSource: '1',
+    boundBillType: '0',
+    boundBillNo: '',
+    accountStatus: '0',
+    accountPeriod: '',
     ...overrides,
   };
 }
@@ -68,6 +73,15 @@ describe('selection policy', () => {
     assert.equal(skipReason(invoice({ totalAmount: '-113.00' }), scope), 'red-letter');
     assert.equal(skipReason(invoice(), { ...scope, today: '2026-12-16' }), 'past-deadline');
     assert.equal(skipReason(invoice(), { ...scope, today: '2026-12-15' }), undefined);
+  });
+
+  it('keeps invoices selected for this same period when asked to resubmit them (idempotent first round)', () => {
+    const selectedHere = invoice({ selectStatus: '1', selectPeriod: '202611' });
+    const selectedBefore = invoice({ selectStatus: '1', selectPeriod: '202610' });
+    const resubmit = { ...scope, resubmitSelectedForPeriod: true };
+    assert.equal(skipReason(selectedHere, resubmit), undefined);
+    assert.equal(skipReason(selectedBefore, resubmit), 'already-selected');
+    assert.equal(skipReason(selectedHere, scope), 'already-selected');
   });
 
   it('restricts to the requested invoice types', () => {

@@ -3,9 +3,11 @@ import {
   DefaultLogger,
   NativeConnection,
   Worker,
+  type WorkerInterceptors,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
+import { createAccountingActivities } from '../activities/accountingActivities.js';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
@@ -31,8 +33,12 @@ export interface DeductionWorkerOptions {
   invoiceCloud: InvoiceCloudConfig;
   taskQueue?: string;
   identity?: string;
+  /** Auto-accounting rules for runs that carry none; default: env ACCOUNTING_RULES_FILE. */
+  accountingRulesFile?: string;
   /** Payload encryption; default: from the environment (security/payloadKeys.ts). */
   dataConverter?: DataConverter;
+  /** Extra worker interceptors (tests inject crashes with these). */
+  interceptors?: WorkerInterceptors;
   /** The invoice-cloud client; default: one built from `invoiceCloud`. */
   client?: InvoiceCloudClient;
 }
@@ -42,11 +48,18 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
   const client = options.client ?? new InvoiceCloudClient(options.invoiceCloud);
   return Worker.create({
     dataConverter: options.dataConverter ?? dataConverterFromEnv(),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
     workflowBundle: await workflowBundle(),
-    activities: createDeductionActivities({ client, config: options.invoiceCloud }),
+    activities: {
+      ...createDeductionActivities({ client, config: options.invoiceCloud }),
+      ...createAccountingActivities({
+        client,
+        rulesFile: options.accountingRulesFile ?? process.env.ACCOUNTING_RULES_FILE,
+      }),
+    },
   });
 }

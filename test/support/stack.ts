@@ -3,7 +3,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { AxiosInstance } from 'axios';
 import { InvoiceCloudClient } from '../../activities/invoiceCloudClient.js';
 import { logSink } from './logSink.js';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { invoiceCloudConfigFromEnv, type InvoiceCloudConfig } from '../../activities/invoiceCloudConfig.js';
 import { startDevServer, type DevServer } from '../../scripts/devServer.js';
 import { SandboxAdmin } from '../../simulator/adminClient.js';
@@ -38,6 +38,8 @@ export interface StackOptions {
   dataConverter?: DataConverter;
   /** Extra INVOICE_CLOUD_* settings for the worker. */
   invoiceCloudEnv?: Record<string, string>;
+  /** Worker interceptors (e.g. injected crashes). */
+  interceptors?: WorkerInterceptors;
   /** Wraps the invoice-cloud client the workers use (e.g. to observe tokens). */
   http?: AxiosInstance;
 }
@@ -63,6 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       namespace: temporal.namespace,
       invoiceCloud,
       dataConverter: options.dataConverter ?? {},
+      ...(options.interceptors ? { interceptors: options.interceptors } : {}),
       ...(options.http ? { client: new InvoiceCloudClient(invoiceCloud, options.http) } : {}),
     });
     const running = worker.run();

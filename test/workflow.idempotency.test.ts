@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { withCheckCharacter } from '../protocol/taxNo.js';
+import type { MonthlyDeductionResult } from '../workflows/contract.js';
+import { crashAfterFirstAttempt } from './support/crashInjection.js';
+import { startStack, type TestStack } from './support/stack.js';
+import { waitForStage } from './support/workflows.js';
+
+const PERIOD = '202611';
+const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+/** Every activity that writes to the bureau. */
+const WRITES = ['submitSelection', 'requestStatisticOperation', 'requestConfirmation', 'changeTaxPeriod'];
+
+describe('Idempotent bureau writes: a crash after the bureau accepted a write', function () {
+  this.timeout(120_000);
+  const crashed: string[] = [];
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startStack({ interceptors: { activity: [crashAfterFirstAttempt(WRITES, crashed)] } });
+    await stack.admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 5, seed: 1 });
+    await stack.admin.setClock(SANDBOX_NOW);
+    await stack.startWorker();
+  });
+  after(async () => stack?.stop());
+
+  it('never leads to a second select, generate, confirm or period change', async () => {
+    const taxNo = withCheckCharacter('91440300MA5CRAHH0');
+    await stack.admin.upsertTaxpayer({
+      taxNo,
+      name: '崩溃恢复测试有限公司',
+      softCertificate: true,
+      periodChangeSupported: true,
+      taxPeriod: PERIOD,
+      confirmPassword: '1234567',
+    });
+    await stack.admin.generateInvoices(taxNo, { count: 45, seed: 21, period: PERIOD });
+    const { handle } = await startMonthlyDeduction(stack.client, {
+      taxNo,
+      taxPeriod: PERIOD,
+      batchSize: 10,
+      changePeriodTo: '202612',
+      polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
+    });
+    await waitForStage(handle, 'AWAITING_APPROVAL');
+    await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+    const result: MonthlyDeductionResult = await handle.result();
+    assert.equal(result.outcome, 'COMPLETED');
+    assert.equal(result.periodAfterChange, '202612');
+
+    // Each write crashed once after reaching the bureau, and was retried.
+    for (const write of WRITES) assert.ok(crashed.includes(write), `${write} crashed once`);
+
+    const ledger = await stack.admin.ledger({ taxNo });
+    const of = (code: string) => ledger.filter((w) => w.interfaceCode === code);
+    const selects = of('invoiceSelect');
+    const selected = selects.flatMap((w) => w.invoiceNos);
+    assert.equal(new Set(selected).size, selected.length, 'no invoice in two select writes');
+    assert.equal(selects.length, Math.ceil(result.selection!.candidates / 10), 'one select write per batch');
+    assert.equal(result.selection!.selected, result.selection!.candidates, 'every candidate selected once');
+    assert.equal(of('statisticCreate').length, 1, 'one statistic generation');
+    assert.equal(of('statisticConfirm').length, 1, 'one confirmation');
+    assert.equal(of('taxperiodChange').length, 1, 'one period change');
+    assert.equal(result.selection!.taskNos.length, selects.length, 'the workflow tracks the tasks the bureau accepted');
+  });
+});
