@@ -20,6 +20,7 @@ import {
 } from '../protocol/interfaces.js';
 import type { InvoiceCloudConfig } from './invoiceCloudConfig.js';
 import { classifyGatewayCode, InvoiceCloudError } from './invoiceCloudErrors.js';
+import { RequestRateLimiter } from './requestRateLimiter.js';
 
 interface CachedToken {
   value: string;
@@ -37,12 +38,17 @@ const TOKEN_EXPIRY_MARGIN_MS = 60_000;
 export class InvoiceCloudClient {
   private accessToken?: CachedToken;
   private tokenRequest?: Promise<string>;
+  private readonly limiter?: RequestRateLimiter;
 
   constructor(
     private readonly config: InvoiceCloudConfig,
     private readonly http: AxiosInstance = axios.create({ baseURL: config.baseUrl, timeout: config.timeoutMs }),
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    if (config.maxRequestsPerSecond !== undefined) {
+      this.limiter = new RequestRateLimiter(config.maxRequestsPerSecond);
+    }
+  }
 
   /** Calls a business interface; `requestId` doubles as the idempotency key of writes. */
   async call<C extends InterfaceCode>(
@@ -64,7 +70,8 @@ export class InvoiceCloudClient {
     };
     let reply = await this.postBusiness(code, envelope, await this.token());
     if (reply.errorCode === GatewayCode.TokenInvalid) {
-      // The gateway refused the token before doing anything, so sending again is safe.
+      // The gateway refused the token before doing anything, so sending again is safe; it is the
+      // same envelope (same requestId), so a write the cloud did see would answer its first reply.
       this.accessToken = undefined;
       reply = await this.postBusiness(code, envelope, await this.token());
     }
@@ -94,6 +101,7 @@ export class InvoiceCloudClient {
   }
 
   private async postBusiness(code: string, envelope: BusinessRequest, token: string) {
+    await this.limiter?.acquire();
     const body = await this.post(code, this.config.gatewayPath, envelope, { access_token: token });
     const parsed = BusinessReply.safeParse(body);
     if (!parsed.success) {

@@ -20,6 +20,8 @@ export interface InvoiceCloudConfig {
   businessSystemCode: string;
   encoding: DataEncoding;
   timeoutMs: number;
+  /** Gateway calls per second this client allows itself (the tenant's quota); undefined = no limit. */
+  maxRequestsPerSecond?: number;
   /** Bureau confirmation passwords (确认密码) by taxNo, with an optional default. */
   confirmPasswords: Record<string, string>;
   defaultConfirmPassword?: string;
@@ -38,6 +40,8 @@ const Env = z.object({
   /** Set when the tenant encrypts `data` with AES-128-GCM; unset means plain base64. */
   INVOICE_CLOUD_DATA_PASSWORD: z.string().min(1).optional(),
   INVOICE_CLOUD_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** The tenant's request quota (calls per second); the client stays inside it. Unset = no limit. */
+  INVOICE_CLOUD_MAX_RPS: z.coerce.number().int().positive().optional(),
   /** JSON object taxNo -> bureau confirmation password. */
   INVOICE_CLOUD_CONFIRM_PASSWORDS: z
     .string()
@@ -79,6 +83,7 @@ export function invoiceCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env):
       ? { kind: 'aes-gcm', password: e.INVOICE_CLOUD_DATA_PASSWORD }
       : { kind: 'base64' },
     timeoutMs: e.INVOICE_CLOUD_TIMEOUT_MS,
+    ...(e.INVOICE_CLOUD_MAX_RPS ? { maxRequestsPerSecond: e.INVOICE_CLOUD_MAX_RPS } : {}),
     confirmPasswords: e.INVOICE_CLOUD_CONFIRM_PASSWORDS,
     defaultConfirmPassword: e.INVOICE_CLOUD_CONFIRM_PASSWORD,
   };
