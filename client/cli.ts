@@ -27,6 +27,7 @@ import {
   type DeductionRow,
   type DeductionStatus,
 } from './deductions.js';
+import { addAccountingCommands } from './accountingCommands.js';
 import {
   TemporalConfigError,
   TemporalUnreachableError,
@@ -453,6 +454,8 @@ Examples:
     });
 
   addScheduleCommands(program, io);
+
+  addAccountingCommands(program, io);
 
   for (const command of program.commands) {
     command

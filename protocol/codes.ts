@@ -143,3 +143,55 @@ export const NO_STATISTIC_TASK_MESSAGE =
   '未查询到“生成统计表”或“撤销统计表”相关任务，请确认“请求任务号”或“接口类型”是否正确。'; // (seed) 4.11
 export const PERIOD_CHANGE_UNSUPPORTED_MESSAGE = '非新电子平台或者乐企通道，不支持变更属期。'; // (seed) 4.12
 export const OK_MESSAGE = '请求成功'; // (seed)
+
+/*
+ * Pool dimensions (补充说明 2, 业务说明, 异构对接说明 1). The seed names these dimensions but not
+ * their codes, so every code below is our assumption (docs/assumptions.md). The keys double as
+ * the names used in the auto-accounting rules file and the selection pool filter.
+ */
+
+/** Where a pool invoice came from (数据来源). */
+export const DataSource = { BureauDownload: '1', Collected: '2' } as const;
+export type DataSource = (typeof DataSource)[keyof typeof DataSource];
+export const DATA_SOURCES = Object.values(DataSource) as [DataSource, ...DataSource[]];
+export const DATA_SOURCE_NAMES: Record<DataSource, string> = {
+  '1': '税局下载同步 bureau download',
+  '2': '进项采集 collected',
+};
+
+/** The business document a pool invoice is bound to (绑定发票的单据类型), 业务说明. */
+export const BoundBillType = {
+  None: '0',
+  ExpenseClaim: '1',
+  TravelClaimClientPaid: '2',
+  TravelClaimNotClientPaid: '3',
+  SupplierPayment: '4',
+  ProjectProcurement: '5',
+  Subcontracting: '6',
+} as const;
+export type BoundBillType = (typeof BoundBillType)[keyof typeof BoundBillType];
+export const BOUND_BILL_TYPES = Object.values(BoundBillType) as [BoundBillType, ...BoundBillType[]];
+export const BOUND_BILL_TYPE_NAMES: Record<BoundBillType, string> = {
+  '0': '未绑定单据 no document',
+  '1': '费用报销 expense claim',
+  '2': '差旅报销-客户付费 travel claim, client-paid',
+  '3': '差旅报销-非客户付费 travel claim, not client-paid',
+  '4': '对供应商付款 supplier payment',
+  '5': '项目采购 project procurement',
+  '6': '服务分包付款 subcontracting payment',
+};
+
+/** Accounting status of a pool invoice (入账状态). */
+export const AccountStatus = { NotBooked: '0', Booked: '1' } as const;
+export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
+export const ACCOUNT_STATUSES = Object.values(AccountStatus) as [AccountStatus, ...AccountStatus[]];
+
+/** Per-invoice result codes of an accounting task (invoiceAccountQuery, assumption). */
+export const AccountResultCode = { Booked: 1, NoSuchInvoice: 2, AlreadyBooked: 3, NotBookable: 4 } as const;
+export type AccountResultCode = (typeof AccountResultCode)[keyof typeof AccountResultCode];
+export const ACCOUNT_RESULT_MESSAGES: Record<AccountResultCode, string> = {
+  1: '入账成功',
+  2: '发票不存在',
+  3: '发票已入账，不可重复入账',
+  4: '发票状态不允许入账',
+};

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STATISTIC_STATUSES } from './codes.js';
+import { ACCOUNT_STATUSES, BOUND_BILL_TYPES, DATA_SOURCES, STATISTIC_STATUSES } from './codes.js';
 import { Money } from './money.js';
 import { IsoDate, TaxPeriod } from './period.js';
 import { TaxNo } from './taxNo.js';
@@ -246,8 +246,23 @@ export const PoolInvoice = z.object({
   agricultural: z.boolean(),
   selectStatus: z.enum(['0', '1']), // 0 not selected, 1 selected
   selectPeriod: z.string(), // the period it was selected for, '' when not selected
+  // Pool dimensions (补充说明 2; codes are assumptions, protocol/codes.ts).
+  dataSource: z.enum(DATA_SOURCES),
+  boundBillType: z.enum(BOUND_BILL_TYPES),
+  boundBillNo: z.string(), // '' when boundBillType is 0 (none)
+  accountStatus: z.enum(ACCOUNT_STATUSES),
+  accountPeriod: z.string(), // the accounting period it was booked into, '' when not booked
 });
 export type PoolInvoice = z.infer<typeof PoolInvoice>;
+
+/** A comma list of codes from `values`, e.g. "1,2" (pool query filters). */
+const codeList = <T extends readonly [string, ...string[]]>(field: string, values: T) =>
+  z
+    .string()
+    .refine(
+      (v) => v.split(',').every((c) => (values as readonly string[]).includes(c)),
+      `${field} must be a comma list of ${values.join('/')}`,
+    );
 
 export const InvoicePoolQueryRequest = z.object({
   taxNo: TaxNo,
@@ -258,6 +273,10 @@ export const InvoicePoolQueryRequest = z.object({
     .regex(/^\d+(,\d+)*$/)
     .optional(),
   selectStatus: z.enum(['0', '1']).optional(),
+  dataSource: codeList('dataSource', DATA_SOURCES).optional(),
+  boundBillType: codeList('boundBillType', BOUND_BILL_TYPES).optional(),
+  accountStatus: z.enum(ACCOUNT_STATUSES).optional(),
+  accountPeriod: TaxPeriod.optional(),
   pageNo: positiveInt.default(1),
   pageSize: positiveInt.pipe(z.number().max(1000)).default(100),
 });
@@ -268,6 +287,40 @@ export const InvoicePoolQueryReply = z.object({
   invoices: z.array(PoolInvoice),
 });
 export type InvoicePoolQueryReply = z.infer<typeof InvoicePoolQueryReply>;
+
+/** Accounting (入账, 补充说明 2): the seed defines no interface, so all of this is assumed. */
+export const AccountInvoiceLine = z.object({
+  invoiceCode: z.string(),
+  invoiceNo: z.string().min(1, 'invoiceNo is required'),
+  accountPeriod: TaxPeriod,
+});
+export type AccountInvoiceLine = z.infer<typeof AccountInvoiceLine>;
+
+export const MAX_INVOICES_PER_ACCOUNT_BATCH = 500;
+
+export const InvoiceAccountRequest = z.object({
+  taxNo: TaxNo,
+  asyncFlag: flag(['0', '1']),
+  invoices: z
+    .array(AccountInvoiceLine)
+    .min(1, 'invoices must not be empty')
+    .max(MAX_INVOICES_PER_ACCOUNT_BATCH, `at most ${MAX_INVOICES_PER_ACCOUNT_BATCH} invoices per batch`),
+});
+
+export const AccountResultLine = AccountInvoiceLine.extend({
+  resultCode: z.number().int(),
+  resultMsg: z.string(),
+});
+export type AccountResultLine = z.infer<typeof AccountResultLine>;
+
+export const InvoiceAccountQueryReply = z.object({
+  taskNo: TaskNo,
+  total: z.number().int().nonnegative(),
+  successCount: z.number().int().nonnegative(),
+  failCount: z.number().int().nonnegative(),
+  invoices: z.array(AccountResultLine),
+});
+export type InvoiceAccountQueryReply = z.infer<typeof InvoiceAccountQueryReply>;
 
 interface InterfaceDefinition<Req extends z.ZodType, Rep extends z.ZodType> {
   interfaceCode: string;
@@ -394,6 +447,21 @@ export const interfaces = {
     title: '全票池发票查询',
     request: InvoicePoolQueryRequest,
     reply: InvoicePoolQueryReply,
+  }),
+  // Auto-accounting (补充说明 2): interface codes and fields are ours (docs/assumptions.md).
+  invoiceAccount: define({
+    interfaceCode: 'invoiceAccount',
+    section: '补充说明 2',
+    title: '发票入账',
+    request: InvoiceAccountRequest,
+    reply: AsyncTaskAccepted,
+  }),
+  invoiceAccountQuery: define({
+    interfaceCode: 'invoiceAccountQuery',
+    section: '补充说明 2',
+    title: '发票入账结果查询',
+    request: TaskQuery,
+    reply: InvoiceAccountQueryReply,
   }),
 } as const;
 

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ensurePoolSchema, POOL_TABLES } from './bureau/poolStore.js';
+import { ensureAccountingSchema } from './accounting/schema.js';
 
 /** The sandbox's whole state. Times are ms epoch (real instants; the sandbox clock offset applies). */
 const SCHEMA = `
@@ -52,6 +53,7 @@ export function openDb(file: string): Db {
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
   ensurePoolSchema(db);
+  ensureAccountingSchema(db);
   return db;
 }
 
@@ -67,4 +69,5 @@ export const ALL_TABLES = [
   'ledger',
   'reserved_task_nos',
   ...POOL_TABLES,
+  'accounting_tasks',
 ] as const;

@@ -53,6 +53,11 @@ export const SEED_SAMPLE_INVOICE: PoolInvoice = {
   agricultural: false,
   selectStatus: '0',
   selectPeriod: '',
+  dataSource: '1',
+  boundBillType: '4',
+  boundBillNo: 'FK202308000001',
+  accountStatus: '0',
+  accountPeriod: '',
 };
 
 /**

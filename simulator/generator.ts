@@ -2,6 +2,7 @@ import { Decimal } from 'decimal.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
 import { addMonths, lastDayOfPeriod } from '../protocol/period.js';
 import { taxNoProblem } from '../protocol/taxNo.js';
+import { generatedDimensions } from './accounting/dimensions.js';
 
 /**
  * Deterministic pool-invoice generator: the same (taxNo, period, seed, count) always yields the
@@ -120,6 +121,7 @@ export function generateInvoices(opts: GenerateOptions): PoolInvoice[] {
       agricultural,
       selectStatus: '0',
       selectPeriod: '',
+      ...generatedDimensions(i, opts.period),
     });
   }
   return invoices;

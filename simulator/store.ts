@@ -124,6 +124,11 @@ function toInvoice(r: Row): StoredInvoice {
     selectPeriod: str(r.select_period),
     selectPurpose: str(r.select_purpose),
     effectiveTax: str(r.effective_tax),
+    dataSource: str(r.data_source) as StoredInvoice['dataSource'],
+    boundBillType: str(r.bound_bill_type) as StoredInvoice['boundBillType'],
+    boundBillNo: str(r.bound_bill_no),
+    accountStatus: str(r.account_status) as StoredInvoice['accountStatus'],
+    accountPeriod: str(r.account_period),
   };
 }
 
@@ -147,7 +152,15 @@ export interface InvoiceFilter {
   invoiceDateEnd?: string;
   invoiceTypes?: number[];
   selectStatus?: '0' | '1';
+  dataSources?: string[];
+  boundBillTypes?: string[];
+  accountStatus?: string;
+  accountPeriod?: string;
 }
+
+/** Pool dimension fields an inserted invoice may omit (defaults: bureau download, no document, not booked). */
+export type PoolDimensionField = 'dataSource' | 'boundBillType' | 'boundBillNo' | 'accountStatus' | 'accountPeriod';
+export type NewPoolInvoice = Omit<PoolInvoice, PoolDimensionField> & Partial<Pick<PoolInvoice, PoolDimensionField>>;
 
 export class Store {
   constructor(readonly db: Db) {}
@@ -307,19 +320,28 @@ export class Store {
   }
 
   // invoices
-  insertInvoice(taxNo: string, inv: PoolInvoice, replace: boolean): boolean {
+  insertInvoice(taxNo: string, inv: NewPoolInvoice, replace: boolean): boolean {
     const verb = replace ? 'INSERT OR REPLACE' : 'INSERT OR IGNORE';
     return (
       this.db
         .prepare(
           `${verb} INTO invoices (tax_no, invoice_code, invoice_no, etax_invoice_no, invoice_type, invoice_date,
              saler_name, saler_tax_no, invoice_amount, tax_amount, total_amount, invoice_status, agricultural,
-             select_status, select_period)
+             select_status, select_period, data_source, bound_bill_type, bound_bill_no, account_status, account_period)
            VALUES (@taxNo, @invoiceCode, @invoiceNo, @etaxInvoiceNo, @invoiceType, @invoiceDate, @salerName,
              @salerTaxNo, @invoiceAmount, @taxAmount, @totalAmount, @invoiceStatus, @agricultural,
-             @selectStatus, @selectPeriod)`,
+             @selectStatus, @selectPeriod, @dataSource, @boundBillType, @boundBillNo, @accountStatus, @accountPeriod)`,
         )
-        .run({ ...inv, taxNo, agricultural: inv.agricultural ? 1 : 0 }).changes > 0
+        .run({
+          dataSource: '1',
+          boundBillType: '0',
+          boundBillNo: '',
+          accountStatus: '0',
+          accountPeriod: '',
+          ...inv,
+          taxNo,
+          agricultural: inv.agricultural ? 1 : 0,
+        }).changes > 0
     );
   }
   findInvoices(taxNo: string, invoiceNo: string): StoredInvoice[] {
@@ -380,6 +402,14 @@ export class Store {
     add('invoice_date >= @start', 'start', f.invoiceDateStart);
     add('invoice_date <= @end', 'end', f.invoiceDateEnd);
     add('select_status = @sel', 'sel', f.selectStatus);
+    add('account_status = @accountStatus', 'accountStatus', f.accountStatus);
+    add('account_period = @accountPeriod', 'accountPeriod', f.accountPeriod);
+    const inList = (column: string, values: string[] | undefined) => {
+      if (values)
+        where.push(`${column} IN (${values.map((v) => `'${v.replace(/[^0-9]/g, '')}'`).join(',') || 'NULL'})`);
+    };
+    inList('data_source', f.dataSources);
+    inList('bound_bill_type', f.boundBillTypes);
     if (f.invoiceTypes) where.push(`invoice_type IN (${f.invoiceTypes.map((t) => Number(t)).join(',') || 'NULL'})`);
     const clause = where.join(' AND ');
     const total = num((this.db.prepare(`SELECT COUNT(*) AS n FROM invoices WHERE ${clause}`).get(params) as Row).n);

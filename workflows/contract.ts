@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { Money } from '../protocol/money.js';
 import { TaxPeriod } from '../protocol/period.js';
 import { TaxNo } from '../protocol/taxNo.js';
+import { PoolFilter } from '../rules/poolFilter.js';
 
 export const WORKFLOW_TYPE = 'MonthlyDeductionWorkflow';
 export const TASK_QUEUE = 'invoice-deduction';
@@ -71,6 +72,12 @@ export const MonthlyDeductionInput = z.object({
   approvalDeadline: z.iso.datetime({ offset: true }).optional(),
   /** Invoice types to consider; default: every deductible type. */
   invoiceTypes: z.array(z.number().int()).optional(),
+  /**
+   * Candidates by the pool's business dimensions, e.g. only booked invoices bound to a document:
+   * { include: { accountStatus: ['Booked'] }, exclude: { boundBillType: ['None'] } }.
+   * Default: no restriction (every dimension), as before issue 7.
+   */
+  poolFilter: PoolFilter.optional(),
   /** Invoices per select call (the bureau takes at most 2000). */
   batchSize: z.number().int().min(1).max(2000).default(500),
   /** After confirmation, move the bureau's period on to this one (4.12), then query it again. */

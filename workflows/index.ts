@@ -1,2 +1,3 @@
 export { MonthlyDeductionWorkflow } from './monthlyDeduction.js';
 export { ScheduledDeductionLauncher } from './scheduledLauncher.js';
+export { AutoAccountingWorkflow } from './autoAccounting.js';

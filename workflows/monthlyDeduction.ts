@@ -371,6 +371,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       deductionDeadline: progress.deductionDeadline ?? '',
       batchSize: input.batchSize,
       invoiceTypes: input.invoiceTypes,
+      poolFilter: input.poolFilter,
       round,
     };
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACCOUNT_STATUSES, BOUND_BILL_TYPES, DATA_SOURCES } from '../../protocol/codes.js';
 import { Money } from '../../protocol/money.js';
 import { IsoDate, TaxPeriod } from '../../protocol/period.js';
 import { TaxNo } from '../../protocol/taxNo.js';
@@ -69,6 +70,11 @@ export const InvoiceInput = z.object({
   agricultural: z.boolean().default(false),
   selectStatus: z.enum(['0', '1']).default('0'),
   selectPeriod: z.string().default(''),
+  dataSource: z.enum(DATA_SOURCES).default('1'),
+  boundBillType: z.enum(BOUND_BILL_TYPES).default('0'),
+  boundBillNo: z.string().default(''),
+  accountStatus: z.enum(ACCOUNT_STATUSES).default('0'),
+  accountPeriod: z.string().default(''),
 });
 export type InvoiceInput = z.input<typeof InvoiceInput>;
 export const AddInvoicesBody = z.object({ invoices: z.array(InvoiceInput).min(1) });

@@ -8,6 +8,7 @@ import type { InterfaceCode, ParsedRequestOf, ReplyOf } from '../../protocol/int
 import { addMonths, shanghaiMonth } from '../../protocol/period.js';
 import type { Bureau, ConfirmTaskResult, SelectTaskRequest, StatisticTaskResult } from '../bureau/bureau.js';
 import { formatShanghaiTime } from '../bureau/calendar.js';
+import { accountingHandlers } from '../accounting/handlers.js';
 import { GatewayError } from '../errors.js';
 import { poolHandlers } from './poolHandlers.js';
 import { ledgerAccepted, noSuchTask, selectResultPage, settledTask } from './taskHelpers.js';
@@ -159,6 +160,10 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
       ...(req.invoiceDateEnd ? { invoiceDateEnd: req.invoiceDateEnd } : {}),
       ...(req.invoiceType ? { invoiceTypes: req.invoiceType.split(',').map(Number) } : {}),
       ...(req.selectStatus ? { selectStatus: req.selectStatus } : {}),
+      ...(req.dataSource ? { dataSources: req.dataSource.split(',') } : {}),
+      ...(req.boundBillType ? { boundBillTypes: req.boundBillType.split(',') } : {}),
+      ...(req.accountStatus ? { accountStatus: req.accountStatus } : {}),
+      ...(req.accountPeriod ? { accountPeriod: req.accountPeriod } : {}),
     };
     const { total, rows } = store.queryInvoices(taxpayer.taxNo, filter, req.pageSize, (req.pageNo - 1) * req.pageSize);
     return {
@@ -170,6 +175,7 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   },
 
   ...poolHandlers,
+  ...accountingHandlers,
 };
 
 /** Writes whose replies are kept per (taxNo, interfaceCode, requestId). */
@@ -181,6 +187,7 @@ export const IDEMPOTENT_WRITES: readonly InterfaceCode[] = [
   'invoiceDown',
   'preSelect',
   'preSelectConfirm',
+  'invoiceAccount',
 ];
 
 /** Statistic interfaces need the taxpayer's soft-certificate mode (seed 4.07/4.09). */
