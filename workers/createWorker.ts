@@ -13,6 +13,7 @@ import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
+import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
 import { TASK_QUEUE } from '../workflows/contract.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -41,6 +42,10 @@ export interface DeductionWorkerOptions {
   interceptors?: WorkerInterceptors;
   /** The invoice-cloud client; default: one built from `invoiceCloud`. */
   client?: InvoiceCloudClient;
+  /** Prometheus counters to feed (workers/metrics.ts); log attributes are added either way. */
+  metrics?: WorkerMetrics;
+  /** A prebuilt workflow bundle (scripts/bundle.ts); default: bundled at start. */
+  workflowBundlePath?: string;
 }
 
 /** A worker on the `invoice-deduction` queue with the bureau activities wired to the invoice cloud. */
@@ -48,12 +53,15 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
   const client = options.client ?? new InvoiceCloudClient(options.invoiceCloud);
   return Worker.create({
     dataConverter: options.dataConverter ?? dataConverterFromEnv(),
-    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+    interceptors: {
+      ...options.interceptors,
+      activity: [observabilityInterceptors(options.metrics), ...(options.interceptors?.activity ?? [])],
+    },
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
-    workflowBundle: await workflowBundle(),
+    workflowBundle: options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await workflowBundle(),
     activities: {
       ...createDeductionActivities({ client, config: options.invoiceCloud }),
       ...createAccountingActivities({

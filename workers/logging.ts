@@ -36,10 +36,14 @@ export function createLogger(name: string, destination?: pino.DestinationStream)
 let installed = false;
 
 /** Routes the Temporal runtime's and the SDK's logs (workflow and activity loggers) to pino. */
-export function installRuntimeLogging(logger: pino.Logger): void {
+export function installRuntimeLogging(logger: pino.Logger, opts: { prometheusBindAddress?: string } = {}): void {
   if (installed) return; // Runtime.install may run once per process.
   installed = true;
   Runtime.install({
+    // The runtime's own metrics (workflow/activity task latencies, polls, slots) for Prometheus.
+    ...(opts.prometheusBindAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress } } } }
+      : {}),
     logger: new DefaultLogger('INFO', (entry: LogEntry) => {
       logger[pinoLevel(entry)]({ ...entry.meta }, entry.message);
     }),

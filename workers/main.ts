@@ -1,11 +1,27 @@
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { temporalSettingsFromEnv } from '../client/temporalConnection.js';
 import { createDeductionWorker } from './createWorker.js';
+import { buildWorkerHttp } from './health.js';
 import { createLogger, installRuntimeLogging } from './logging.js';
+import { createWorkerMetrics } from './metrics.js';
 
 const logger = createLogger('worker');
-installRuntimeLogging(logger);
+// METRICS_PORT: serve GET /health and GET /metrics (ours + the Temporal runtime's, which listens on
+// TEMPORAL_METRICS_BIND, default 127.0.0.1:<METRICS_PORT + 1>).
+const metricsPort = process.env.METRICS_PORT ? Number(process.env.METRICS_PORT) : undefined;
+const temporalMetricsBind =
+  process.env.TEMPORAL_METRICS_BIND ?? (metricsPort ? `127.0.0.1:${metricsPort + 1}` : undefined);
+installRuntimeLogging(logger, { prometheusBindAddress: temporalMetricsBind });
+const metrics = createWorkerMetrics();
+let worker: Worker | undefined;
+const http = metricsPort
+  ? await buildWorkerHttp({
+      metrics,
+      workerState: () => worker?.getState(),
+      ...(temporalMetricsBind ? { temporalMetricsUrl: `http://${temporalMetricsBind}/metrics` } : {}),
+    })
+  : undefined;
 
 try {
   const settings = temporalSettingsFromEnv();
@@ -15,12 +31,26 @@ try {
     ...(settings.tls ? { tls: settings.tls } : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   });
-  const worker = await createDeductionWorker({ connection, namespace: settings.namespace, invoiceCloud });
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort <= 0)) {
+    throw new Error(`METRICS_PORT=${process.env.METRICS_PORT}: must be a port number`);
+  }
+  // WORKFLOW_BUNDLE_PATH: start from a prebuilt bundle (npm run bundle) instead of bundling now.
+  const workflowBundlePath = process.env.WORKFLOW_BUNDLE_PATH?.trim() || undefined;
+  worker = await createDeductionWorker({
+    connection,
+    namespace: settings.namespace,
+    invoiceCloud,
+    metrics,
+    ...(workflowBundlePath ? { workflowBundlePath } : {}),
+  });
+  if (http) await http.listen({ port: metricsPort!, host: process.env.METRICS_HOST ?? '0.0.0.0' });
   logger.info(
     { address: settings.address, namespace: settings.namespace, invoiceCloud: invoiceCloud.baseUrl },
     'Worker started on task queue invoice-deduction',
   );
+  if (http) logger.info({ port: metricsPort, workflowBundlePath }, 'Health and metrics at /health and /metrics');
   await worker.run(); // Returns after SIGINT/SIGTERM, once in-flight tasks are done.
+  await http?.close();
   await connection.close();
   logger.info('Worker stopped');
 } catch (error) {
