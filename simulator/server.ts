@@ -33,6 +33,8 @@ export interface SandboxOptions {
 export interface RunningSandbox {
   url: string;
   port: number;
+  /** Every route the sandbox serves (the OpenAPI test checks the document against it). */
+  routes: readonly { method: string; url: string }[];
   close(): Promise<void>;
 }
 
@@ -58,6 +60,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
   const deps = { store, settings, bureau, faults: new FaultInjector(), quota: new QuotaMeter() };
   const gatewayPath = opts.gatewayPath ?? DEFAULT_GATEWAY_PATH;
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   await app.register(openApiPlugin, { gatewayPath });
   await app.register(authPlugin, deps);
   await app.register(gatewayPlugin, { ...deps, path: gatewayPath });
@@ -75,6 +81,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   return {
     url: `http://${host}:${port}`,
     port,
+    routes,
     close: async () => {
       await app.close();
       db.close();

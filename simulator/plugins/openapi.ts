@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { buildOpenApiDocument } from '../openapi/document.js';
 
+/** GET /openapi.json: the sandbox's OpenAPI document (built once, from the zod schemas). */
 export async function openApiPlugin(app: FastifyInstance, opts: { gatewayPath: string }): Promise<void> {
-  app.get('/openapi.json', async () => ({ openapi: '3.1.0', gatewayPath: opts.gatewayPath }));
+  const document = buildOpenApiDocument(opts);
+  app.get('/openapi.json', async () => document);
 }

@@ -1,0 +1,167 @@
+import type { z } from 'zod';
+import {
+  AddInvoicesBody,
+  AuthSettingsBody,
+  GenerateInvoicesBody,
+  LedgerQuery,
+  SeedDemoBody,
+  SetClockBody,
+  TaskDelaysBody,
+  TaxpayerBody,
+  TenantEncodingBody,
+} from '../admin/schemas.js';
+import { ExpireBureauLoginsBody, ExpireTokensBody, FaultsBody, QuotaBody, TaskLatencyBody } from '../faults/schemas.js';
+
+/**
+ * The admin API, described once for the OpenAPI document: each route with its zod body or query
+ * schema and a body example that the sandbox accepts (test/sandbox.openapi.test.ts checks both
+ * that this table matches the registered routes and that every example is accepted).
+ */
+export interface AdminRouteDoc {
+  method: 'get' | 'post';
+  /** Fastify style, `:param` for path parameters. */
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  example?: unknown;
+}
+
+const invoice = {
+  invoiceType: 27,
+  invoiceNo: 'OPENAPI1',
+  invoiceDate: '2025-10-10',
+  invoiceAmount: '100.00',
+  taxAmount: '13.00',
+};
+
+export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
+  { method: 'get', path: '/health', summary: 'Liveness and the sandbox clock' },
+  { method: 'get', path: '/openapi.json', summary: 'This document' },
+  {
+    method: 'post',
+    path: '/admin/demo',
+    summary: 'Seed (or re-seed) the demo tenant of DESIGN.md §6',
+    body: SeedDemoBody,
+    example: { taxPeriod: '202510', invoicesPerTaxpayer: 5, seed: 1 },
+  },
+  { method: 'get', path: '/admin/clock', summary: 'The sandbox clock' },
+  {
+    method: 'post',
+    path: '/admin/clock',
+    summary: 'Set the sandbox clock (tasks and deadline rollovers follow it)',
+    body: SetClockBody,
+    example: { now: '2025-11-05T10:00:00+08:00' },
+  },
+  { method: 'get', path: '/admin/task-delays', summary: 'Fixed task delays per kind' },
+  {
+    method: 'post',
+    path: '/admin/task-delays',
+    summary: 'Set fixed task delays per kind',
+    body: TaskDelaysBody,
+    example: { selectMs: 0, statisticMs: 0 },
+  },
+  {
+    method: 'post',
+    path: '/admin/auth-settings',
+    summary: 'Token lifetimes',
+    body: AuthSettingsBody,
+    example: { accessTokenTtlMs: 7_200_000 },
+  },
+  {
+    method: 'post',
+    path: '/admin/tenant-encoding',
+    summary: "The tenant's `data` encoding: base64 or aes-gcm with a password",
+    body: TenantEncodingBody,
+    example: { tenantId: 'devbiz', kind: 'base64' },
+  },
+  { method: 'get', path: '/admin/faults', summary: "A tenant's injected faults", query: ExpireTokensBody },
+  {
+    method: 'post',
+    path: '/admin/faults',
+    summary: "Replace a tenant's injected faults (5xx, hang, reset, corrupt, slow; before or after processing)",
+    body: FaultsBody,
+    example: { tenantId: 'devbiz', http5xxRate: 0, injectAt: 'after' },
+  },
+  {
+    method: 'post',
+    path: '/admin/faults/expire-tokens',
+    summary: 'Expire every access token of a tenant (next call answers 1002)',
+    body: ExpireTokensBody,
+    example: { tenantId: 'devbiz' },
+  },
+  {
+    method: 'post',
+    path: '/admin/faults/expire-bureau-logins',
+    summary: 'Expire bureau logins (selection answers 36 until taxLogin)',
+    body: ExpireBureauLoginsBody,
+    example: { taxNo: '91440300591872133B' },
+  },
+  { method: 'get', path: '/admin/quota', summary: "A tenant's request quota", query: ExpireTokensBody },
+  {
+    method: 'post',
+    path: '/admin/quota',
+    summary: "Set a tenant's request quota (requests per second; over it: errorCode 4290)",
+    body: QuotaBody,
+    example: { tenantId: 'devbiz', requestsPerSecond: null },
+  },
+  { method: 'get', path: '/admin/task-latency', summary: 'Task latency distribution per kind' },
+  {
+    method: 'post',
+    path: '/admin/task-latency',
+    summary: "Set a task kind's latency distribution (fixed, uniform, longTail) and its seed",
+    body: TaskLatencyBody,
+    example: { kind: 'select', distribution: { type: 'fixed', ms: 0 } },
+  },
+  { method: 'get', path: '/admin/invariants', summary: 'Invariants over settled bureau tasks' },
+  { method: 'get', path: '/admin/taxpayers', summary: 'Every taxpayer with its summary' },
+  {
+    method: 'post',
+    path: '/admin/taxpayers',
+    summary: 'Add or update a taxpayer',
+    body: TaxpayerBody,
+    example: {
+      taxNo: '91440300591872133B',
+      name: '深圳市金蝶示例科技有限公司',
+      softCertificate: true,
+      periodChangeSupported: true,
+      taxPeriod: '202510',
+      confirmPassword: '1234567',
+    },
+  },
+  { method: 'get', path: '/admin/taxpayers/:taxNo', summary: "One taxpayer's summary" },
+  {
+    method: 'post',
+    path: '/admin/taxpayers/:taxNo/invoices',
+    summary: 'Add or replace pool invoices',
+    body: AddInvoicesBody,
+    example: { invoices: [invoice] },
+  },
+  {
+    method: 'post',
+    path: '/admin/taxpayers/:taxNo/invoices/generate',
+    summary: 'Generate pool invoices deterministically',
+    body: GenerateInvoicesBody,
+    example: { count: 3, seed: 1, period: '202510' },
+  },
+  {
+    method: 'post',
+    path: '/admin/taxpayers/:taxNo/bureau-invoices',
+    summary: 'Add invoices on the bureau side, for invoiceDown to pull into the pool',
+    body: AddInvoicesBody,
+    example: { invoices: [{ ...invoice, invoiceNo: 'OPENAPI2' }] },
+  },
+  {
+    method: 'post',
+    path: '/admin/taxpayers/:taxNo/bureau-invoices/generate',
+    summary: 'Generate bureau-side invoices deterministically',
+    body: GenerateInvoicesBody,
+    example: { count: 3, seed: 2, period: '202510' },
+  },
+  {
+    method: 'get',
+    path: '/admin/ledger',
+    summary: 'The audit ledger of accepted bureau operations',
+    query: LedgerQuery,
+  },
+];
