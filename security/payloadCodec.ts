@@ -1,5 +1,5 @@
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 /**
@@ -36,7 +36,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+      const plain = proto.temporal.api.common.v1.Payload.encode(payload).finish();
       const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: {
@@ -66,7 +66,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       } catch {
         throw new PayloadKeyError(`payload failed authentication with key "${keyId}"`);
       }
-      return temporal.api.common.v1.Payload.decode(plain);
+      return proto.temporal.api.common.v1.Payload.decode(plain);
     });
   }
 }

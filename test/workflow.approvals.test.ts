@@ -4,6 +4,7 @@ import { approve, startMonthlyDeduction } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { approveSignal, type MonthlyDeductionResult, progressQuery } from '../workflows/contract.js';
 import { startStack, type TestStack } from './support/stack.js';
+import { recordHistory } from './support/recordHistory.js';
 import { waitForStage } from './support/workflows.js';
 
 const PERIOD = '202611';
@@ -62,6 +63,7 @@ describe('Approvals: who may approve, and what they approve', function () {
     assert.equal(result.decision?.approver, '李经理');
     assert.equal(result.refusedSignals?.length, 1, 'the refusal stays in the audit trail');
     assert.equal((await stack.admin.ledger({ taxNo, interfaceCode: 'statisticConfirm' })).length, 1);
+    await recordHistory(handle, 'approval-refused-then-approved');
   });
 
   it('refuses an approval that names a different statistic than the one awaiting approval', async () => {
@@ -107,5 +109,6 @@ describe('Approvals: who may approve, and what they approve', function () {
     await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
     const result: MonthlyDeductionResult = await handle.result();
     assert.equal(result.outcome, 'COMPLETED');
+    await recordHistory(handle, 'stale-approval-voided');
   });
 });

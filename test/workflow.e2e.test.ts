@@ -4,6 +4,7 @@ import { approve, reject, startMonthlyDeduction } from '../client/deductions.js'
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { startStack, type TestStack } from './support/stack.js';
+import { recordHistory } from './support/recordHistory.js';
 import { historyLength, searchAttributes, waitForStage } from './support/workflows.js';
 
 // The sandbox clock sits inside the filing window of 202611: confirmation is open (the month
@@ -55,6 +56,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     assert.deepEqual([attributes.TaxNo, attributes.TaxPeriod, attributes.DeductionStage], [taxNo, PERIOD, 'COMPLETED']);
     const state = await stack.admin.getTaxpayer(taxNo);
     assert.equal(state.statisticStatus, '05');
+    await recordHistory(handle, 'completed-after-approval');
   });
 
   it('revokes the statistic and ends REJECTED when the approver rejects', async () => {
@@ -69,6 +71,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     assert.equal(result.statistic?.statisticStatus, '01', 'statistic revoked');
     assert.equal((await stack.admin.getTaxpayer(taxNo)).statisticStatus, '01');
     assert.equal((await searchAttributes(handle)).DeductionStage, 'REJECTED');
+    await recordHistory(handle, 'rejected');
   });
 
   it('completes with nothing to deduct when the pool has no candidates', async () => {
@@ -88,6 +91,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     assert.equal(result.selection?.candidates, 0);
     const writes = await stack.admin.ledger({ taxNo });
     assert.equal(writes.filter((w) => w.interfaceCode === 'statisticCreate').length, 0, 'no statistic generated');
+    await recordHistory(handle, 'nothing-to-deduct');
   });
 
   it('fails fast with the bureau message for a taxNo outside the tenant', async () => {
@@ -100,6 +104,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     });
     assert.ok(Date.now() - started < 20_000, 'failed without retrying');
     assert.equal((await searchAttributes(handle)).DeductionStage, 'FAILED');
+    await recordHistory(handle, 'failed-taxno-not-in-tenant');
   });
 
   it('waits out a bureau task that answers 6910 without growing its history', async () => {
@@ -164,6 +169,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
       const result: MonthlyDeductionResult = await handle.result();
       assert.equal(result.outcome, 'COMPLETED');
       assert.ok((result.selection?.selected ?? 0) > 0);
+      await recordHistory(handle, 'completed-after-worker-restart');
       void second;
     } finally {
       await stack.admin.setTaskDelays({ selectMs: 0, statisticMs: 0, confirmMs: 0 });

@@ -4,6 +4,7 @@ import { withCheckCharacter } from '../protocol/taxNo.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { crashAfterFirstAttempt } from './support/crashInjection.js';
 import { startStack, type TestStack } from './support/stack.js';
+import { recordHistory } from './support/recordHistory.js';
 import { waitForStage } from './support/workflows.js';
 
 const PERIOD = '202611';
@@ -62,5 +63,6 @@ describe('Idempotent bureau writes: a crash after the bureau accepted a write', 
     assert.equal(of('statisticConfirm').length, 1, 'one confirmation');
     assert.equal(of('taxperiodChange').length, 1, 'one period change');
     assert.equal(result.selection!.taskNos.length, selects.length, 'the workflow tracks the tasks the bureau accepted');
+    await recordHistory(handle, 'crash-after-each-write-with-period-change');
   });
 });
