@@ -28,3 +28,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check $want
   echo "$want" >"$stamp"
 fi
+
+# Debian's chromium (the inbox browser test, through playwright-core) and docker-compose (the
+# `docker-compose config` check of docker-compose.yml): installed only when missing, as root.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${missing[*]} from Debian"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "cannot install ${missing[*]} (needs root and apt-get): the browser or compose tests will say so"
+  fi
+fi
