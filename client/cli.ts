@@ -36,6 +36,7 @@ import {
 } from './temporalConnection.js';
 import { RegistryError } from './registry.js';
 import { addScheduleCommands } from './scheduleCommands.js';
+import { watchStatus } from './watchStatus.js';
 
 export const EXIT_OK = 0;
 export const EXIT_UNEXPECTED = 1;
@@ -59,6 +60,8 @@ export interface CliIo {
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
   now: () => Date;
+  /** Whether output goes to a terminal (status --watch redraws the screen then). */
+  isTty?: boolean;
   /** Opens the Temporal client (default: from `env`). Only called after every argument is valid. */
   connect: () => Promise<Client>;
 }
@@ -70,6 +73,7 @@ function defaultIo(partial: Partial<CliIo>): CliIo {
     err: partial.err ?? ((text) => process.stderr.write(text)),
     env,
     now: partial.now ?? (() => new Date()),
+    isTty: partial.isTty ?? (partial.out ? false : Boolean(process.stdout.isTTY)),
     connect:
       partial.connect ??
       (async () => {
@@ -381,13 +385,34 @@ Examples:
     .description("Show a taxpayer-month's progress: stage, deadlines, selection, statistic table, decision")
     .requiredOption('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
     .requiredOption('--period <YYYYMM>', 'tax period 税款所属期')
-    .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  npm run cli -- status --tax-no 91440300591872133B --period 202610 --json\n')
-    .action(async (opts: { taxNo: string; period: string; json?: boolean }) => {
+    .option('--json', 'print JSON (with --watch: one JSON line per change)')
+    .option('--watch [seconds]', 'refresh every N seconds (default 2) until the workflow closes')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npm run cli -- status --tax-no 91440300591872133B --period 202610 --json\n' +
+        '  npm run cli -- status --tax-no 91440300591872133B --period 202610 --watch\n',
+    )
+    .action(async (opts: { taxNo: string; period: string; json?: boolean; watch?: boolean | string }) => {
       const taxNo = validTaxNo(opts.taxNo);
       const period = validPeriod(opts.period, '--period');
-      const status = await withClient(io, (client) => getProgress(client, taxNo, period));
-      io.out(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      if (opts.watch === undefined) {
+        const status = await withClient(io, (client) => getProgress(client, taxNo, period));
+        io.out(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        return;
+      }
+      const seconds = opts.watch === true ? 2 : Number(opts.watch);
+      if (!(seconds >= 0.1 && seconds <= 3600)) bad(`--watch ${opts.watch}: must be 0.1-3600 seconds`);
+      await withClient(io, (client) =>
+        watchStatus(client, taxNo, period, seconds * 1000, (status, changed) => {
+          if (opts.json) {
+            if (changed) io.out(`${JSON.stringify(status)}\n`);
+          } else {
+            const clear = io.isTty ? '\x1b[2J\x1b[H' : changed ? '\n' : '';
+            if (io.isTty || changed)
+              io.out(`${clear}${formatStatus(status)}(watching every ${seconds}s, Ctrl-C to stop)\n`);
+          }
+        }),
+      );
     });
 
   program

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { runCli } from '../client/cli.js';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startMonthlyDeduction } from '../client/deductions.js';
 import { buildInbox } from '../inbox/server.js';
@@ -87,6 +89,21 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     const statisticRows = await card.locator('table.statistic tbody tr').count();
     assert.equal(statisticRows, waiting.statistic!.items.length);
 
+    // Meanwhile an operator watches the month live from the CLI (status --watch --json).
+    let watched = '';
+    const watching = runCli(
+      ['node', 'cli', 'status', '--tax-no', taxNo, '--period', PERIOD, '--watch', '0.2', '--json'],
+      {
+        out: (t) => (watched += t),
+        err: (t) => (watched += t),
+        connect: async () =>
+          new Client({
+            connection: await Connection.connect({ address: stack.temporal.address }),
+            namespace: stack.temporal.namespace,
+          }),
+      },
+    );
+
     await card.locator('form.approve input[name=approver]').fill('王会计');
     await card.locator('form.approve input[name=comment]').fill('核对无误');
     await card.locator('form.approve button').click();
@@ -97,6 +114,13 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     assert.equal(result.outcome, 'COMPLETED');
     assert.equal(result.decision?.approver, '王会计');
     assert.equal(result.decision?.comment, '核对无误');
+    assert.equal(await watching, 0, watched);
+    const stages = watched
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { progress: { stage: string } }).progress.stage);
+    assert.equal(stages[0], 'AWAITING_APPROVAL');
+    assert.equal(stages.at(-1), 'COMPLETED', 'the watch ends when the workflow closes');
 
     // The decision shows in the history once visibility has the closed run.
     let row = page.locator(`table.history tr[data-workflow-id="${handle.workflowId}"]`);
