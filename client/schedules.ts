@@ -34,6 +34,7 @@ function launcherInput(entry: RegistryEntry): LauncherInput {
     approvers: entry.approvers,
     ...(entry.options.invoiceTypes ? { invoiceTypes: entry.options.invoiceTypes } : {}),
     ...(entry.options.batchSize ? { batchSize: entry.options.batchSize } : {}),
+    ...(entry.options.poolFilter ? { poolFilter: entry.options.poolFilter } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
+import { PoolFilter } from '../rules/poolFilter.js';
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 
@@ -25,6 +26,8 @@ export const RegistrySchedule = z
 export const RegistryOptions = z
   .object({
     invoiceTypes: z.array(z.number().int()).min(1, 'list at least one invoice type, or leave it out').optional(),
+    /** Candidates by data source, bound document type and accounting status (rules/poolFilter.ts). */
+    poolFilter: PoolFilter.optional(),
     batchSize: z.number().int().min(1).max(2000, 'the bureau takes at most 2000 invoices per call').optional(),
     /** Hours before the approval deadline at which approvers are reminded (e.g. [48, 24, 2]). */
     reminderHoursBeforeDeadline: z

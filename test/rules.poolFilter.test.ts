@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { scheduleOptionsFor } from '../client/schedules.js';
+import { RegistryEntry } from '../config/registrySchema.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
 import { PoolFilter, passesPoolFilter } from '../rules/poolFilter.js';
 import { planSelection, skipReason, type SelectionScope } from '../rules/selectionPolicy.js';
+import { LauncherInput } from '../workflows/launcherContract.js';
 
 const scope: SelectionScope = { taxPeriod: '202611', deductionDeadline: '2026-12-15', today: '2026-12-05' };
 
@@ -77,5 +80,31 @@ describe('selection policy by pool dimensions', () => {
     const empty = PoolFilter.safeParse({ exclude: { accountStatus: [] } });
     assert.equal(empty.success, false);
     assert.match(empty.error?.issues[0]?.message ?? '', /at least one value/);
+  });
+});
+
+describe('pool filter per taxpayer in the registry', () => {
+  const entry = (options: unknown) =>
+    RegistryEntry.safeParse({
+      taxNo: '91440300591872133B',
+      name: '深圳示例科技有限公司',
+      approvers: ['王会计'],
+      schedule: { dayOfMonth: 3, hour: 9 },
+      options,
+    });
+
+  it('is carried from the registry into the monthly schedule', () => {
+    const poolFilter = { include: { accountStatus: ['Booked'] }, exclude: { boundBillType: ['None'] } };
+    const parsed = entry({ poolFilter });
+    assert.ok(parsed.success);
+    const action = scheduleOptionsFor(parsed.data).action as unknown as { args: [LauncherInput] };
+    assert.deepEqual(action.args[0].poolFilter, poolFilter);
+    assert.equal(LauncherInput.parse(action.args[0]).poolFilter?.include?.accountStatus?.[0], 'Booked');
+  });
+
+  it('names the registry field of a bad filter', () => {
+    const parsed = entry({ poolFilter: { include: { dataSource: ['Fax'] } } });
+    assert.equal(parsed.success, false);
+    assert.deepEqual(parsed.error?.issues[0]?.path, ['options', 'poolFilter', 'include', 'dataSource', 0]);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
+import { PoolFilter } from '../rules/poolFilter.js';
 
 export const LAUNCHER_WORKFLOW_TYPE = 'ScheduledDeductionLauncher';
 export const SCHEDULE_ID_PREFIX = 'deduction-schedule-';
@@ -19,6 +20,7 @@ export const LauncherInput = z.object({
   approvers: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
   invoiceTypes: z.array(z.number().int()).optional(),
   batchSize: z.number().int().min(1).max(2000).optional(),
+  poolFilter: PoolFilter.optional(),
 });
 export type LauncherInput = z.infer<typeof LauncherInput>;
 
