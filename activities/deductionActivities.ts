@@ -10,6 +10,7 @@ import type { FailedInvoice } from '../workflows/contract.js';
 import { classified, FailureType } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { confirmPasswordFor, type InvoiceCloudConfig } from './invoiceCloudConfig.js';
+import { createPreSelectionActivities } from './preSelectionActivities.js';
 import { stableRequestId } from './requestIds.js';
 
 export interface DeductionActivityDeps {
@@ -73,6 +74,9 @@ export function createDeductionActivities({ client, config, now = () => new Date
   }
 
   return {
+    // selectionMode 'preselect': 预勾选 → 预勾选确认 → 预勾选确认结果查询 (activities/preSelectionActivities.ts).
+    ...createPreSelectionActivities({ client, now }),
+
     /** 4.02 税局登录. */
     async logInToBureau(input: { taxNo: string }): Promise<{ loginType: string }> {
       return classified(`taxLogin for ${input.taxNo}`, () => client.call('taxLogin', { taxNo: input.taxNo }));

@@ -78,6 +78,11 @@ export const MonthlyDeductionInput = z.object({
    * Default: no restriction (every dimension), as before issue 7.
    */
   poolFilter: PoolFilter.optional(),
+  /**
+   * How invoices reach the bureau: 'select' (4.05 invoiceSelect, the default) or 'preselect'
+   * (预勾选 preSelect + 预勾选确认 preSelectConfirm, the seed's alternative path, 补充说明 1).
+   */
+  selectionMode: z.enum(['select', 'preselect']).default('select'),
   /** Invoices per select call (the bureau takes at most 2000). */
   batchSize: z.number().int().min(1).max(2000).default(500),
   /** After confirmation, move the bureau's period on to this one (4.12), then query it again. */

@@ -229,22 +229,35 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
       if (round > 1)
         await bureau.logInToBureau.executeWithOptions({ summary: '重新登录 bureau login again' }, [{ taxNo }]);
-      const submitted = await selection.submitSelection.executeWithOptions(
-        { summary: `发票勾选 select invoices (round ${round})` },
-        [selectionInput(round)],
-      );
+      const submitted =
+        input.selectionMode === 'preselect'
+          ? await selection.submitPreSelection.executeWithOptions(
+              { summary: `预勾选 pre-select and confirm invoices (round ${round})` },
+              [selectionInput(round)],
+            )
+          : await selection.submitSelection.executeWithOptions(
+              { summary: `发票勾选 select invoices (round ${round})` },
+              [selectionInput(round)],
+            );
       if (round === 1) tally.candidates = submitted.candidates;
       tally.submitted += submitted.submitted;
       tally.taskNos.push(...submitted.taskNos);
       publish();
       const results = await Promise.all(
-        submitted.taskNos.map((taskNo) =>
-          poll.awaitSelectionResult.executeWithOptions({ summary: `勾选结果 await select task ${taskNo}` }, [
-            { taxNo, taskNo },
-          ]),
+        submitted.taskNos.map((taskNo): Promise<SelectionTaskResult> =>
+          input.selectionMode === 'preselect'
+            ? poll.awaitPreSelectionResult.executeWithOptions(
+                { summary: `预勾选确认结果 await pre-selection task ${taskNo}` },
+                [{ taxNo, taskNo }],
+              )
+            : poll.awaitSelectionResult.executeWithOptions({ summary: `勾选结果 await select task ${taskNo}` }, [
+                { taxNo, taskNo },
+              ]),
         ),
       );
-      const toRetry = addResults(tally, results);
+      // Pre-selection answers some invoices at once (19 already selected, 2 not in the pool).
+      const immediate = 'immediate' in submitted ? [submitted.immediate as SelectionTaskResult] : [];
+      const toRetry = addResults(tally, [...immediate, ...results]);
       publish();
       if (toRetry === 0) break;
       log.info('Bureau asked to retry some invoices', { taxNo, taxPeriod, round, toRetry });

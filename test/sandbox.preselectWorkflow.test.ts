@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { withCheckCharacter } from '../protocol/taxNo.js';
+import type { MonthlyDeductionResult } from '../workflows/contract.js';
+import { startStack, type TestStack } from './support/stack.js';
+import { waitForStage } from './support/workflows.js';
+
+/**
+ * selectionMode 'preselect' (预勾选 → 预勾选确认 → 预勾选确认结果查询) end to end on a real Temporal
+ * dev server and the sandbox, with replies of the pre-selection writes lost after the sandbox
+ * applied them: the month still selects every invoice once and confirms once.
+ */
+const PERIOD = '202611';
+const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
+
+describe('MonthlyDeductionWorkflow with selectionMode preselect (dev server + sandbox)', function () {
+  this.timeout(180_000);
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startStack();
+    await stack.admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 0 });
+    await stack.admin.setClock(SANDBOX_NOW);
+    await stack.startWorker();
+  });
+  after(async () => stack?.stop());
+
+  it('pre-selects, confirms the pre-selection, and completes after approval; lost replies change nothing', async () => {
+    const taxNo = withCheckCharacter('91440300MA5PREXEL');
+    await stack.admin.upsertTaxpayer({
+      taxNo,
+      name: '预勾选测试有限公司',
+      softCertificate: true,
+      periodChangeSupported: true,
+      taxPeriod: PERIOD,
+      confirmPassword: '1234567',
+    });
+    await stack.admin.generateInvoices(taxNo, { count: 30, seed: 11, period: PERIOD });
+    await stack.admin.setFaults({
+      http5xxRate: 0.3,
+      injectAt: 'after',
+      interfaces: ['preSelectConfirm'],
+      seed: 3,
+    });
+
+    const { handle } = await startMonthlyDeduction(stack.client, {
+      taxNo,
+      taxPeriod: PERIOD,
+      polling: FAST_POLLING,
+      selectionMode: 'preselect',
+      batchSize: 15,
+    });
+    const waiting = await waitForStage(handle, 'AWAITING_APPROVAL', 120_000);
+    await stack.admin.clearFaults();
+    assert.ok(waiting.selection && waiting.selection.selected > 0, 'invoices were selected through pre-selection');
+    assert.equal(waiting.statistic?.statisticStatus, '02');
+    assert.equal(waiting.statistic.deductibleCount, waiting.selection.selected + waiting.selection.alreadySelected);
+
+    await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+    const result: MonthlyDeductionResult = await handle.result();
+    assert.equal(result.outcome, 'COMPLETED');
+    assert.equal(result.statistic?.statisticStatus, '05');
+
+    const history = await handle.fetchHistory();
+    const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
+    assert.ok(Math.max(...attempts) > 1, 'a lost reply made Temporal retry the pre-selection activity');
+
+    const ledger = await stack.admin.ledger({ taxNo });
+    const used = new Set(ledger.map((e) => e.interfaceCode));
+    assert.ok(used.has('preSelect') && used.has('preSelectConfirm'), [...used].join(','));
+    assert.ok(!used.has('invoiceSelect'), 'the pre-selection path does not call invoiceSelect');
+    const confirms = ledger.filter((e) => e.interfaceCode === 'preSelectConfirm');
+    assert.equal(confirms.length, 2, 'two batches, each confirmed once although replies were lost');
+    assert.equal(new Set(confirms.map((e) => e.requestId)).size, confirms.length, 'each confirmation applied once');
+    const invariants = await stack.admin.invariants();
+    assert.deepEqual(invariants.invoicesSelectedTwice, []);
+    assert.deepEqual(invariants.periodsConfirmedTwice, []);
+    assert.deepEqual(
+      invariants.confirmationsPerTaxpayerPeriod.filter((c) => c.taxNo === taxNo).map((c) => c.confirmations),
+      [1],
+    );
+  });
+});
