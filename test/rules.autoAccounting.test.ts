@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../client/cli.js';
 import { AccountingRulesError, parseAccountingRules } from '../config/accountingRulesSchema.js';
 import { planBookings } from '../activities/accountingActivities.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
@@ -180,5 +184,48 @@ describe('auto-accounting rules', () => {
     assert.equal(plan.deferred, 1);
     assert.deepEqual(plan.skippedByRule, { 'travel-client-paid': 1, 'unbound-collected': 1 });
     assert.equal(plan.noRule, 0);
+  });
+});
+
+describe('accounting check-rules (CLI)', () => {
+  async function checkRules(file: string): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await runCli(['node', 'cli', 'accounting', 'check-rules', '--rules', file], {
+      out: (t) => void (out += t),
+      err: (t) => void (err += t),
+      env: {},
+      connect: () => Promise.reject(new Error('check-rules must not contact Temporal')),
+    });
+    return { code, out, err };
+  }
+
+  it('reports a complete rule set', async () => {
+    const r = await checkRules(fileURLToPath(new URL('../config/accounting-rules.example.json', import.meta.url)));
+    assert.equal(r.code, 0);
+    assert.match(r.out, /7 rules\nOverlaps: none[\s\S]*Gaps: none/);
+  });
+
+  it('exits 2 on overlapping rules and on invalid files, naming the rules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const overlapping = join(dir, 'overlap.json');
+    writeFileSync(
+      overlapping,
+      JSON.stringify({
+        rules: [
+          { name: 'all', match: {}, action: 'book' },
+          { name: 'travel', match: { boundBillType: ['TravelClaimClientPaid'] }, action: 'skip' },
+        ],
+      }),
+    );
+    const r = await checkRules(overlapping);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /rules "all", "travel" \(book:runPeriod vs skip\) on 24 combination/);
+    const invalid = join(dir, 'invalid.json');
+    writeFileSync(invalid, '{"rules": [{"name": "x", "match": {}, "action": "book", "accountPeriod": "later"}]}');
+    const bad = await checkRules(invalid);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /rule "x" \(rules\[0\]\) field accountPeriod/);
+    rmSync(dir, { recursive: true });
   });
 });
