@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
+import type { NativeConnectionOptions } from '@temporalio/worker';
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -83,6 +84,15 @@ export function connectionOptions(settings: TemporalSettings): ConnectionOptions
   return {
     address: settings.address,
     connectTimeout: settings.connectTimeoutMs,
+    ...(settings.tls ? { tls: settings.tls } : {}),
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+  };
+}
+
+/** The same settings for a worker's NativeConnection. */
+export function nativeConnectionOptions(settings: TemporalSettings): NativeConnectionOptions {
+  return {
+    address: settings.address,
     ...(settings.tls ? { tls: settings.tls } : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   };

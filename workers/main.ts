@@ -1,6 +1,6 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
-import { temporalSettingsFromEnv } from '../client/temporalConnection.js';
+import { nativeConnectionOptions, temporalSettingsFromEnv } from '../client/temporalConnection.js';
 import { createDeductionWorker } from './createWorker.js';
 import { buildWorkerHttp } from './health.js';
 import { createLogger, installRuntimeLogging } from './logging.js';
@@ -26,11 +26,7 @@ const http = metricsPort
 try {
   const settings = temporalSettingsFromEnv();
   const invoiceCloud = invoiceCloudConfigFromEnv();
-  const connection = await NativeConnection.connect({
-    address: settings.address,
-    ...(settings.tls ? { tls: settings.tls } : {}),
-    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
-  });
+  const connection = await NativeConnection.connect(nativeConnectionOptions(settings));
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort <= 0)) {
     throw new Error(`METRICS_PORT=${process.env.METRICS_PORT}: must be a port number`);
   }
