@@ -28,6 +28,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** How long to wait for the server to be ready; default 60 s. */
   startTimeoutMs?: number;
+  /** Remote codec endpoint the Web UI uses to show encrypted payloads (security/codecServer.ts). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -141,6 +143,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  if (!opts.headless && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

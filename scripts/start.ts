@@ -15,7 +15,8 @@ import { startSandbox } from '../simulator/server.js';
 import { createDeductionWorker } from '../workers/createWorker.js';
 import { createLogger, installRuntimeLogging } from '../workers/logging.js';
 import { progressQuery, type Progress } from '../workflows/contract.js';
-import { dataConverterFromEnv } from '../security/payloadKeys.js';
+import { buildCodecServer } from '../security/codecServer.js';
+import { dataConverterFromEnv, payloadCodecFromEnv } from '../security/payloadKeys.js';
 import { startDevServer } from './devServer.js';
 
 const DATA_DIR = fileURLToPath(new URL('../.data/', import.meta.url));
@@ -64,10 +65,19 @@ async function main(): Promise<void> {
   const uiPort = port('TEMPORAL_UI_PORT', 8233);
   const sandboxPort = port('SANDBOX_PORT', 8790);
 
+  // With payload keys configured, the Web UI shows decoded payloads through a local codec server.
+  const codec = payloadCodecFromEnv();
+  const codecPort = port('CODEC_PORT', 8888);
+  const codecServer = codec
+    ? buildCodecServer({ codec, allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`] })
+    : undefined;
+  if (codecServer) await codecServer.listen({ port: codecPort, host: '127.0.0.1' });
+
   logger.info('Starting the Temporal dev server (SQLite in .data/temporal.sqlite)');
   const temporal = await startDevServer({
     port: temporalPort,
     uiPort,
+    ...(codecServer ? { uiCodecEndpoint: `http://127.0.0.1:${codecPort}` } : {}),
     dbFile: `${DATA_DIR}temporal.sqlite`,
     durable: true,
     logFile: `${DATA_DIR}temporal.log`,
@@ -134,6 +144,7 @@ async function main(): Promise<void> {
   await connection.close();
   await native.close();
   await sandbox.close();
+  await codecServer?.close();
   await temporal.stop();
 }
 
