@@ -3,6 +3,7 @@ import type { PoolInvoice } from '../protocol/interfaces.js';
 import { addMonths, lastDayOfPeriod } from '../protocol/period.js';
 import { taxNoProblem } from '../protocol/taxNo.js';
 import { generatedDimensions } from './accounting/dimensions.js';
+import { hashSeed, prng } from './random.js';
 
 /**
  * Deterministic pool-invoice generator: the same (taxNo, period, seed, count) always yields the
@@ -16,24 +17,6 @@ export interface GenerateOptions {
   period: string;
   seed: number;
   count: number;
-}
-
-function hashSeed(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** mulberry32: small, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function weighted<T>(rand: () => number, table: readonly (readonly [T, number])[]): T {

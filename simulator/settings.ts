@@ -1,5 +1,5 @@
 import { drawLatency } from './faults/latency.js';
-import { hashSeed, prng } from './faults/random.js';
+import { hashSeed, prng } from './random.js';
 import {
   FaultSettings,
   LatencyDistribution,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { approve, startMonthlyDeduction } from '../../client/deductions.js';
 import { withCheckCharacter } from '../../protocol/taxNo.js';
 import { SandboxAdmin } from '../../simulator/adminClient.js';
+import { prng } from '../../simulator/random.js';
 import { WORKFLOWS_PATH } from '../../workers/createWorker.js';
 import { deductionWorkflowId, type MonthlyDeductionResult } from '../../workflows/contract.js';
 import { freePort, startDevServer, type DevServer } from '../devServer.js';
@@ -57,18 +58,6 @@ const PERIOD = '202611';
 const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
 const APPROVER = '自动审批';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** mulberry32: a small seeded PRNG, so a chaos run with the same seed takes the same actions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,4 @@
-import { hashSeed, prng } from './random.js';
+import { hashSeed, prng } from '../random.js';
 import type { FaultSettings } from './schemas.js';
 
 /** What happens to one gateway request. */
