@@ -1,13 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { AuthenticateFlag, DeductionPurpose, StatisticOperation, StatisticStatus } from '../protocol/codes.js';
-import type { PoolInvoice } from '../protocol/interfaces.js';
-import { lastDayOfPeriod, shanghaiParts } from '../protocol/period.js';
 import type { PoolFilter } from '../rules/poolFilter.js';
-import { chunk, planSelection, type SkipReason } from '../rules/selectionPolicy.js';
-import { classifySelectResult } from '../rules/selectResult.js';
-import type { FailedInvoice } from '../workflows/contract.js';
+import { chunk, type SkipReason } from '../rules/selectionPolicy.js';
 import { classified, FailureType } from './failures.js';
+import { emptyTally, planCandidates, type SelectionTaskResult, tallyResultLine } from './selectionCandidates.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { confirmPasswordFor, type InvoiceCloudConfig } from './invoiceCloudConfig.js';
 import { createPreSelectionActivities } from './preSelectionActivities.js';
@@ -34,6 +31,8 @@ export interface SubmitSelectionInput {
   dryRun?: boolean;
 }
 
+export type { SelectionTaskResult };
+
 export interface SubmitSelectionResult {
   candidates: number;
   submitted: number;
@@ -41,38 +40,10 @@ export interface SubmitSelectionResult {
   taskNos: string[];
 }
 
-export interface SelectionTaskResult {
-  taskNo: string;
-  total: number;
-  selected: number;
-  alreadySelected: number;
-  toRetry: number;
-  failed: number;
-  failures: FailedInvoice[];
-}
-
-const POOL_PAGE_SIZE = 1000;
 const RESULT_PAGE_SIZE = 500;
-const MAX_FAILURES_KEPT = 50;
 
 /** One thin activity per bureau step of the seed's flow (异构对接说明 1-10). */
 export function createDeductionActivities({ client, config, now = () => new Date() }: DeductionActivityDeps) {
-  async function readPool(taxNo: string, taxPeriod: string, includeSelected: boolean): Promise<PoolInvoice[]> {
-    const invoices: PoolInvoice[] = [];
-    for (let pageNo = 1; ; pageNo++) {
-      const page = await client.call('invoicePoolQuery', {
-        taxNo,
-        ...(includeSelected ? {} : { selectStatus: '0' as const }),
-        invoiceDateEnd: lastDayOfPeriod(taxPeriod),
-        pageNo,
-        pageSize: POOL_PAGE_SIZE,
-      });
-      invoices.push(...page.invoices);
-      Context.current().heartbeat({ poolRead: invoices.length });
-      if (invoices.length >= page.total || page.invoices.length === 0) return invoices;
-    }
-  }
-
   return {
     // selectionMode 'preselect': 预勾选 → 预勾选确认 → 预勾选确认结果查询 (activities/preSelectionActivities.ts).
     ...createPreSelectionActivities({ client, now }),
@@ -97,17 +68,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
     async submitSelection(input: SubmitSelectionInput): Promise<SubmitSelectionResult> {
       const context = `selection for ${input.taxNo} ${input.taxPeriod}`;
       return classified(context, async () => {
-        // Round 1 rebuilds the same batches when retried; later rounds resubmit only what is unselected.
-        const firstRound = input.round === 1;
-        const pool = await readPool(input.taxNo, input.taxPeriod, firstRound);
-        const plan = planSelection(pool, {
-          taxPeriod: input.taxPeriod,
-          deductionDeadline: input.deductionDeadline,
-          today: shanghaiParts(now()).iso,
-          resubmitSelectedForPeriod: firstRound,
-          invoiceTypes: input.invoiceTypes,
-          poolFilter: input.poolFilter,
-        });
+        const plan = await planCandidates(client, input, now());
         const result: SubmitSelectionResult = {
           candidates: plan.candidates.length,
           submitted: 0,
@@ -146,15 +107,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
     /** 4.06 发票勾选结果查询, all pages. Throws BureauTaskPending while the bureau answers 6910. */
     async awaitSelectionResult(input: { taxNo: string; taskNo: string }): Promise<SelectionTaskResult> {
       return classified(`selection result ${input.taskNo} for ${input.taxNo}`, async () => {
-        const tally: SelectionTaskResult = {
-          taskNo: input.taskNo,
-          total: 0,
-          selected: 0,
-          alreadySelected: 0,
-          toRetry: 0,
-          failed: 0,
-          failures: [],
-        };
+        const tally = emptyTally(input.taskNo);
         for (let pageNo = 1; ; pageNo++) {
           const page = await client.call('invoiceSelectQuery', {
             taxNo: input.taxNo,
@@ -163,16 +116,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
             pageSize: RESULT_PAGE_SIZE,
           });
           tally.total = page.total;
-          for (const line of page.invoices) {
-            const outcome = classifySelectResult(line.resultCode);
-            if (outcome === 'selected') tally.selected++;
-            else if (outcome === 'already-selected') tally.alreadySelected++;
-            else if (outcome === 'retry') tally.toRetry++;
-            else {
-              tally.failed++;
-              if (tally.failures.length < MAX_FAILURES_KEPT) tally.failures.push(line);
-            }
-          }
+          for (const line of page.invoices) tallyResultLine(tally, line);
           if (pageNo * RESULT_PAGE_SIZE >= page.total || page.invoices.length === 0) return tally;
         }
       });

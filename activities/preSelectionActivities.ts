@@ -1,11 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { DeductionPurpose } from '../protocol/codes.js';
-import type { PoolInvoice } from '../protocol/interfaces.js';
-import { lastDayOfPeriod, shanghaiParts } from '../protocol/period.js';
-import { chunk, planSelection } from '../rules/selectionPolicy.js';
-import { classifySelectResult } from '../rules/selectResult.js';
-import type { FailedInvoice } from '../workflows/contract.js';
-import type { SelectionTaskResult, SubmitSelectionInput, SubmitSelectionResult } from './deductionActivities.js';
+import { chunk } from '../rules/selectionPolicy.js';
+import type { SubmitSelectionInput, SubmitSelectionResult } from './deductionActivities.js';
+import { emptyTally, planCandidates, type SelectionTaskResult, tallyResultLine } from './selectionCandidates.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
@@ -21,42 +18,9 @@ export interface SubmitPreSelectionResult extends SubmitSelectionResult {
   immediate: SelectionTaskResult;
 }
 
-const POOL_PAGE_SIZE = 1000;
 const RESULT_PAGE_SIZE = 500;
-const MAX_FAILURES_KEPT = 50;
-
-function emptyTally(taskNo: string): SelectionTaskResult {
-  return { taskNo, total: 0, selected: 0, alreadySelected: 0, toRetry: 0, failed: 0, failures: [] };
-}
-
-function count(tally: SelectionTaskResult, line: FailedInvoice): void {
-  const outcome = classifySelectResult(line.resultCode);
-  if (outcome === 'selected') tally.selected++;
-  else if (outcome === 'already-selected') tally.alreadySelected++;
-  else if (outcome === 'retry') tally.toRetry++;
-  else {
-    tally.failed++;
-    if (tally.failures.length < MAX_FAILURES_KEPT) tally.failures.push(line);
-  }
-}
 
 export function createPreSelectionActivities({ client, now }: { client: InvoiceCloudClient; now: () => Date }) {
-  async function readPool(taxNo: string, taxPeriod: string, includeSelected: boolean): Promise<PoolInvoice[]> {
-    const invoices: PoolInvoice[] = [];
-    for (let pageNo = 1; ; pageNo++) {
-      const page = await client.call('invoicePoolQuery', {
-        taxNo,
-        ...(includeSelected ? {} : { selectStatus: '0' as const }),
-        invoiceDateEnd: lastDayOfPeriod(taxPeriod),
-        pageNo,
-        pageSize: POOL_PAGE_SIZE,
-      });
-      invoices.push(...page.invoices);
-      Context.current().heartbeat({ poolRead: invoices.length });
-      if (invoices.length >= page.total || page.invoices.length === 0) return invoices;
-    }
-  }
-
   return {
     /**
      * Pre-selects the candidates batch by batch and confirms each batch. Safe to repeat: every
@@ -64,16 +28,7 @@ export function createPreSelectionActivities({ client, now }: { client: InvoiceC
      */
     async submitPreSelection(input: SubmitSelectionInput): Promise<SubmitPreSelectionResult> {
       return classified(`pre-selection for ${input.taxNo} ${input.taxPeriod}`, async () => {
-        const firstRound = input.round === 1;
-        const pool = await readPool(input.taxNo, input.taxPeriod, firstRound);
-        const plan = planSelection(pool, {
-          taxPeriod: input.taxPeriod,
-          deductionDeadline: input.deductionDeadline,
-          today: shanghaiParts(now()).iso,
-          resubmitSelectedForPeriod: firstRound,
-          invoiceTypes: input.invoiceTypes,
-          poolFilter: input.poolFilter,
-        });
+        const plan = await planCandidates(client, input, now());
         const result: SubmitPreSelectionResult = {
           candidates: plan.candidates.length,
           submitted: 0,
@@ -92,7 +47,7 @@ export function createPreSelectionActivities({ client, now }: { client: InvoiceC
           for (const line of pre.invoices) {
             if (line.resultCode === 1) continue; // pre-selected: its result comes with the confirmation
             result.immediate.total++;
-            count(result.immediate, line);
+            tallyResultLine(result.immediate, line);
           }
           result.submitted += batch.length;
           if (pre.pendingCount > 0) {
@@ -121,7 +76,7 @@ export function createPreSelectionActivities({ client, now }: { client: InvoiceC
             pageSize: RESULT_PAGE_SIZE,
           });
           tally.total = page.total;
-          for (const line of page.invoices) count(tally, line);
+          for (const line of page.invoices) tallyResultLine(tally, line);
           if (pageNo * RESULT_PAGE_SIZE >= page.total || page.invoices.length === 0) return tally;
         }
       });

@@ -1,0 +1,87 @@
+import { Context } from '@temporalio/activity';
+import type { PoolInvoice } from '../protocol/interfaces.js';
+import { lastDayOfPeriod, shanghaiParts } from '../protocol/period.js';
+import type { PoolFilter } from '../rules/poolFilter.js';
+import { classifySelectResult } from '../rules/selectResult.js';
+import { planSelection, type SelectionPlan } from '../rules/selectionPolicy.js';
+import type { FailedInvoice } from '../workflows/contract.js';
+import type { InvoiceCloudClient } from './invoiceCloudClient.js';
+
+/** What both selection paths (invoiceSelect and 预勾选) share: reading the pool and tallying results. */
+
+const POOL_PAGE_SIZE = 1000;
+const MAX_FAILURES_KEPT = 50;
+
+export interface SelectionTaskResult {
+  taskNo: string;
+  total: number;
+  selected: number;
+  alreadySelected: number;
+  toRetry: number;
+  failed: number;
+  failures: FailedInvoice[];
+}
+
+export interface CandidateQuery {
+  taxNo: string;
+  taxPeriod: string;
+  deductionDeadline: string;
+  invoiceTypes?: number[];
+  poolFilter?: PoolFilter;
+  /** Selection round: the first rebuilds the same batches when retried (docs/assumptions.md). */
+  round: number;
+}
+
+/** Every pool invoice issued up to the period's end, page by page, heartbeating as it goes. */
+async function readPool(client: InvoiceCloudClient, taxNo: string, taxPeriod: string, includeSelected: boolean) {
+  const invoices: PoolInvoice[] = [];
+  for (let pageNo = 1; ; pageNo++) {
+    const page = await client.call('invoicePoolQuery', {
+      taxNo,
+      ...(includeSelected ? {} : { selectStatus: '0' as const }),
+      invoiceDateEnd: lastDayOfPeriod(taxPeriod),
+      pageNo,
+      pageSize: POOL_PAGE_SIZE,
+    });
+    invoices.push(...page.invoices);
+    Context.current().heartbeat({ poolRead: invoices.length });
+    if (invoices.length >= page.total || page.invoices.length === 0) return invoices;
+  }
+}
+
+/**
+ * The candidates of a round by the selection policy. Round 1 keeps invoices already selected for
+ * this period, so a retried round rebuilds the same batches; later rounds take only unselected ones.
+ */
+export async function planCandidates(
+  client: InvoiceCloudClient,
+  query: CandidateQuery,
+  now: Date,
+): Promise<SelectionPlan> {
+  const firstRound = query.round === 1;
+  const pool = await readPool(client, query.taxNo, query.taxPeriod, firstRound);
+  return planSelection(pool, {
+    taxPeriod: query.taxPeriod,
+    deductionDeadline: query.deductionDeadline,
+    today: shanghaiParts(now).iso,
+    resubmitSelectedForPeriod: firstRound,
+    invoiceTypes: query.invoiceTypes,
+    poolFilter: query.poolFilter,
+  });
+}
+
+export function emptyTally(taskNo: string): SelectionTaskResult {
+  return { taskNo, total: 0, selected: 0, alreadySelected: 0, toRetry: 0, failed: 0, failures: [] };
+}
+
+/** Adds one per-invoice result line (4.06 or its pre-selection counterpart) to a tally. */
+export function tallyResultLine(tally: SelectionTaskResult, line: FailedInvoice): void {
+  const outcome = classifySelectResult(line.resultCode);
+  if (outcome === 'selected') tally.selected++;
+  else if (outcome === 'already-selected') tally.alreadySelected++;
+  else if (outcome === 'retry') tally.toRetry++;
+  else {
+    tally.failed++;
+    if (tally.failures.length < MAX_FAILURES_KEPT) tally.failures.push(line);
+  }
+}
