@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { poolInvoice } from './support/poolInvoice.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../client/cli.js';
 import { AccountingRulesError, parseAccountingRules } from '../config/accountingRulesSchema.js';
 import { planBookings } from '../activities/accountingActivities.js';
-import type { PoolInvoice } from '../protocol/interfaces.js';
 import { allCombinations, analyzeRules, decide, formatRuleAnalysis } from '../rules/autoAccounting.js';
 
 const example = () =>
@@ -14,30 +14,14 @@ const example = () =>
     JSON.parse(readFileSync(new URL('../config/accounting-rules.example.json', import.meta.url), 'utf8')),
   );
 
-function invoice(overrides: Partial<PoolInvoice> = {}): PoolInvoice {
-  return {
-    invoiceType: 27,
-    invoiceCode: '',
-    invoiceNo: '26442000000000000001',
-    etaxInvoiceNo: '',
+const invoice = (overrides: Parameters<typeof poolInvoice>[0] = {}) =>
+  poolInvoice({
     invoiceDate: '2026-10-20',
-    salerName: '供应商',
-    salerTaxNo: '91440300591872133B',
-    invoiceAmount: '100.00',
-    taxAmount: '13.00',
-    totalAmount: '113.00',
-    invoiceStatus: 0,
-    agricultural: false,
-    selectStatus: '0',
-    selectPeriod: '',
     dataSource: '2',
     boundBillType: '1',
     boundBillNo: 'BX202610000001',
-    accountStatus: '0',
-    accountPeriod: '',
     ...overrides,
-  };
-}
+  });
 
 describe('auto-accounting rules', () => {
   it('the example file is valid, complete (no gaps) and has no overlaps', () => {

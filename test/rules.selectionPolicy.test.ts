@@ -1,33 +1,10 @@
 import assert from 'node:assert/strict';
-import type { PoolInvoice } from '../protocol/interfaces.js';
+import { poolInvoice } from './support/poolInvoice.js';
 import { chunk, planSelection, skipReason, type SelectionScope } from '../rules/selectionPolicy.js';
 
 const scope: SelectionScope = { taxPeriod: '202611', deductionDeadline: '2026-12-15', today: '2026-12-05' };
 
-function invoice(overrides: Partial<PoolInvoice> = {}): PoolInvoice {
-  return {
-    invoiceType: 27,
-    invoiceCode: '',
-    invoiceNo: '26442000000000000001',
-    etaxInvoiceNo: '',
-    invoiceDate: '2026-11-10',
-    salerName: '供应商',
-    salerTaxNo: '91440300591872133B',
-    invoiceAmount: '100.00',
-    taxAmount: '13.00',
-    totalAmount: '113.00',
-    invoiceStatus: 0,
-    agricultural: false,
-    selectStatus: '0',
-    selectPeriod: '',
-    dataSource: '1',
-    boundBillType: '0',
-    boundBillNo: '',
-    accountStatus: '0',
-    accountPeriod: '',
-    ...overrides,
-  };
-}
+const invoice = poolInvoice;
 
 describe('selection policy', () => {
   it('selects a normal deductible invoice of the period, deducting its whole tax', () => {
