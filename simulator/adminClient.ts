@@ -15,6 +15,7 @@ import type {
 } from './admin/schemas.js';
 
 import type { Invariants } from './admin/invariants.js';
+import type { ReceivedWebhook } from './plugins/webhooks.js';
 import type {
   FaultSettings,
   FaultSettingsInput,
@@ -23,6 +24,7 @@ import type {
   TaskLatencyBody,
 } from './faults/schemas.js';
 
+export type { ReceivedWebhook };
 export type { ClockState, FaultSettings, FaultSettingsInput, Invariants, LedgerRecord, TaxpayerSummary };
 export type TaskLatencies = Record<TaskLatencyBody['kind'], LatencyDistribution>;
 
@@ -126,6 +128,14 @@ export class SandboxAdmin {
   }
   getTaskLatency(): Promise<TaskLatencies> {
     return this.get('/admin/task-latency');
+  }
+  /** The URL of the sandbox's webhook receiver `name` (a notification channel for tests). */
+  webhookUrl(name: string): string {
+    return `${this.http.defaults.baseURL}/webhooks/${encodeURIComponent(name)}`;
+  }
+  /** Notices the webhook receiver got, oldest first; only those posted to `name` when given. */
+  webhooks(name?: string): Promise<ReceivedWebhook[]> {
+    return this.get('/admin/webhooks', name === undefined ? {} : { name });
   }
   /** The sandbox's OpenAPI document. */
   openApi(): Promise<Record<string, unknown>> {

@@ -7,6 +7,7 @@ import { adminPlugin } from './plugins/admin.js';
 import { authPlugin } from './plugins/auth.js';
 import { gatewayPlugin } from './plugins/gateway.js';
 import { openApiPlugin } from './plugins/openapi.js';
+import { webhooksPlugin } from './plugins/webhooks.js';
 import { ANY_TENANT, Settings } from './settings.js';
 import { Store, type TaskKind } from './store.js';
 import { DEFAULT_GATEWAY_PATH } from '../protocol/envelope.js';
@@ -68,6 +69,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   await app.register(authPlugin, deps);
   await app.register(gatewayPlugin, { ...deps, path: gatewayPath });
   await app.register(adminPlugin, deps);
+  await app.register(webhooksPlugin);
 
   const host = opts.host ?? '127.0.0.1';
   try {

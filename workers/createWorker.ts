@@ -11,6 +11,11 @@ import { createAccountingActivities } from '../activities/accountingActivities.j
 import { createDeductionActivities } from '../activities/deductionActivities.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
+import {
+  createNotificationActivities,
+  notificationConfigFromEnv,
+  type NotificationConfig,
+} from '../activities/notifications.js';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
@@ -44,6 +49,8 @@ export interface DeductionWorkerOptions {
   client?: InvoiceCloudClient;
   /** Prometheus counters to feed (workers/metrics.ts); log attributes are added either way. */
   metrics?: WorkerMetrics;
+  /** Approver notification webhooks; default: NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOKS, INBOX_URL. */
+  notifications?: NotificationConfig;
   /** A prebuilt workflow bundle (scripts/bundle.ts); default: bundled at start. */
   workflowBundlePath?: string;
 }
@@ -64,6 +71,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     workflowBundle: options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await workflowBundle(),
     activities: {
       ...createDeductionActivities({ client, config: options.invoiceCloud }),
+      ...createNotificationActivities(options.notifications ?? notificationConfigFromEnv()),
       ...createAccountingActivities({
         client,
         rulesFile: options.accountingRulesFile ?? process.env.ACCOUNTING_RULES_FILE,

@@ -62,6 +62,11 @@ export const rejectSignal = defineSignal<[RejectSignalInput]>('reject');
 
 const Milliseconds = z.number().int().positive();
 
+/** A notification channel the worker resolves to a webhook URL (URLs carry tokens: never in history). */
+export const ChannelName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,40}$/, 'channel must be 1-40 letters, digits, "_" or "-" (a name, not a URL)');
+
 export const MonthlyDeductionInput = z.object({
   taxNo: TaxNo,
   /** The period the caller expects; the bureau's current period must match it. */
@@ -85,6 +90,26 @@ export const MonthlyDeductionInput = z.object({
   selectionMode: z.enum(['select', 'preselect']).default('select'),
   /** Invoices per select call (the bureau takes at most 2000). */
   batchSize: z.number().int().min(1).max(2000).default(500),
+  /**
+   * Notify approvers when approval is needed, remind them the given hours before the approval
+   * deadline, and report a missed deadline, through the worker's webhook `channel` (resolved by
+   * the worker: NOTIFY_WEBHOOK_URL for `default`, NOTIFY_WEBHOOKS for named ones). Absent: none.
+   */
+  notifications: z
+    .object({
+      channel: ChannelName.default('default'),
+      remindHoursBeforeDeadline: z
+        .array(
+          z
+            .number()
+            .positive('must be a positive number of hours')
+            .max(24 * 30, 'at most 720 hours'),
+        )
+        .max(10, 'at most 10 reminders')
+        .default([]),
+    })
+    .strict()
+    .optional(),
   /** After confirmation, move the bureau's period on to this one (4.12), then query it again. */
   changePeriodTo: TaxPeriod.optional(),
   /** How often to ask for a bureau task's result. Defaults follow the bureau's guidance loosely. */

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
+import { MonthlyDeductionInput } from './contract.js';
 
 export const LAUNCHER_WORKFLOW_TYPE = 'ScheduledDeductionLauncher';
 export const SCHEDULE_ID_PREFIX = 'deduction-schedule-';
@@ -21,6 +22,8 @@ export const LauncherInput = z.object({
   invoiceTypes: z.array(z.number().int()).optional(),
   batchSize: z.number().int().min(1).max(2000).optional(),
   poolFilter: PoolFilter.optional(),
+  /** Approver notices and reminders (registry option reminderHoursBeforeDeadline). */
+  notifications: MonthlyDeductionInput.shape.notifications,
 });
 export type LauncherInput = z.infer<typeof LauncherInput>;
 

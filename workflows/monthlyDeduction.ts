@@ -3,19 +3,24 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { NoticeKind } from '../activities/approvalNotice.js';
 import type { DeductionActivities, SelectionTaskResult } from '../activities/deductionActivities.js';
+import type { NotificationActivities } from '../activities/notifications.js';
 import { StatisticStatus } from '../protocol/codes.js';
 import type { StatisticQueryReply } from '../protocol/interfaces.js';
 import { describeZodError } from '../protocol/interfaces.js';
 import { endOfShanghaiDay } from '../protocol/period.js';
 import { approvalDeadline } from '../rules/approvalDeadline.js';
 import { statisticDigest } from '../rules/statisticDigest.js';
+import { plannedReminders } from '../rules/reminders.js';
 import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
 import {
   ApproveSignalInput,
@@ -24,6 +29,7 @@ import {
   type Decision,
   MonthlyDeductionInput,
   type MonthlyDeductionResult,
+  type ParsedMonthlyDeductionInput,
   type Progress,
   type RefusedSignal,
   progressQuery,
@@ -63,6 +69,18 @@ const selection = proxyActivities<DeductionActivities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+/** Approver notices: retried for a while, then given up on; never the month's failure. */
+const notifier = proxyActivities<NotificationActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: ['NotificationChannelUnknown', 'NotificationInvalid'],
   },
 });
 
@@ -148,6 +166,64 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       decidedAt: new Date().toISOString(),
     };
   });
+
+  type Notifications = NonNullable<ParsedMonthlyDeductionInput['notifications']>;
+  /** Posts one notice to the approvers; an undeliverable notice is logged, and the month goes on. */
+  async function notifyApprovers(notices: Notifications, kind: NoticeKind, hoursBeforeDeadline?: number) {
+    const st = progress.statistic;
+    try {
+      await notifier.notifyApprovers.executeWithOptions({ summary: `通知审批人 notify approvers: ${kind}` }, [
+        {
+          channel: notices.channel,
+          kind,
+          taxNo,
+          taxPeriod,
+          ...(input.approvers ? { approvers: input.approvers } : {}),
+          approvalDeadline: progress.approvalDeadline ?? '',
+          ...(progress.deductionDeadline ? { deductionDeadline: progress.deductionDeadline } : {}),
+          ...(hoursBeforeDeadline ? { hoursBeforeDeadline } : {}),
+          ...(st
+            ? {
+                statistic: {
+                  digest: st.digest,
+                  deductibleCount: st.deductibleCount,
+                  deductibleAmount: st.deductibleAmount,
+                  deductibleTax: st.deductibleTax,
+                },
+              }
+            : {}),
+        },
+      ]);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      log.warn('Approvers could not be notified; the month carries on', {
+        taxNo,
+        taxPeriod,
+        kind,
+        error: failureMessage(error),
+      });
+    }
+  }
+  /**
+   * "Approval needed" now, then a reminder at each planned instant while no decision is pending.
+   * Timers only (no polling); ends when the stage leaves AWAITING_APPROVAL.
+   */
+  async function remindApprovers(notices: Notifications, deadline: Date): Promise<void> {
+    const stillWaiting = () => progress.stage === Stage.AwaitingApproval && decision === undefined;
+    await notifyApprovers(notices, 'approval-needed');
+    for (;;) {
+      const [next] = plannedReminders(deadline, notices.remindHoursBeforeDeadline, new Date());
+      if (!next) return;
+      const interrupted = await condition(() => !stillWaiting(), next.at.getTime() - Date.now());
+      if (!interrupted) {
+        await notifyApprovers(notices, 'reminder', next.hoursBeforeDeadline);
+        continue;
+      }
+      // A decision is being checked; an approval of a table that changed is voided: wait on then.
+      await condition(() => decision === undefined || progress.stage !== Stage.AwaitingApproval);
+      if (progress.stage !== Stage.AwaitingApproval) return;
+    }
+  }
 
   let statisticOperations = 0;
   async function runStatisticOperation(operation: 'generate' | 'revoke'): Promise<void> {
@@ -293,13 +369,18 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     // Step 8: a person checks the table and decides, before the approval deadline. An approval
     // stands only if the bureau's table is still the one the approver saw.
     enterStage(Stage.AwaitingApproval);
+    // Guarded so months recorded before reminders existed replay; no notifications, no new commands.
+    const notices = input.notifications && patched('approval-reminders') ? input.notifications : undefined;
+    if (notices) void remindApprovers(notices, approveBy);
     for (;;) {
       const decided = await condition(() => decision !== undefined, Math.max(approveBy.getTime() - Date.now(), 1));
       if (!decided || !decision) {
-        return finish(
+        const expired = finish(
           'EXPIRED',
           `No approval arrived by ${progress.approvalDeadline}; the statistic was not confirmed. Confirm it by hand before ${period.deductionDeadline} or file without it.`,
         );
+        if (notices) await notifyApprovers(notices, 'deadline-missed');
+        return expired;
       }
       if (decision.decision === 'rejected') break;
       const approvedDigest = progress.statistic?.digest;

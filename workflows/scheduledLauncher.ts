@@ -29,7 +29,7 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`Invalid launcher input: ${describeZodError(parsed.error)}`, 'InvalidInput');
   }
-  const { taxNo, approvers, invoiceTypes, batchSize, poolFilter } = parsed.data;
+  const { taxNo, approvers, invoiceTypes, batchSize, poolFilter, notifications } = parsed.data;
   const info = workflowInfo();
   const scheduled = info.typedSearchAttributes.get(ScheduledStartTime) ?? info.runStartTime;
   const taxPeriod = likelyCurrentPeriod(scheduled);
@@ -46,6 +46,7 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
           ...(invoiceTypes ? { invoiceTypes } : {}),
           ...(batchSize ? { batchSize } : {}),
           ...(poolFilter ? { poolFilter } : {}),
+          ...(notifications ? { notifications } : {}),
         },
       ],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',

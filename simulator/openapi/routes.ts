@@ -10,6 +10,8 @@ import {
   TaxpayerBody,
   TenantEncodingBody,
 } from '../admin/schemas.js';
+import { ApprovalNotice } from '../../activities/approvalNotice.js';
+import { WebhooksQuery } from '../plugins/webhooks.js';
 import { ExpireBureauLoginsBody, ExpireTokensBody, FaultsBody, QuotaBody, TaskLatencyBody } from '../faults/schemas.js';
 
 /**
@@ -163,5 +165,26 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     path: '/admin/ledger',
     summary: 'The audit ledger of accepted bureau operations',
     query: LedgerQuery,
+  },
+  {
+    method: 'post',
+    path: '/webhooks/:name',
+    summary: 'Webhook receiver for approver notifications (tests): keeps the notice in memory',
+    body: ApprovalNotice,
+    example: {
+      kind: 'approval-needed',
+      taxNo: '91440300591872133B',
+      taxPeriod: '202510',
+      approvalDeadline: '2025-11-14T00:00:00+08:00',
+      workflowId: 'deduction-91440300591872133B-202510',
+      text: '【待审批 Approval needed】',
+      sentAt: '2025-11-05T10:00:00+08:00',
+    },
+  },
+  {
+    method: 'get',
+    path: '/admin/webhooks',
+    summary: 'Notices the webhook receiver got, oldest first (optionally one name)',
+    query: WebhooksQuery,
   },
 ];

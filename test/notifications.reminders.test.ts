@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createDeductionActivities } from '../activities/deductionActivities.js';
+import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
+import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
+import { createNotificationActivities, notificationConfigFromEnv } from '../activities/notifications.js';
+import { testServerPath } from '../scripts/temporalTools.js';
+import { SandboxAdmin } from '../simulator/adminClient.js';
+import { startSandbox } from '../simulator/server.js';
+import { workflowBundle } from '../workers/createWorker.js';
+import {
+  deductionWorkflowId,
+  SEARCH_ATTRIBUTE_NAMES,
+  type MonthlyDeductionInput,
+  type MonthlyDeductionResult,
+  TASK_QUEUE,
+  WORKFLOW_TYPE,
+} from '../workflows/contract.js';
+import { installTestLogging } from './support/stack.js';
+
+const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+const HOUR_MS = 3_600_000;
+const INBOX_URL = 'http://inbox.example.test/';
+
+describe('approver notifications: configuration from the environment', () => {
+  it('reads the default channel, named channels and the inbox link', () => {
+    const config = notificationConfigFromEnv({
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.test/a?token=x',
+      NOTIFY_WEBHOOKS: '{"finance": "https://hooks.example.test/b"}',
+      INBOX_URL: 'https://inbox.example.test/',
+    });
+    assert.deepEqual(config, {
+      channels: { default: 'https://hooks.example.test/a?token=x', finance: 'https://hooks.example.test/b' },
+      inboxUrl: 'https://inbox.example.test/',
+    });
+    assert.deepEqual(notificationConfigFromEnv({}), { channels: {} });
+  });
+
+  it('refuses bad values naming the variable, never echoing the value', () => {
+    assert.throws(
+      () => notificationConfigFromEnv({ NOTIFY_WEBHOOK_URL: 'secret-token' }),
+      (err: Error) => {
+        assert.match(err.message, /^NOTIFY_WEBHOOK_URL: must be an http\(s\) URL$/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => notificationConfigFromEnv({ NOTIFY_WEBHOOKS: '{"finance": "ftp://x"}' }),
+      /NOTIFY_WEBHOOKS\.finance/,
+    );
+    assert.throws(() => notificationConfigFromEnv({ NOTIFY_WEBHOOKS: 'not json' }), /NOTIFY_WEBHOOKS: must be a JSON/);
+    assert.throws(() => notificationConfigFromEnv({ INBOX_URL: 'inbox' }), /INBOX_URL/);
+  });
+});
+
+describe('approver notifications on the time-skipping test server', function () {
+  this.timeout(180_000);
+  let env: TestWorkflowEnvironment;
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+  let admin: SandboxAdmin;
+
+  before(async () => {
+    installTestLogging();
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: testServerPath() } },
+    });
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((name) => [name, KEYWORD])),
+    });
+    sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
+    admin = new SandboxAdmin(sandbox.url);
+    await admin.seedDemo({ taxPeriod: '202611', now: '2026-12-05T10:00:00+08:00', invoicesPerTaxpayer: 20, seed: 3 });
+    await admin.setClock('2026-12-05T10:00:00+08:00');
+  });
+  after(async () => {
+    await sandbox?.close();
+    await env?.teardown();
+  });
+
+  /** A month on a fresh worker (a Worker runs once) whose `approvals` channel is the sandbox's receiver. */
+  async function run(taxNo: string, notifications: MonthlyDeductionInput['notifications'], approvalDeadline: Date) {
+    const invoiceCloud = invoiceCloudConfigFromEnv({ INVOICE_CLOUD_BASE_URL: sandbox.url });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: TASK_QUEUE,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        ...createDeductionActivities({ client: new InvoiceCloudClient(invoiceCloud), config: invoiceCloud }),
+        ...createNotificationActivities({
+          channels: { approvals: admin.webhookUrl('approvals') },
+          inboxUrl: INBOX_URL,
+        }),
+      },
+    });
+    return worker.runUntil(
+      env.client.workflow.execute(WORKFLOW_TYPE, {
+        taskQueue: TASK_QUEUE,
+        workflowId: deductionWorkflowId(taxNo, '202611'),
+        args: [
+          {
+            taxNo,
+            taxPeriod: '202611',
+            approvalDeadline: approvalDeadline.toISOString(),
+            notifications,
+            polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
+          } satisfies MonthlyDeductionInput,
+        ],
+      }) as Promise<MonthlyDeductionResult>,
+    );
+  }
+
+  it('notifies when approval is needed, reminds at 48 h and 2 h before the deadline, and reports the miss', async () => {
+    const taxNo = '91440300591872133B';
+    const deadline = new Date(Date.now() + 20 * 86_400_000);
+    const result = await run(taxNo, { channel: 'approvals', remindHoursBeforeDeadline: [2, 48] }, deadline);
+    assert.equal(result.outcome, 'EXPIRED');
+
+    const received = (await admin.webhooks('approvals')).filter((w) => w.body.taxNo === taxNo).map((w) => w.body);
+    assert.deepEqual(
+      received.map((n) => [n.kind, n.hoursBeforeDeadline]),
+      [
+        ['approval-needed', undefined],
+        ['reminder', 48],
+        ['reminder', 2],
+        ['deadline-missed', undefined],
+      ],
+    );
+    for (const notice of received) {
+      assert.equal(notice.workflowId, deductionWorkflowId(taxNo, '202611'));
+      assert.equal(notice.taxPeriod, '202611');
+      assert.equal(new Date(notice.approvalDeadline).getTime(), deadline.getTime());
+      assert.equal(notice.inboxUrl, INBOX_URL);
+      assert.equal(notice.statistic?.deductibleCount, result.statistic?.deductibleCount);
+      assert.equal(notice.statistic?.deductibleTax, result.statistic?.deductibleTax);
+      assert.ok(notice.text.includes(INBOX_URL), 'the text links the inbox');
+    }
+    assert.match(received[0]!.text, /^【待审批 Approval needed】纳税人 Taxpayer 91440300591872133B/);
+    assert.match(received[0]!.text, new RegExp(`税额 ${result.statistic!.deductibleTax} 元`));
+    assert.match(received[1]!.text, /^【审批提醒 Reminder】.*about 48 h before the deadline/);
+    assert.match(received[3]!.text, /^【审批已逾期 Approval deadline missed】/);
+
+    // Each notice went out at its instant of workflow time (the test server skipped to it).
+    const history = await env.client.workflow.getHandle(deductionWorkflowId(taxNo, '202611')).fetchHistory();
+    const scheduledAt = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyApprovers')
+      .map((e) => Number(e.eventTime!.seconds) * 1000);
+    assert.equal(scheduledAt.length, 4);
+    const near = (actual: number, expected: number, what: string) =>
+      assert.ok(Math.abs(actual - expected) < 60_000, `${what}: ${new Date(actual).toISOString()}`);
+    near(scheduledAt[1]!, deadline.getTime() - 48 * HOUR_MS, 'the 48 h reminder');
+    near(scheduledAt[2]!, deadline.getTime() - 2 * HOUR_MS, 'the 2 h reminder');
+    near(scheduledAt[3]!, deadline.getTime(), 'the missed-deadline report');
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    assert.equal(markers.length, 1, 'one patch marker (approval-reminders)');
+  });
+
+  it('carries on to EXPIRED when notices cannot be delivered (a channel this worker lacks)', async () => {
+    const taxNo = '91440300MA5G9GK78Y';
+    const deadline = new Date(Date.now() + 5 * 86_400_000);
+    const result = await run(taxNo, { channel: 'nowhere', remindHoursBeforeDeadline: [24] }, deadline);
+    assert.equal(result.outcome, 'EXPIRED');
+    const received = (await admin.webhooks()).filter((w) => w.body.taxNo === taxNo);
+    assert.deepEqual(received, []);
+  });
+});
