@@ -19,6 +19,7 @@ import {
   TASK_QUEUE,
   WORKFLOW_TYPE,
 } from '../workflows/contract.js';
+import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 
@@ -256,15 +257,11 @@ describe('Fuzz: generated bad input at every boundary', function () {
 
   it('Signals: every malformed or unauthorised approve/reject is refused and recorded; a valid one still completes', async () => {
     const taxNo = withCheckCharacter('91440300MA5FUXX00');
-    await stack.admin.upsertTaxpayer({
-      taxNo,
+    await addTaxpayer(stack.admin, taxNo, {
       name: '模糊测试有限公司',
-      softCertificate: true,
-      periodChangeSupported: true,
-      taxPeriod: PERIOD,
-      confirmPassword: '1234567',
+      invoices: 6,
+      seed: 8,
     });
-    await stack.admin.generateInvoices(taxNo, { count: 6, seed: 8, period: PERIOD });
     const handle = await stack.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: deductionWorkflowId(taxNo, PERIOD),

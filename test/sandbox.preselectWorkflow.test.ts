@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { approve, startMonthlyDeduction } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
+import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 
@@ -28,15 +29,11 @@ describe('MonthlyDeductionWorkflow with selectionMode preselect (dev server + sa
 
   it('pre-selects, confirms the pre-selection, and completes after approval; lost replies change nothing', async () => {
     const taxNo = withCheckCharacter('91440300MA5PREXEL');
-    await stack.admin.upsertTaxpayer({
-      taxNo,
+    await addTaxpayer(stack.admin, taxNo, {
       name: '预勾选测试有限公司',
-      softCertificate: true,
-      periodChangeSupported: true,
-      taxPeriod: PERIOD,
-      confirmPassword: '1234567',
+      invoices: 30,
+      seed: 11,
     });
-    await stack.admin.generateInvoices(taxNo, { count: 30, seed: 11, period: PERIOD });
     await stack.admin.setFaults({
       http5xxRate: 0.3,
       injectAt: 'after',

@@ -9,6 +9,7 @@ import { payloadCodecFromEnv } from '../security/payloadKeys.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { historyPayloads, historyText } from './support/history.js';
 import { capturedLogLines } from './support/logSink.js';
+import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 
@@ -19,15 +20,7 @@ const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500 };
 async function runMonth(stack: TestStack, taxNo: string, confirmPassword: string, comment: string) {
   await stack.admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 5, seed: 1 });
   await stack.admin.setClock(SANDBOX_NOW);
-  await stack.admin.upsertTaxpayer({
-    taxNo,
-    name: '安全测试有限公司',
-    softCertificate: true,
-    periodChangeSupported: true,
-    taxPeriod: PERIOD,
-    confirmPassword,
-  });
-  await stack.admin.generateInvoices(taxNo, { count: 10, seed: 99, period: PERIOD });
+  await addTaxpayer(stack.admin, taxNo, { name: '安全测试有限公司', invoices: 10, seed: 99, confirmPassword });
   const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
   await waitForStage(handle, 'AWAITING_APPROVAL');
   await approve(stack.client, taxNo, PERIOD, { approver: '王会计', comment });

@@ -3,6 +3,7 @@ import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import { approve, startMonthlyDeduction } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { approveSignal, type MonthlyDeductionResult, progressQuery } from '../workflows/contract.js';
+import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { waitForStage } from './support/workflows.js';
@@ -28,15 +29,11 @@ describe('Approvals: who may approve, and what they approve', function () {
   /** A fresh taxpayer with a small pool, started and brought to AWAITING_APPROVAL. */
   async function taxpayerAwaitingApproval(extra: Record<string, unknown> = {}) {
     const taxNo = withCheckCharacter(`91440300MA5APPR${String(serial++).padStart(2, '0')}`);
-    await stack.admin.upsertTaxpayer({
-      taxNo,
+    await addTaxpayer(stack.admin, taxNo, {
       name: `审批测试${serial}有限公司`,
-      softCertificate: true,
-      periodChangeSupported: true,
-      taxPeriod: PERIOD,
-      confirmPassword: '1234567',
+      invoices: 12,
+      seed: serial,
     });
-    await stack.admin.generateInvoices(taxNo, { count: 12, seed: serial, period: PERIOD });
     const { handle } = await startMonthlyDeduction(stack.client, {
       taxNo,
       taxPeriod: PERIOD,

@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { approve, reject, startMonthlyDeduction } from '../client/deductions.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
+import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { historyLength, searchAttributes, waitForStage } from './support/workflows.js';
@@ -76,14 +77,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
 
   it('completes with nothing to deduct when the pool has no candidates', async () => {
     const taxNo = withCheckCharacter('91440300MA5G9GK7X');
-    await stack.admin.upsertTaxpayer({
-      taxNo,
-      name: '空票池测试有限公司',
-      softCertificate: true,
-      periodChangeSupported: true,
-      taxPeriod: PERIOD,
-      confirmPassword: '1234567',
-    });
+    await addTaxpayer(stack.admin, taxNo, { name: '空票池测试有限公司' });
     const handle = await start(taxNo);
     const result: MonthlyDeductionResult = await handle.result();
     assert.equal(result.outcome, 'COMPLETED');
@@ -112,15 +106,11 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     const fast = withCheckCharacter('91440300MA5G9GK7F');
     const slow = withCheckCharacter('91440300MA5G9GK7T');
     for (const taxNo of [fast, slow]) {
-      await stack.admin.upsertTaxpayer({
-        taxNo,
+      await addTaxpayer(stack.admin, taxNo, {
         name: `同构测试${taxNo.slice(-4)}`,
-        softCertificate: true,
-        periodChangeSupported: true,
-        taxPeriod: PERIOD,
-        confirmPassword: '1234567',
+        invoices: 30,
+        seed: 11,
       });
-      await stack.admin.generateInvoices(taxNo, { count: 30, seed: 11, period: PERIOD });
     }
     await stack.admin.setTaskDelays({ selectMs: 0, statisticMs: 0, confirmMs: 0 });
     const fastHandle = await start(fast);
@@ -145,15 +135,11 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
 
   it('survives a restart of the worker while it polls the bureau', async () => {
     const taxNo = withCheckCharacter('91440300MA5G9GK7R');
-    await stack.admin.upsertTaxpayer({
-      taxNo,
+    await addTaxpayer(stack.admin, taxNo, {
       name: '重启测试有限公司',
-      softCertificate: true,
-      periodChangeSupported: true,
-      taxPeriod: PERIOD,
-      confirmPassword: '1234567',
+      invoices: 20,
+      seed: 5,
     });
-    await stack.admin.generateInvoices(taxNo, { count: 20, seed: 5, period: PERIOD });
     await stack.admin.setTaskDelays({ selectMs: 5000, statisticMs: 0, confirmMs: 0 });
     try {
       // Only the worker started here runs; the suite's worker is stopped first.

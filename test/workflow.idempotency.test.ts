@@ -3,6 +3,7 @@ import { approve, startMonthlyDeduction } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { crashAfterFirstAttempt } from './support/crashInjection.js';
+import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { waitForStage } from './support/workflows.js';
@@ -27,15 +28,11 @@ describe('Idempotent bureau writes: a crash after the bureau accepted a write', 
 
   it('never leads to a second select, generate, confirm or period change', async () => {
     const taxNo = withCheckCharacter('91440300MA5CRAHH0');
-    await stack.admin.upsertTaxpayer({
-      taxNo,
+    await addTaxpayer(stack.admin, taxNo, {
       name: '崩溃恢复测试有限公司',
-      softCertificate: true,
-      periodChangeSupported: true,
-      taxPeriod: PERIOD,
-      confirmPassword: '1234567',
+      invoices: 45,
+      seed: 21,
     });
-    await stack.admin.generateInvoices(taxNo, { count: 45, seed: 21, period: PERIOD });
     const { handle } = await startMonthlyDeduction(stack.client, {
       taxNo,
       taxPeriod: PERIOD,
