@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
+import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { startDevServer, type DevServer } from '../scripts/devServer.js';
+import { temporalCliPath } from '../scripts/temporalTools.js';
+import { SandboxAdmin } from '../simulator/adminClient.js';
+import { startSandbox } from '../simulator/server.js';
+import { createDeductionWorker } from '../workers/createWorker.js';
+import type { MonthlyDeductionResult } from '../workflows/contract.js';
+import { installTestLogging } from './support/stack.js';
+import { waitForStage } from './support/workflows.js';
+
+const PERIOD = '202611';
+const TAX_NO = '91440300591872133B';
+const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
+const AWAITING = 'DeductionStage="AWAITING_APPROVAL"';
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Issue 5 §3-4 on a real dev server WITH its Web UI: a month waiting for approval is found by the
+ * operator's questions (README "Operating a month" §4) in the Web UI (driven by headless Chromium)
+ * and with the `temporal` CLI, and its approvers got the "approval needed" notice — and only that
+ * one, as the approval arrives long before the first reminder.
+ */
+describe('operating a month: Web UI and temporal CLI on a dev server with the UI', function () {
+  this.timeout(240_000);
+  let temporal: DevServer;
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+  let admin: SandboxAdmin;
+  let connection: Connection;
+  let client: Client;
+  let native: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  let browser: BrowserContext;
+  const folder = mkdtempSync(join(tmpdir(), 'webui-'));
+
+  before(async () => {
+    installTestLogging();
+    temporal = await startDevServer({ headless: false });
+    sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
+    admin = new SandboxAdmin(sandbox.url);
+    await admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 30, seed: 5 });
+    await admin.setClock(SANDBOX_NOW);
+    connection = await Connection.connect({ address: temporal.address });
+    client = new Client({ connection, namespace: temporal.namespace, dataConverter: {} });
+    native = await NativeConnection.connect({ address: temporal.address });
+    worker = await createDeductionWorker({
+      connection: native,
+      namespace: temporal.namespace,
+      invoiceCloud: invoiceCloudConfigFromEnv({ INVOICE_CLOUD_BASE_URL: sandbox.url }),
+      dataConverter: {},
+      notifications: { channels: { approvals: admin.webhookUrl('approvals') } },
+    });
+    running = worker.run();
+    browser = await chromium.launchPersistentContext(join(folder, 'profile'), {
+      executablePath: CHROMIUM,
+      viewport: { width: 1400, height: 1000 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await native?.close();
+    await connection?.close();
+    await sandbox?.close();
+    await temporal?.stop();
+  });
+
+  let workflowId: string;
+  let runId: string;
+
+  it('a month waiting for approval has notified its approvers once', async () => {
+    const started = await startMonthlyDeduction(client, {
+      taxNo: TAX_NO,
+      taxPeriod: PERIOD,
+      polling: FAST_POLLING,
+      notifications: { channel: 'approvals', remindHoursBeforeDeadline: [24, 2] },
+    });
+    workflowId = started.workflowId;
+    runId = started.runId!;
+    await waitForStage(started.handle, 'AWAITING_APPROVAL');
+    let notices = await admin.webhooks('approvals');
+    for (let i = 0; i < 50 && notices.length === 0; i++) {
+      await sleep(200);
+      notices = await admin.webhooks('approvals');
+    }
+    assert.deepEqual(
+      notices.map((n) => [n.body.kind, n.body.workflowId]),
+      [['approval-needed', workflowId]],
+    );
+  });
+
+  it('`temporal workflow list --query DeductionStage="AWAITING_APPROVAL"` lists it', async () => {
+    const list = async () => {
+      const { stdout } = await run(temporalCliPath(), [
+        'workflow',
+        'list',
+        '--address',
+        temporal.address,
+        '--namespace',
+        temporal.namespace,
+        '--query',
+        AWAITING,
+        '--output',
+        'json',
+      ]);
+      return (JSON.parse(stdout || '[]') as { execution: { workflowId: string } }[]).map((w) => w.execution.workflowId);
+    };
+    let ids = await list();
+    for (let i = 0; i < 25 && !ids.includes(workflowId); i++) {
+      await sleep(200);
+      ids = await list();
+    }
+    assert.deepEqual(ids, [workflowId]);
+  });
+
+  it('the Web UI lists it under the DeductionStage filter and shows its current details', async () => {
+    const page = await browser.newPage();
+    const base = `${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`;
+    // Workflows view, filtered as the README's first operator question says.
+    await page.goto(`${base}?query=${encodeURIComponent(AWAITING)}`);
+    await page.getByRole('link', { name: workflowId }).first().waitFor({ timeout: 30_000 });
+    await page.getByText('DeductionStage = "AWAITING_APPROVAL"').first().waitFor();
+    await page
+      .getByText(/^1 Workflow$/)
+      .first()
+      .waitFor();
+    await page.screenshot({ path: join(folder, 'workflows-awaiting-approval.png'), fullPage: true });
+
+    // The workflow's User Metadata tab renders the current details (workflows/details.ts) in a frame.
+    const progress = await waitForStage(client.workflow.getHandle(workflowId), 'AWAITING_APPROVAL');
+    await page.goto(`${base}/${workflowId}/${runId}/user-metadata`);
+    const details = page.frameLocator('iframe[src*="Awaiting%20approval"]').locator('body');
+    await details.getByText('待审批 Awaiting approval').waitFor({ timeout: 30_000 });
+    const text = await details.innerText();
+    const st = progress.statistic!;
+    const sel = progress.selection!;
+    assert.match(text, new RegExp(`纳税人 Taxpayer: ${TAX_NO}`));
+    assert.match(text, new RegExp(`税款所属期 Tax period: ${PERIOD}`));
+    assert.match(
+      text,
+      new RegExp(
+        `${sel.selected} selected, ${sel.alreadySelected} already selected, ${sel.failed} failed of ${sel.candidates} candidates`,
+      ),
+    );
+    assert.ok(sel.selected > 0 && text.includes(sel.taskNos[0]!), 'the select task number is shown');
+    assert.ok(
+      text.includes(`${st.deductibleCount} deductible, amount ${st.deductibleAmount}, tax ${st.deductibleTax}`),
+      text,
+    );
+    await page.screenshot({ path: join(folder, 'workflow-current-details.png'), fullPage: true });
+
+    // Its Search Attributes tab shows the stage the filter matched.
+    await page.goto(`${base}/${workflowId}/${runId}/search-attributes`);
+    await page.getByText('AWAITING_APPROVAL').first().waitFor({ timeout: 30_000 });
+    await page.close();
+  });
+
+  it('approved before the first reminder, the month completes and no reminder was sent', async () => {
+    await approve(client, TAX_NO, PERIOD, { approver: 'finance-lead', comment: 'ok' });
+    const result = (await client.workflow.getHandle(workflowId).result()) as MonthlyDeductionResult;
+    assert.equal(result.outcome, 'COMPLETED');
+    const notices = await admin.webhooks('approvals');
+    assert.deepEqual(
+      notices.map((n) => n.body.kind),
+      ['approval-needed'],
+    );
+  });
+});
