@@ -9,6 +9,9 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { parseRegistry } from '../client/registry.js';
+import { applySchedules } from '../client/schedules.js';
+import { deductionScheduleId } from '../workflows/launcherContract.js';
 import { startDevServer, type DevServer } from '../scripts/devServer.js';
 import { temporalCliPath } from '../scripts/temporalTools.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
@@ -25,6 +28,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 const AWAITING = 'DeductionStage="AWAITING_APPROVAL"';
 const run = promisify(execFile);
+/** Valid, but outside the sandbox's tenant: the bureau refuses it (1130). */
+const FOREIGN_TAX_NO = '914403007451947782';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -113,28 +118,34 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
     );
   });
 
-  it('`temporal workflow list --query DeductionStage="AWAITING_APPROVAL"` lists it', async () => {
-    const list = async () => {
-      const { stdout } = await run(temporalCliPath(), [
-        'workflow',
-        'list',
-        '--address',
-        temporal.address,
-        '--namespace',
-        temporal.namespace,
-        '--query',
-        AWAITING,
-        '--output',
-        'json',
-      ]);
-      return (JSON.parse(stdout || '[]') as { execution: { workflowId: string } }[]).map((w) => w.execution.workflowId);
-    };
-    let ids = await list();
-    for (let i = 0; i < 25 && !ids.includes(workflowId); i++) {
+  /** `temporal <args>` against the test's dev server. */
+  async function temporalCli(...args: string[]): Promise<string> {
+    const { stdout } = await run(temporalCliPath(), [
+      ...args,
+      '--address',
+      temporal.address,
+      '--namespace',
+      temporal.namespace,
+    ]);
+    return stdout;
+  }
+  /** Workflow ids `temporal workflow list --query` answers, once visibility has caught up with `expected`. */
+  async function listIds(query: string, expected: string[]): Promise<string[]> {
+    let ids: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const out = await temporalCli('workflow', 'list', '--query', query, '--output', 'json');
+      ids = (JSON.parse(out || '[]') as { execution: { workflowId: string } }[]).map((w) => w.execution.workflowId);
+      if (expected.every((id) => ids.includes(id))) break;
       await sleep(200);
-      ids = await list();
     }
-    assert.deepEqual(ids, [workflowId]);
+    return ids.sort();
+  }
+
+  it('`temporal workflow list --query DeductionStage="AWAITING_APPROVAL"` lists it, by period and taxpayer too', async () => {
+    assert.deepEqual(await listIds(AWAITING, [workflowId]), [workflowId]);
+    assert.deepEqual(await listIds(`${AWAITING} AND TaxPeriod="${PERIOD}"`, [workflowId]), [workflowId]);
+    assert.deepEqual(await listIds(`${AWAITING} AND TaxPeriod="202610"`, []), []);
+    assert.deepEqual(await listIds(`TaxNo="${TAX_NO}"`, [workflowId]), [workflowId]);
   });
 
   it('the Web UI lists it under the DeductionStage filter and shows its current details', async () => {
@@ -176,6 +187,62 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
     // Its Search Attributes tab shows the stage the filter matched.
     await page.goto(`${base}/${workflowId}/${runId}/search-attributes`);
     await page.getByText('AWAITING_APPROVAL').first().waitFor({ timeout: 30_000 });
+    await page.close();
+  });
+
+  it('what failed and why: ExecutionStatus="Failed" lists it; describe and its current details give the bureau error', async () => {
+    const failed = await startMonthlyDeduction(client, {
+      taxNo: FOREIGN_TAX_NO,
+      taxPeriod: PERIOD,
+      polling: FAST_POLLING,
+    });
+    await assert.rejects(failed.handle.result());
+    const query = 'WorkflowType="MonthlyDeductionWorkflow" AND ExecutionStatus="Failed"';
+    assert.deepEqual(await listIds(query, [failed.workflowId]), [failed.workflowId]);
+    const described = await temporalCli('workflow', 'describe', '--workflow-id', failed.workflowId);
+    assert.match(described, /不在租户/, described);
+
+    const page = await browser.newPage();
+    const base = `${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`;
+    await page.goto(`${base}?query=${encodeURIComponent('ExecutionStatus="Failed"')}`);
+    await page.getByRole('link', { name: failed.workflowId }).first().waitFor({ timeout: 30_000 });
+    await page.goto(`${base}/${failed.workflowId}/${failed.runId}/user-metadata`);
+    const details = page.frameLocator('iframe[src*="Failed"]').locator('body');
+    await details.getByText('失败 Failed').waitFor({ timeout: 30_000 });
+    assert.match(await details.innerText(), /最近错误 Last bureau error: .*不在租户/);
+    await page.screenshot({ path: join(folder, 'workflow-failed-details.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('schedules are visible: the Schedules view and `temporal schedule describe`', async () => {
+    const registry = parseRegistry({
+      taxpayers: [
+        {
+          taxNo: TAX_NO,
+          name: '深圳示例科技有限公司',
+          approvers: ['finance-lead'],
+          schedule: { dayOfMonth: 5, hour: 9 },
+          paused: true,
+          options: { reminderHoursBeforeDeadline: [24, 2] },
+        },
+      ],
+    });
+    await applySchedules(client, registry);
+    const scheduleId = deductionScheduleId(TAX_NO);
+    // The registry's reminder hours reach the month through the launcher's input.
+    const description = await client.schedule.getHandle(scheduleId).describe();
+    assert.equal(description.action.type, 'startWorkflow');
+    const launcherArgs = description.action.type === 'startWorkflow' ? (description.action.args ?? []) : [];
+    assert.deepEqual((launcherArgs[0] as { notifications?: unknown }).notifications, {
+      channel: 'default',
+      remindHoursBeforeDeadline: [24, 2],
+    });
+    assert.match(await temporalCli('schedule', 'describe', '--schedule-id', scheduleId), new RegExp(scheduleId));
+
+    const page = await browser.newPage();
+    await page.goto(`${temporal.uiUrl}/namespaces/${temporal.namespace}/schedules`);
+    await page.getByText(scheduleId).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(folder, 'schedules.png'), fullPage: true });
     await page.close();
   });
 
