@@ -152,7 +152,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
     const page = await browser.newPage();
     const base = `${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`;
     // Workflows view, filtered as the README's first operator question says.
-    await page.goto(`${base}?query=${encodeURIComponent(AWAITING)}`);
+    await page.goto(`${base}?query=${encodeURIComponent(`${AWAITING} AND TaxPeriod="${PERIOD}"`)}`);
     await page.getByRole('link', { name: workflowId }).first().waitFor({ timeout: 30_000 });
     await page.getByText('DeductionStage = "AWAITING_APPROVAL"').first().waitFor();
     await page
@@ -160,6 +160,9 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
       .first()
       .waitFor();
     await page.screenshot({ path: join(folder, 'workflows-awaiting-approval.png'), fullPage: true });
+    // "Did this month start?": the TaxNo filter.
+    await page.goto(`${base}?query=${encodeURIComponent(`TaxNo="${TAX_NO}"`)}`);
+    await page.getByRole('link', { name: workflowId }).first().waitFor({ timeout: 30_000 });
 
     // The workflow's User Metadata tab renders the current details (workflows/details.ts) in a frame.
     const progress = await waitForStage(client.workflow.getHandle(workflowId), 'AWAITING_APPROVAL');
@@ -187,6 +190,8 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
     // Its Search Attributes tab shows the stage the filter matched.
     await page.goto(`${base}/${workflowId}/${runId}/search-attributes`);
     await page.getByText('AWAITING_APPROVAL').first().waitFor({ timeout: 30_000 });
+    const attributes = await page.locator('body').innerText();
+    assert.ok(attributes.includes(TAX_NO) && attributes.includes(PERIOD), 'TaxNo and TaxPeriod are shown');
     await page.close();
   });
 
@@ -199,7 +204,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
     await assert.rejects(failed.handle.result());
     const query = 'WorkflowType="MonthlyDeductionWorkflow" AND ExecutionStatus="Failed"';
     assert.deepEqual(await listIds(query, [failed.workflowId]), [failed.workflowId]);
-    const described = await temporalCli('workflow', 'describe', '--workflow-id', failed.workflowId);
+    const described = await temporalCli('workflow', 'describe', '-w', failed.workflowId);
     assert.match(described, /不在租户/, described);
 
     const page = await browser.newPage();
@@ -237,7 +242,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
       channel: 'default',
       remindHoursBeforeDeadline: [24, 2],
     });
-    assert.match(await temporalCli('schedule', 'describe', '--schedule-id', scheduleId), new RegExp(scheduleId));
+    assert.match(await temporalCli('schedule', 'describe', '-s', scheduleId), new RegExp(scheduleId));
 
     const page = await browser.newPage();
     await page.goto(`${temporal.uiUrl}/namespaces/${temporal.namespace}/schedules`);
