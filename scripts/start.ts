@@ -19,7 +19,10 @@ import { buildCodecServer } from '../security/codecServer.js';
 import { dataConverterFromEnv, payloadCodecFromEnv } from '../security/payloadKeys.js';
 import { startDevServer } from './devServer.js';
 
-const DATA_DIR = fileURLToPath(new URL('../.data/', import.meta.url));
+// VAT_DATA_DIR: another data folder (the start-up benchmark uses a fresh temporary one).
+const DATA_DIR = process.env.VAT_DATA_DIR
+  ? `${process.env.VAT_DATA_DIR.replace(/\/+$/, '')}/`
+  : fileURLToPath(new URL('../.data/', import.meta.url));
 /** Demo taxpayers of the sandbox tenant with soft-certificate mode on (DESIGN.md §6). */
 const DEMO_TAXPAYERS = ['91440300591872133B', '91440300MA5G9GK78Y'];
 const TERMINAL: readonly string[] = ['COMPLETED', 'REJECTED', 'EXPIRED', 'FAILED'];

@@ -112,17 +112,34 @@ export const MonthlyDeductionInput = z.object({
     .optional(),
   /** After confirmation, move the bureau's period on to this one (4.12), then query it again. */
   changePeriodTo: TaxPeriod.optional(),
-  /** How often to ask for a bureau task's result. Defaults follow the bureau's guidance loosely. */
+  /**
+   * How often to ask for a bureau task's result (a Temporal retry schedule). The defaults notice a
+   * 5 s task within ~1 s and a 10 min task within 50 s (BENCHMARKS.md); when the latency is known,
+   * pollingForExpectedTaskMs gives a tighter schedule.
+   */
   polling: z
     .object({
       initialIntervalMs: Milliseconds.default(1000),
-      maximumIntervalMs: Milliseconds.default(60_000),
-      backoffCoefficient: z.number().min(1).max(10).default(1.5),
+      maximumIntervalMs: Milliseconds.default(50_000),
+      backoffCoefficient: z.number().min(1).max(10).default(1.25),
       /** Give up on a bureau task after this long. */
       giveUpAfterMs: Milliseconds.default(24 * 3600_000),
     })
     .prefault({}),
 });
+/**
+ * A polling schedule for bureau tasks expected to take about `expectedMs`: one query every
+ * expectedMs/12 (at least 1 s), so a task is noticed within 1/12 of its latency (+1 s) after about
+ * 13 queries, whether it ends early or late (BENCHMARKS.md, time to notice).
+ */
+export function pollingForExpectedTaskMs(expectedMs: number): {
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+  backoffCoefficient: number;
+} {
+  const intervalMs = Math.max(1000, Math.round(expectedMs / 12));
+  return { initialIntervalMs: intervalMs, maximumIntervalMs: intervalMs, backoffCoefficient: 1 };
+}
 export type MonthlyDeductionInput = z.input<typeof MonthlyDeductionInput>;
 export type ParsedMonthlyDeductionInput = z.output<typeof MonthlyDeductionInput>;
 

@@ -1,0 +1,208 @@
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listDeductions, approve } from '../client/deductions.js';
+import { withCheckCharacter } from '../protocol/taxNo.js';
+import { ManagedProcess } from '../scripts/chaos/processes.js';
+import { startDevServer, type DevServer } from '../scripts/devServer.js';
+import { SandboxAdmin } from '../simulator/adminClient.js';
+import { startSandbox, type RunningSandbox } from '../simulator/server.js';
+import { WORKFLOWS_PATH } from '../workers/createWorker.js';
+import { Stage } from '../workflows/contract.js';
+import { startCountingProxy, type CountingProxy } from './countingProxy.js';
+import { sleep } from './figures.js';
+
+export const PERIOD = '202611';
+export const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+export const APPROVER = '自动审批';
+
+export interface BenchStackOptions {
+  /** Worker processes to start now (more with startWorkers). */
+  workers?: number;
+  /** INVOICE_CLOUD_MAX_RPS of each worker process (the client's own rate limit). */
+  maxRpsPerWorker?: number;
+  /** Extra environment for the worker processes. */
+  workerEnv?: Record<string, string>;
+}
+
+export interface BenchStack {
+  temporal: DevServer;
+  client: Client;
+  admin: SandboxAdmin;
+  sandbox: RunningSandbox;
+  /** The counting proxy the workers (and the baseline) call the sandbox through. */
+  proxy: CountingProxy;
+  workers: ManagedProcess[];
+  workerPids(): number[];
+  dataDir: string;
+  startWorkers(count: number, maxRpsPerWorker?: number, env?: Record<string, string>): ManagedProcess[];
+  stopWorkers(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let bundlePromise: Promise<string> | undefined;
+/** Bundles the workflow code once per bench process, so worker processes start fast. */
+function workflowBundle(dataDir: string): Promise<string> {
+  bundlePromise ??= (async () => {
+    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+    const path = join(dataDir, 'workflow-bundle.js');
+    writeFileSync(path, code);
+    return path;
+  })();
+  return bundlePromise;
+}
+
+/**
+ * The embedded stack on loopback, as the benchmarks need it: a Temporal dev server (in memory),
+ * the sandbox in this process behind a counting proxy, and worker processes started from a
+ * prebuilt workflow bundle (separate processes, so their memory and CPU can be read from /proc).
+ */
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vat-bench-'));
+  bundlePromise = undefined;
+  const bundlePath = await workflowBundle(dataDir);
+  const temporal = await startDevServer({ headless: true, logFile: join(dataDir, 'temporal.log') });
+  const sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
+  const admin = new SandboxAdmin(sandbox.url);
+  const proxy = await startCountingProxy(sandbox.url);
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: temporal.namespace });
+  await admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 1, seed: 1 });
+  await admin.setClock(SANDBOX_NOW);
+
+  const workers: ManagedProcess[] = [];
+  function startWorkers(count: number, maxRps = options.maxRpsPerWorker, env = options.workerEnv): ManagedProcess[] {
+    const started = Array.from({ length: count }, (_, i) => {
+      const w = new ManagedProcess(
+        `worker-${workers.length + i}`,
+        'workers/main.ts',
+        {
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_NAMESPACE: temporal.namespace,
+          INVOICE_CLOUD_BASE_URL: proxy.url,
+          WORKFLOW_BUNDLE_PATH: bundlePath,
+          LOG_LEVEL: 'warn',
+          ...(maxRps ? { INVOICE_CLOUD_MAX_RPS: String(maxRps) } : {}),
+          ...env,
+        },
+        join(dataDir, `worker-${workers.length + i}.log`),
+      );
+      w.start();
+      return w;
+    });
+    workers.push(...started);
+    return started;
+  }
+  if (options.workers) startWorkers(options.workers);
+
+  return {
+    temporal,
+    client,
+    admin,
+    sandbox,
+    proxy,
+    workers,
+    dataDir,
+    workerPids: () => workers.map((w) => (w as unknown as { child?: { pid?: number } }).child?.pid ?? 0),
+    startWorkers,
+    async stopWorkers() {
+      await Promise.all(workers.map((w) => w.stop()));
+      workers.length = 0;
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => w.stop()));
+      await connection.close().catch(() => undefined);
+      await proxy.close();
+      await sandbox.close();
+      await temporal.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Taxpayer numbers for a benchmark, distinct per prefix so runs in one stack don't collide. */
+export function benchTaxNos(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    withCheckCharacter(`9144030${prefix.padEnd(5, '0').slice(0, 5)}${String(i).padStart(5, '0')}`),
+  );
+}
+
+/** Adds taxpayers to the sandbox tenant, each with `invoices` generated invoices for the period. */
+export async function seedTaxpayers(admin: SandboxAdmin, taxNos: string[], invoices: number): Promise<void> {
+  for (const [i, taxNo] of taxNos.entries()) {
+    await admin.upsertTaxpayer({
+      taxNo,
+      name: `基准测试${i}有限公司`,
+      softCertificate: true,
+      periodChangeSupported: true,
+      taxPeriod: PERIOD,
+      confirmPassword: '1234567',
+    });
+    for (let left = invoices, part = 0; left > 0; part++) {
+      const count = Math.min(left, 5000);
+      await admin.generateInvoices(taxNo, { count, seed: i * 1000 + part, period: PERIOD });
+      left -= count;
+    }
+  }
+}
+
+/**
+ * The test approver: approves every month that waits for approval, as a person with the inbox
+ * would, until stopped. Finds them through the DeductionStage search attribute.
+ */
+export function autoApprover(client: Client, intervalMs = 300): { stop(): Promise<number> } {
+  let running = true;
+  let approvals = 0;
+  const approved = new Set<string>();
+  const loop = (async () => {
+    while (running) {
+      try {
+        const rows = await listDeductions(client, { stage: Stage.AwaitingApproval, period: PERIOD });
+        for (const { taxNo } of rows) {
+          if (!taxNo || approved.has(taxNo)) continue;
+          try {
+            await approve(client, taxNo, PERIOD, { approver: APPROVER });
+            approved.add(taxNo);
+            approvals++;
+          } catch {
+            // Not awaiting approval any more, or visibility was behind: the next pass sees it.
+          }
+        }
+      } catch {
+        // Visibility busy: next pass.
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return approvals;
+    },
+  };
+}
+
+/** Waits until every workflow has closed; returns the status names counted. */
+export async function waitForClosed(
+  client: Client,
+  workflowIds: string[],
+  timeoutMs: number,
+): Promise<Record<string, number>> {
+  const open = new Set(workflowIds);
+  const statuses: Record<string, number> = {};
+  const deadline = Date.now() + timeoutMs;
+  while (open.size > 0) {
+    if (Date.now() > deadline) throw new Error(`bench: ${open.size} workflows still open after ${timeoutMs} ms`);
+    for (const id of [...open]) {
+      const d = await client.workflow.getHandle(id).describe();
+      if (d.status.name === 'RUNNING') continue;
+      open.delete(id);
+      statuses[d.status.name] = (statuses[d.status.name] ?? 0) + 1;
+    }
+    if (open.size > 0) await sleep(500);
+  }
+  return statuses;
+}
