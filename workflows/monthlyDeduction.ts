@@ -371,7 +371,12 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     enterStage(Stage.AwaitingApproval);
     // Guarded so months recorded before reminders existed replay; no notifications, no new commands.
     const notices = input.notifications && patched('approval-reminders') ? input.notifications : undefined;
-    if (notices) void remindApprovers(notices, approveBy);
+    if (notices) {
+      // Runs beside the wait; on cancellation the main flow handles it, so it is not rethrown here.
+      remindApprovers(notices, approveBy).catch((error: unknown) => {
+        if (!isCancellation(error)) log.warn('Reminders stopped', { taxNo, taxPeriod, error: failureMessage(error) });
+      });
+    }
     for (;;) {
       const decided = await condition(() => decision !== undefined, Math.max(approveBy.getTime() - Date.now(), 1));
       if (!decided || !decision) {
