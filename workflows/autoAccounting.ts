@@ -18,42 +18,16 @@ import {
   AutoAccountingInput,
   type AutoAccountingInput as AutoAccountingInputType,
 } from './accountingContract.js';
+import { bureauCallOptions, heartbeatingOptions, pollingOptions } from './activityOptions.js';
 import { renderAccountingReport } from './accountingDetails.js';
 import { TaxNoSearchAttribute, TaxPeriodSearchAttribute } from './contract.js';
 
-const NON_RETRYABLE = [
-  'BureauRefused',
-  'InvoiceCloudProtocolError',
-  'InvoiceCloudAuthFailed',
-  'WorkerConfigError',
-  'AccountingRulesInvalid',
-];
+const ACCOUNTING_FINAL_TYPES = ['AccountingRulesInvalid'];
 const MAX_FAILURES_KEPT = 50;
 
-/** Planning reads the whole unbooked pool: heartbeats so a dead worker is noticed soon. */
-const planner = proxyActivities<AccountingActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  scheduleToCloseTimeout: '6 hours',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-/** One invoiceAccount call: retried through outages with the same requestId, never on a refusal. */
-const booking = proxyActivities<AccountingActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '6 hours',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+/** Planning reads the whole unbooked pool (heartbeating); each invoiceAccount call keeps its requestId on retry. */
+const planner = proxyActivities<AccountingActivities>(heartbeatingOptions(ACCOUNTING_FINAL_TYPES));
+const booking = proxyActivities<AccountingActivities>(bureauCallOptions(ACCOUNTING_FINAL_TYPES));
 
 /**
  * AutoAccountingWorkflow (自动入账, 补充说明 2): one taxpayer, one run. Matches the unbooked pool
@@ -71,16 +45,9 @@ export async function AutoAccountingWorkflow(rawInput: AutoAccountingInputType):
   const { taxNo } = input;
   const accountPeriod = input.accountPeriod ?? shanghaiMonth(new Date());
 
-  const poll = proxyActivities<AccountingActivities>({
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: input.polling.giveUpAfterMs,
-    retry: {
-      initialInterval: input.polling.initialIntervalMs,
-      backoffCoefficient: 1.5,
-      maximumInterval: input.polling.maximumIntervalMs,
-      nonRetryableErrorTypes: NON_RETRYABLE,
-    },
-  });
+  const poll = proxyActivities<AccountingActivities>(
+    pollingOptions({ ...input.polling, backoffCoefficient: 1.5 }, ACCOUNTING_FINAL_TYPES),
+  );
 
   const report: AccountingReport = {
     taxNo,

@@ -39,38 +39,16 @@ import {
   Stage,
   type StatisticSummary,
 } from './contract.js';
+import { bureauCallOptions, FINAL_FAILURE_TYPES, heartbeatingOptions, pollingOptions } from './activityOptions.js';
 import { renderCurrentDetails } from './details.js';
 
-const NON_RETRYABLE = ['BureauRefused', 'InvoiceCloudProtocolError', 'InvoiceCloudAuthFailed', 'WorkerConfigError'];
 const MAX_SELECTION_ROUNDS = 3;
 const MAX_STATISTIC_ATTEMPTS = 3;
 const MAX_FAILURES_KEPT = 50;
 const MAX_REFUSALS_KEPT = 50;
 
-/** Short bureau calls: retried with backoff through outages, never on a refusal. */
-const bureau = proxyActivities<DeductionActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '6 hours',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-/** Reading a large pool and submitting its batches: heartbeats so a dead worker is noticed soon. */
-const selection = proxyActivities<DeductionActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  scheduleToCloseTimeout: '6 hours',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+const bureau = proxyActivities<DeductionActivities>(bureauCallOptions());
+const selection = proxyActivities<DeductionActivities>(heartbeatingOptions());
 
 /** Approver notices: retried for a while, then given up on; never the month's failure. */
 const notifier = proxyActivities<NotificationActivities>({
@@ -96,18 +74,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   const input = parsed.data;
   const { taxNo, taxPeriod } = input;
 
-  // Awaiting a bureau task: the activity throws BureauTaskPending until the task is done; Temporal
-  // retries it on this schedule. Only the final attempt is recorded in history.
-  const poll = proxyActivities<DeductionActivities>({
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: input.polling.giveUpAfterMs,
-    retry: {
-      initialInterval: input.polling.initialIntervalMs,
-      backoffCoefficient: input.polling.backoffCoefficient,
-      maximumInterval: input.polling.maximumIntervalMs,
-      nonRetryableErrorTypes: NON_RETRYABLE,
-    },
-  });
+  const poll = proxyActivities<DeductionActivities>(pollingOptions(input.polling));
 
   const progress: Progress = { taxNo, taxPeriod, stage: Stage.LoggingIn, updatedAt: new Date().toISOString() };
   let decision: Decision | undefined;
@@ -417,7 +384,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
         initialInterval: '5s',
         backoffCoefficient: 2,
         maximumInterval: '30 minutes',
-        nonRetryableErrorTypes: NON_RETRYABLE,
+        nonRetryableErrorTypes: FINAL_FAILURE_TYPES,
       },
     });
     const { taskNo: confirmTaskNo } = await confirmer.requestConfirmation.executeWithOptions(
