@@ -6,6 +6,7 @@
 import { formatFigures, numericArgs, type Figure } from './figures.js';
 import { runHistorySize } from './historySize.js';
 import { runParked } from './parked.js';
+import { pollingScheduleFigures } from './pollingSchedules.js';
 import { runScaling } from './scaling.js';
 import { runStartup } from './startup.js';
 import { runThroughput } from './throughput.js';
@@ -13,6 +14,7 @@ import { runTimeToNotice } from './timeToNotice.js';
 
 const a = numericArgs({ months: 100, parked: 1000, quietSeconds: 60, scalingMonths: 40 });
 const sections: [string, () => Promise<Figure[]>][] = [
+  ['Polling schedules on paper (time to notice, analytically)', () => Promise.resolve(pollingScheduleFigures())],
   ['Time to notice bureau results', () => runTimeToNotice()],
   [
     'Throughput at the API quota, against the plain-script baseline',

@@ -129,7 +129,7 @@ export const MonthlyDeductionInput = z.object({
 });
 /**
  * A polling schedule for bureau tasks expected to take about `expectedMs`: one query every
- * expectedMs/12 (at least 1 s), so a task is noticed within 1/12 of its latency (+1 s) after about
+ * expectedMs/12 (at least 1.25 s), so a task is noticed within 1/12 of its latency after about
  * 13 queries, whether it ends early or late (BENCHMARKS.md, time to notice).
  */
 export function pollingForExpectedTaskMs(expectedMs: number): {
@@ -137,7 +137,7 @@ export function pollingForExpectedTaskMs(expectedMs: number): {
   maximumIntervalMs: number;
   backoffCoefficient: number;
 } {
-  const intervalMs = Math.max(1000, Math.round(expectedMs / 12));
+  const intervalMs = Math.max(1250, Math.round(expectedMs / 12));
   return { initialIntervalMs: intervalMs, maximumIntervalMs: intervalMs, backoffCoefficient: 1 };
 }
 export type MonthlyDeductionInput = z.input<typeof MonthlyDeductionInput>;
