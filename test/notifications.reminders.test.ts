@@ -18,6 +18,7 @@ import {
   WORKFLOW_TYPE,
 } from '../workflows/contract.js';
 import { installTestLogging } from './support/stack.js';
+import { recordHistory } from './support/recordHistory.js';
 
 const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
 const HOUR_MS = 3_600_000;
@@ -154,6 +155,7 @@ describe('approver notifications on the time-skipping test server', function () 
     near(scheduledAt[3]!, deadline.getTime(), 'the missed-deadline report');
     const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
     assert.equal(markers.length, 1, 'one patch marker (approval-reminders)');
+    await recordHistory(env.client.workflow.getHandle(deductionWorkflowId(taxNo, '202611')), 'expired-with-reminders');
   });
 
   it('carries on to EXPIRED when notices cannot be delivered (a channel this worker lacks)', async () => {
