@@ -96,6 +96,20 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     return started;
   }
   if (options.workers) startWorkers(options.workers);
+  // If this process dies before stop() (a timed-out test, Ctrl-C), its worker processes go with it.
+  const killWorkers = () => {
+    for (const pid of workerPids()) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killWorkers);
+  function workerPids(): number[] {
+    return workers.map((w) => (w as unknown as { child?: { pid?: number } }).child?.pid ?? 0);
+  }
 
   return {
     temporal,
@@ -105,13 +119,14 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     proxy,
     workers,
     dataDir,
-    workerPids: () => workers.map((w) => (w as unknown as { child?: { pid?: number } }).child?.pid ?? 0),
+    workerPids,
     startWorkers,
     async stopWorkers() {
       await Promise.all(workers.map((w) => w.stop()));
       workers.length = 0;
     },
     async stop() {
+      process.off('exit', killWorkers);
       await Promise.all(workers.map((w) => w.stop()));
       await connection.close().catch(() => undefined);
       await proxy.close();
