@@ -35,8 +35,13 @@ function launcherInput(entry: RegistryEntry): LauncherInput {
     ...(entry.options.invoiceTypes ? { invoiceTypes: entry.options.invoiceTypes } : {}),
     ...(entry.options.batchSize ? { batchSize: entry.options.batchSize } : {}),
     ...(entry.options.poolFilter ? { poolFilter: entry.options.poolFilter } : {}),
-    ...(entry.options.reminderHoursBeforeDeadline
-      ? { notifications: { channel: 'default', remindHoursBeforeDeadline: entry.options.reminderHoursBeforeDeadline } }
+    ...(entry.options.reminderHoursBeforeDeadline || entry.options.notificationChannel
+      ? {
+          notifications: {
+            channel: entry.options.notificationChannel ?? 'default',
+            remindHoursBeforeDeadline: entry.options.reminderHoursBeforeDeadline ?? [],
+          },
+        }
       : {}),
   };
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
+import { ChannelName } from '../workflows/contract.js';
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 
@@ -39,6 +40,8 @@ export const RegistryOptions = z
       )
       .max(10, 'at most 10 reminders')
       .optional(),
+    /** Notification channel (a name the worker resolves to a webhook: NOTIFY_WEBHOOKS); default 'default'. */
+    notificationChannel: ChannelName.optional(),
   })
   .strict();
 
