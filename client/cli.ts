@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import { likelyCurrentPeriod } from '../protocol/period.js';
+import { formatShanghaiTime, likelyCurrentPeriod } from '../protocol/period.js';
 import { STAGES, type Progress, type StatisticLine } from '../workflows/contract.js';
 import {
   DeductionInputError,
@@ -219,7 +219,7 @@ export function formatStatus(status: DeductionStatus): string {
   text += line('Period 税款所属期', p.taxPeriod);
   text += line('Stage 阶段', p.stage);
   text += line('Deduction deadline 勾选截止日期', p.deductionDeadline);
-  text += line('Approval deadline 审批截止时间', p.approvalDeadline);
+  text += line('Approval deadline 审批截止时间', p.approvalDeadline && formatShanghaiTime(p.approvalDeadline));
   text += line('Started 开始时间', status.startTime.toISOString());
   if (status.closeTime) text += line('Closed 结束时间', status.closeTime.toISOString());
   text += line('Updated 更新时间', p.updatedAt);

@@ -1,6 +1,7 @@
 /** Server-rendered pages of the approvers' inbox. Labels: Chinese first, English beside it. */
 import type { StatisticLine } from '../workflows/contract.js';
 import type { DecisionRow, PendingApproval } from './data.js';
+import { formatShanghaiTime } from '../protocol/period.js';
 
 const INVOICE_TYPES: Record<number, string> = {
   1: '增值税电子普通发票 e-ordinary',
@@ -73,7 +74,7 @@ ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHt
 <h3>${escapeHtml(p.name ?? pr.taxNo)} · 税款所属期 Period ${escapeHtml(pr.taxPeriod)}</h3>
 <dl>
 <dt>纳税人识别号 Tax No</dt><dd class="tax-no">${escapeHtml(pr.taxNo)}</dd>
-<dt>审批截止 Approval deadline</dt><dd>${escapeHtml(pr.approvalDeadline ?? '-')}</dd>
+<dt>审批截止 Approval deadline</dt><dd>${escapeHtml(pr.approvalDeadline ? formatShanghaiTime(pr.approvalDeadline) : '-')}</dd>
 <dt>剩余时间 Time left</dt><dd class="time-left">${escapeHtml(timeLeft(pr.approvalDeadline, now))}</dd>
 <dt>勾选截止 Selection deadline</dt><dd>${escapeHtml(pr.deductionDeadline ?? '-')}</dd>
 <dt>勾选 Selection</dt><dd>${s ? `${s.selected} 已勾选 selected · ${s.alreadySelected} 此前已勾选 already selected · ${s.failed} 失败 failed / ${s.candidates} 候选 candidates` : '-'}</dd>

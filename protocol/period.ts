@@ -74,3 +74,11 @@ export function likelyCurrentPeriod(instant: Date): string {
   const month = shanghaiMonth(instant);
   return parts.day <= 15 ? addMonths(month, -1) : month;
 }
+
+/** An instant as a person in China reads it: "2026-12-15 00:00 北京时间". */
+export function formatShanghaiTime(instant: Date | string): string {
+  const date = typeof instant === 'string' ? new Date(instant) : instant;
+  if (Number.isNaN(date.getTime())) return String(instant);
+  const shifted = new Date(date.getTime() + SHANGHAI_OFFSET_MS).toISOString();
+  return `${shifted.slice(0, 10)} ${shifted.slice(11, 16)} 北京时间`;
+}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { formatShanghaiTime } from '../protocol/period.js';
 import { approvalDeadline } from '../rules/approvalDeadline.js';
 import { classifySelectResult } from '../rules/selectResult.js';
 import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
@@ -64,5 +65,12 @@ describe('approval deadline', () => {
   });
   it('takes an explicit instant as given', () => {
     assert.equal(approvalDeadline('2026-12-15', '2026-12-10T09:00:00+08:00').toISOString(), '2026-12-10T01:00:00.000Z');
+  });
+});
+
+describe('times shown to people', () => {
+  it('are Beijing time, whatever the machine zone', () => {
+    assert.equal(formatShanghaiTime('2026-12-14T16:00:00.000Z'), '2026-12-15 00:00 北京时间');
+    assert.equal(formatShanghaiTime(new Date('2026-12-05T02:30:00Z')), '2026-12-05 10:30 北京时间');
   });
 });

@@ -1,3 +1,4 @@
+import { formatShanghaiTime } from '../protocol/period.js';
 import type { Progress } from './contract.js';
 
 const STAGE_LABELS: Record<string, string> = {
@@ -23,7 +24,7 @@ export function renderCurrentDetails(p: Progress): string {
     `- 税款所属期 Tax period: ${p.taxPeriod}`,
   ];
   if (p.deductionDeadline) lines.push(`- 勾选截止 Selection deadline: ${p.deductionDeadline}`);
-  if (p.approvalDeadline) lines.push(`- 审批截止 Approval deadline: ${p.approvalDeadline}`);
+  if (p.approvalDeadline) lines.push(`- 审批截止 Approval deadline: ${formatShanghaiTime(p.approvalDeadline)}`);
   if (p.selection) {
     const s = p.selection;
     lines.push(
