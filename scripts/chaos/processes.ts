@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Children still alive; killed when the supervisor exits, however it exits, so none is orphaned. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** A service process the chaos supervisor starts, kills and restarts (a worker, the sandbox). */
 export class ManagedProcess {
   private child?: ChildProcess;
@@ -30,6 +36,9 @@ export class ManagedProcess {
     });
     this.child.stdout?.pipe(log);
     this.child.stderr?.pipe(log);
+    const child = this.child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     this.starts++;
   }
 
