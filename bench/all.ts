@@ -12,7 +12,7 @@ import { runStartup } from './startup.js';
 import { runThroughput } from './throughput.js';
 import { runTimeToNotice } from './timeToNotice.js';
 
-const a = numericArgs({ months: 100, parked: 1000, quietSeconds: 60, scalingMonths: 40 });
+const a = numericArgs({ months: 100, parked: 1000, quietSeconds: 60, scalingMonths: 40, parkedHeapMiB: 300 });
 const sections: [string, () => Promise<Figure[]>][] = [
   ['Polling schedules on paper (time to notice, analytically)', () => Promise.resolve(pollingScheduleFigures())],
   ['Time to notice bureau results', () => runTimeToNotice()],
@@ -23,6 +23,10 @@ const sections: [string, () => Promise<Figure[]>][] = [
   ],
   ['History size per workflow', () => runHistorySize()],
   ['Parked workflows', () => runParked(a.parked, a.quietSeconds)],
+  [
+    'Parked workflows, worker heap limited (smaller sticky cache)',
+    () => runParked(a.parked, a.quietSeconds, a.parkedHeapMiB),
+  ],
   ['Scaling: worker processes on one task queue', () => runScaling(a.scalingMonths, 200, 3)],
   ['Start-up', () => runStartup()],
 ];
