@@ -101,8 +101,13 @@ export class InvoiceCloudClient {
   }
 
   private async postBusiness(code: string, envelope: BusinessRequest, token: string) {
-    await this.limiter?.acquire();
-    const body = await this.post(code, this.config.gatewayPath, envelope, { access_token: token });
+    const release = await this.limiter?.acquire();
+    let body: unknown;
+    try {
+      body = await this.post(code, this.config.gatewayPath, envelope, { access_token: token });
+    } finally {
+      release?.();
+    }
     const parsed = BusinessReply.safeParse(body);
     if (!parsed.success) {
       throw new InvoiceCloudError(

@@ -118,15 +118,28 @@ describe('invoice-cloud client against the sandbox', () => {
 });
 
 describe('request rate limiter', () => {
-  it('lets n requests through per sliding second, in order', async () => {
+  it('lets n requests through per second, counting each from its reply, in order', async () => {
     let now = 0;
-    const limiter = new RequestRateLimiter(2, () => now, 0);
+    const limiter = new RequestRateLimiter(2, () => now);
     const order: number[] = [];
-    const all = [1, 2, 3].map((n) => limiter.acquire().then(() => order.push(n)));
-    await Promise.resolve();
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    const releases: (() => void)[] = [];
+    const all = [1, 2, 3].map((n) =>
+      limiter.acquire().then((release) => {
+        order.push(n);
+        releases.push(release);
+      }),
+    );
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    await settle();
     assert.deepEqual(order, [1, 2], 'the third waits');
-    now = 1000;
+    now = 5000;
+    await settle();
+    assert.deepEqual(order, [1, 2], 'still waiting: both requests are in flight, however long they take');
+    releases[0]!(); // the first reply arrives at t=5000: its slot frees at t=6000
+    now = 5999;
+    await settle();
+    assert.deepEqual(order, [1, 2], 'a slot frees only a second after its reply');
+    now = 6000;
     await Promise.all(all);
     assert.deepEqual(order, [1, 2, 3]);
     assert.throws(() => new RequestRateLimiter(0), /positive integer/);

@@ -53,6 +53,25 @@ export interface DeductionWorkerOptions {
   notifications?: NotificationConfig;
   /** A prebuilt workflow bundle (scripts/bundle.ts); default: bundled at start. */
   workflowBundlePath?: string;
+  /**
+   * Workflows kept in memory between tasks (the sticky cache); default WORKER_MAX_CACHED_WORKFLOWS
+   * or 250. A month parks for days awaiting approval: one evicted from the cache costs a short
+   * replay when its signal arrives, while a cache sized by the SDK's default (a share of the heap)
+   * holds thousands of parked months at ~2.4 MiB each (BENCHMARKS.md, parked workflows).
+   */
+  maxCachedWorkflows?: number;
+}
+
+const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
+function maxCachedWorkflowsFromEnv(): number {
+  const raw = process.env.WORKER_MAX_CACHED_WORKFLOWS;
+  if (raw === undefined || raw === '') return DEFAULT_MAX_CACHED_WORKFLOWS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`WORKER_MAX_CACHED_WORKFLOWS=${raw}: must be a whole number (0 disables the cache)`);
+  }
+  return value;
 }
 
 /** A worker on the `invoice-deduction` queue with the bureau activities wired to the invoice cloud. */
@@ -69,6 +88,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
     workflowBundle: options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await workflowBundle(),
+    maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
     activities: {
       ...createDeductionActivities({ client, config: options.invoiceCloud }),
       ...createNotificationActivities(options.notifications ?? notificationConfigFromEnv()),
