@@ -55,14 +55,14 @@ export interface DeductionWorkerOptions {
   workflowBundlePath?: string;
   /**
    * Workflows kept in memory between tasks (the sticky cache); default WORKER_MAX_CACHED_WORKFLOWS
-   * or 250. A month parks for days awaiting approval: one evicted from the cache costs a short
+   * or 50. A month parks for days awaiting approval: one evicted from the cache costs a short
    * replay when its signal arrives, while a cache sized by the SDK's default (a share of the heap)
    * holds thousands of parked months at ~2.4 MiB each (BENCHMARKS.md, parked workflows).
    */
   maxCachedWorkflows?: number;
 }
 
-const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
 
 function maxCachedWorkflowsFromEnv(): number {
   const raw = process.env.WORKER_MAX_CACHED_WORKFLOWS;
