@@ -4,7 +4,7 @@ import { AuthenticateFlag, DeductionPurpose, StatisticOperation, StatisticStatus
 import type { PoolFilter } from '../rules/poolFilter.js';
 import { chunk, type SkipReason } from '../rules/selectionPolicy.js';
 import { classified, FailureType } from './failures.js';
-import { emptyTally, planCandidates, type SelectionTaskResult, tallyResultLine } from './selectionCandidates.js';
+import { planCandidates, type SelectionTaskResult, tallyTaskResults } from './selectionCandidates.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { confirmPasswordFor, type InvoiceCloudConfig } from './invoiceCloudConfig.js';
 import { createPreSelectionActivities } from './preSelectionActivities.js';
@@ -39,8 +39,6 @@ export interface SubmitSelectionResult {
   skipped: Partial<Record<SkipReason, number>>;
   taskNos: string[];
 }
-
-const RESULT_PAGE_SIZE = 500;
 
 /** One thin activity per bureau step of the seed's flow (异构对接说明 1-10). */
 export function createDeductionActivities({ client, config, now = () => new Date() }: DeductionActivityDeps) {
@@ -106,20 +104,11 @@ export function createDeductionActivities({ client, config, now = () => new Date
 
     /** 4.06 发票勾选结果查询, all pages. Throws BureauTaskPending while the bureau answers 6910. */
     async awaitSelectionResult(input: { taxNo: string; taskNo: string }): Promise<SelectionTaskResult> {
-      return classified(`selection result ${input.taskNo} for ${input.taxNo}`, async () => {
-        const tally = emptyTally(input.taskNo);
-        for (let pageNo = 1; ; pageNo++) {
-          const page = await client.call('invoiceSelectQuery', {
-            taxNo: input.taxNo,
-            taskNo: input.taskNo,
-            pageNo,
-            pageSize: RESULT_PAGE_SIZE,
-          });
-          tally.total = page.total;
-          for (const line of page.invoices) tallyResultLine(tally, line);
-          if (pageNo * RESULT_PAGE_SIZE >= page.total || page.invoices.length === 0) return tally;
-        }
-      });
+      return classified(`selection result ${input.taskNo} for ${input.taxNo}`, () =>
+        tallyTaskResults(input.taskNo, (pageNo, pageSize) =>
+          client.call('invoiceSelectQuery', { taxNo: input.taxNo, taskNo: input.taskNo, pageNo, pageSize }),
+        ),
+      );
     },
 
     /** 4.07 当前统计查询. */

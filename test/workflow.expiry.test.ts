@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
-import { testServerPath } from '../scripts/temporalTools.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { workflowBundle } from '../workers/createWorker.js';
-import {
-  deductionWorkflowId,
-  SEARCH_ATTRIBUTE_NAMES,
-  type MonthlyDeductionResult,
-  TASK_QUEUE,
-  WORKFLOW_TYPE,
-} from '../workflows/contract.js';
-import { installTestLogging } from './support/stack.js';
-
-const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+import { deductionWorkflowId, type MonthlyDeductionResult, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/contract.js';
+import { startTimeSkippingServer } from './support/timeSkipping.js';
 
 describe('MonthlyDeductionWorkflow on the time-skipping test server', function () {
   this.timeout(180_000);
@@ -25,16 +16,7 @@ describe('MonthlyDeductionWorkflow on the time-skipping test server', function (
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
 
   before(async () => {
-    installTestLogging();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: testServerPath() } },
-    });
-    // The test server knows no custom search attributes until they are registered, and it does
-    // not implement ListSearchAttributes, so they are added without a look first.
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((name) => [name, KEYWORD])),
-    });
+    env = await startTimeSkippingServer();
     sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
   });
   after(async () => {
