@@ -1,8 +1,8 @@
+import type { InvoiceInput } from '../simulator/admin/schemas.js';
 import axios from 'axios';
 import { decodeData, encodeData, type DataEncoding } from '../protocol/codec.js';
 import { DEFAULT_GATEWAY_PATH, type BusinessReply } from '../protocol/envelope.js';
 import type { InterfaceCode, RequestOf, ReplyOf } from '../protocol/interfaces.js';
-import { taxNoProblem } from '../protocol/taxNo.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '../simulator/server.js';
 
@@ -22,10 +22,7 @@ export const TRADING = '91440300MA5G9GK78Y';
 export const NO_SOFT_CERT = '91440300MA5DC6QB6G';
 export const OUTSIDE_TENANT = '914403007451947782';
 
-export function withCheckCharacter(first17: string): string {
-  for (const c of '0123456789ABCDEFGHJKLMNPQRTUWXY') if (!taxNoProblem(first17 + c)) return first17 + c;
-  throw new Error(`no check character for ${first17}`);
-}
+export { withCheckCharacter } from '../protocol/taxNo.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -182,3 +179,13 @@ export async function statisticTask(t: TestSandbox, taxNo: string, operateType: 
   if (!reply.decoded) throw new Error(`statisticCreateQuery failed: [${reply.errorCode}] ${reply.message}`);
   return reply.decoded;
 }
+
+/** An invoice of the sandbox tests' period (202510) as the admin API takes it. */
+export const invoiceInput = (invoiceNo: string, o: Partial<InvoiceInput> = {}): InvoiceInput => ({
+  invoiceType: 27,
+  invoiceNo,
+  invoiceDate: '2025-10-10',
+  invoiceAmount: '100.00',
+  taxAmount: '13.00',
+  ...o,
+});

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'mocha';
 import { MAX_INVOICES_PER_BATCH } from '../protocol/interfaces.js';
-import type { InvoiceInput } from '../simulator/admin/schemas.js';
-import { KINGDEE, selectAndWait, selectLine, selectRequest, statisticTask, TestSandbox } from './sandbox.helpers.js';
+import {
+  invoiceInput,
+  KINGDEE,
+  selectAndWait,
+  selectLine,
+  selectRequest,
+  statisticTask,
+  TestSandbox,
+} from './sandbox.helpers.js';
 
 /** Issue 3 §1-3: purpose rules, batch size, 进项表头归集 (invoiceDown), 预勾选 (preSelect), the ledger and invariants. */
 
-const inv = (invoiceNo: string, o: Partial<InvoiceInput> = {}): InvoiceInput => ({
-  invoiceType: 27,
-  invoiceNo,
-  invoiceDate: '2025-10-10',
-  invoiceAmount: '100.00',
-  taxAmount: '13.00',
-  ...o,
-});
+const inv = invoiceInput;
 
 describe('sandbox: protocol completeness', () => {
   let t: TestSandbox;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'mocha';
-import type { InvoiceInput } from '../simulator/admin/schemas.js';
 import {
+  invoiceInput,
   KINGDEE,
   selectAndWait,
   selectLine,
@@ -13,14 +13,7 @@ import {
 
 /** DESIGN.md §4: the bureau rules, each with its code. Period 202510, clock 2025-11-05 unless said. */
 
-const inv = (invoiceNo: string, o: Partial<InvoiceInput> = {}): InvoiceInput => ({
-  invoiceType: 27,
-  invoiceNo,
-  invoiceDate: '2025-10-10',
-  invoiceAmount: '100.00',
-  taxAmount: '13.00',
-  ...o,
-});
+const inv = invoiceInput;
 
 describe('sandbox: bureau rules', () => {
   let t: TestSandbox;
