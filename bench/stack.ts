@@ -13,9 +13,12 @@ import { WORKFLOWS_PATH } from '../workers/createWorker.js';
 import { Stage } from '../workflows/contract.js';
 import { startCountingProxy, type CountingProxy } from './countingProxy.js';
 import { sleep } from './figures.js';
+import { filingWindowContaining } from '../simulator/filingWindow.js';
 
-export const PERIOD = '202611';
-export const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+/** Benchmarks run inside the filing window of the current month (their deadlines are weeks away). */
+const WINDOW = filingWindowContaining(new Date());
+export const PERIOD = WINDOW.period;
+export const SANDBOX_NOW = WINDOW.sandboxNow;
 export const APPROVER = '自动审批';
 
 export interface BenchStackOptions {

@@ -27,6 +27,11 @@ export interface SandboxOptions {
    * here, they are (re)written at each start; absent, whatever the db holds stays.
    */
   faults?: StartFaults;
+  /**
+   * When given, the sandbox clock is set to this instant before each request: a test on the
+   * time-skipping server passes that server's clock, so the bureau's calendar moves with workflow time.
+   */
+  followClock?: () => Promise<number>;
   /** Runs once against the store before listening (e.g. seeding an empty db). */
   prepare?: (ctx: { store: Store; settings: Settings; bureau: Bureau }) => void;
 }
@@ -62,6 +67,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   const deps = { store, settings, bureau, faults: new FaultInjector(), quota: new QuotaMeter() };
   const gatewayPath = opts.gatewayPath ?? DEFAULT_GATEWAY_PATH;
   const routes: { method: string; url: string }[] = [];
+  const { followClock } = opts;
+  if (followClock) app.addHook('onRequest', async () => void settings.setClock(await followClock()));
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });

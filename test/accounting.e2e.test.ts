@@ -18,9 +18,9 @@ import { DIMENSION_COMBINATIONS } from '../simulator/accounting/dimensions.js';
 import type { AccountingReport } from '../workflows/accountingContract.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const EXAMPLE_RULES_FILE = fileURLToPath(new URL('../config/accounting-rules.example.json', import.meta.url));
 const rules = parseAccountingRules(JSON.parse(readFileSync(EXAMPLE_RULES_FILE, 'utf8')));
 const [BOOKING_TAX_NO, SELECTING_TAX_NO, SCHEDULED_TAX_NO] = [
@@ -266,13 +266,16 @@ describe('auto-accounting on a real Temporal dev server and the sandbox', functi
       ),
       0,
     );
-    assert.match(out.join(''), /Dry run for 91440300MA5G9GK78Y, accounting period 202611 \(nothing was booked\)/);
+    assert.match(
+      out.join(''),
+      new RegExp(`Dry run for 91440300MA5G9GK78Y, accounting period ${PERIOD} \\(nothing was booked\\)`),
+    );
     assert.match(out.join(''), /Would book: \d+ \(/);
     assert.match(out.join(''), /Gaps: none/);
 
     out.length = 0;
     assert.equal(await runCli(argv('report', '--tax-no', BOOKING_TAX_NO, '--period', PERIOD), io), 0);
-    assert.match(out.join(''), /accounting period 202611: COMPLETED[\s\S]*Booked: 0/);
+    assert.match(out.join(''), new RegExp(`accounting period ${PERIOD}: COMPLETED[\\s\\S]*Booked: 0`));
 
     assert.equal(await runCli(argv('dry-run', '--tax-no', 'nope', '--rules', EXAMPLE_RULES_FILE), io), 2);
     assert.match(err.join(''), /--tax-no/);

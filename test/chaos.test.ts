@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { formatChaosReport, runChaos } from '../scripts/chaos/runChaos.js';
+import { testToday } from './support/calendar.js';
 
 /** The CI variant of `npm run chaos`: fewer taxpayers and kills, the same faults and invariants. */
 describe('Chaos (CI variant)', function () {
@@ -17,6 +18,7 @@ describe('Chaos (CI variant)', function () {
       actionGapMs: [1500, 3000],
       timeoutMs: 300_000,
       seed: 7,
+      today: testToday().toISOString(),
     });
     console.log(formatChaosReport(report).replace(/^/gm, '      '));
     assert.equal(report.actions['kill-worker'], 4);

@@ -13,9 +13,9 @@ import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 import { launchChromium } from './support/browser.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 
 describe('inbox: time left', () => {
@@ -71,7 +71,7 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     assert.equal(await card.count(), 1, 'the waiting month is listed');
     const text = await card.innerText();
     assert.match(text, /深圳示例科技有限公司/);
-    assert.match(text, /税款所属期 Period 202611/);
+    assert.ok(text.includes(`税款所属期 Period ${PERIOD}`), 'the period is shown');
     assert.match(text, /剩余时间 Time left/);
     assert.ok(text.includes(waiting.statistic!.deductibleTax), 'the deductible tax total is shown');
     const statisticRows = await card.locator('table.statistic tbody tr').count();

@@ -17,6 +17,9 @@ import {
 } from '../workflows/contract.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { recordHistory } from './support/recordHistory.js';
+import { TEST_WINDOW } from './support/calendar.js';
+
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 
 const HOUR_MS = 3_600_000;
 const INBOX_URL = 'http://inbox.example.test/';
@@ -62,8 +65,8 @@ describe('approver notifications on the time-skipping test server', function () 
     env = await startTimeSkippingServer();
     sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
     admin = new SandboxAdmin(sandbox.url);
-    await admin.seedDemo({ taxPeriod: '202611', now: '2026-12-05T10:00:00+08:00', invoicesPerTaxpayer: 20, seed: 3 });
-    await admin.setClock('2026-12-05T10:00:00+08:00');
+    await admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 20, seed: 3 });
+    await admin.setClock(SANDBOX_NOW);
   });
   after(async () => {
     await sandbox?.close();
@@ -88,11 +91,11 @@ describe('approver notifications on the time-skipping test server', function () 
     return worker.runUntil(
       env.client.workflow.execute(WORKFLOW_TYPE, {
         taskQueue: TASK_QUEUE,
-        workflowId: deductionWorkflowId(taxNo, '202611'),
+        workflowId: deductionWorkflowId(taxNo, PERIOD),
         args: [
           {
             taxNo,
-            taxPeriod: '202611',
+            taxPeriod: PERIOD,
             approvalDeadline: approvalDeadline.toISOString(),
             notifications,
             polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
@@ -119,8 +122,8 @@ describe('approver notifications on the time-skipping test server', function () 
       ],
     );
     for (const notice of received) {
-      assert.equal(notice.workflowId, deductionWorkflowId(taxNo, '202611'));
-      assert.equal(notice.taxPeriod, '202611');
+      assert.equal(notice.workflowId, deductionWorkflowId(taxNo, PERIOD));
+      assert.equal(notice.taxPeriod, PERIOD);
       assert.equal(new Date(notice.approvalDeadline).getTime(), deadline.getTime());
       assert.equal(notice.inboxUrl, INBOX_URL);
       assert.equal(notice.statistic?.deductibleCount, result.statistic?.deductibleCount);
@@ -133,7 +136,7 @@ describe('approver notifications on the time-skipping test server', function () 
     assert.match(received[3]!.text, /^【审批已逾期 Approval deadline missed】/);
 
     // Each notice went out at its instant of workflow time (the test server skipped to it).
-    const history = await env.client.workflow.getHandle(deductionWorkflowId(taxNo, '202611')).fetchHistory();
+    const history = await env.client.workflow.getHandle(deductionWorkflowId(taxNo, PERIOD)).fetchHistory();
     const scheduledAt = (history.events ?? [])
       .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyApprovers')
       .map((e) => Number(e.eventTime!.seconds) * 1000);
@@ -145,7 +148,7 @@ describe('approver notifications on the time-skipping test server', function () 
     near(scheduledAt[3]!, deadline.getTime(), 'the missed-deadline report');
     const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
     assert.equal(markers.length, 1, 'one patch marker (approval-reminders)');
-    await recordHistory(env.client.workflow.getHandle(deductionWorkflowId(taxNo, '202611')), 'expired-with-reminders');
+    await recordHistory(env.client.workflow.getHandle(deductionWorkflowId(taxNo, PERIOD)), 'expired-with-reminders');
   });
 
   it('carries on to EXPIRED when notices cannot be delivered (a channel this worker lacks)', async () => {

@@ -8,9 +8,9 @@ import { approve, startMonthlyDeduction } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 
 async function freePort(): Promise<number> {

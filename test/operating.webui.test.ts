@@ -21,10 +21,10 @@ import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { installTestLogging } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 import { launchChromium } from './support/browser.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
-const PERIOD = '202611';
 const TAX_NO = '91440300591872133B';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 const AWAITING = 'DeductionStage="AWAITING_APPROVAL"';
 const run = promisify(execFile);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { formatShanghaiTime } from '../protocol/period.js';
 import { approvalDeadline } from '../rules/approvalDeadline.js';
 import { classifySelectResult } from '../rules/selectResult.js';
@@ -38,23 +39,44 @@ describe('statistic plan', () => {
   it('knows which statuses lock selection', () => {
     assert.deepEqual(['01', '21', '02', '22', '03', '05'].filter(statisticLocksSelection), ['21', '02', '03']);
   });
-  it('adds the statistic lines in decimal', () => {
-    const line = (count: number, amount: string, tax: string) => ({
-      invoiceType: 27,
-      deductibleCount: count,
-      deductibleAmount: amount,
-      deductibleTax: tax,
-      notDeductibleCount: 1,
-      notDeductibleAmount: '0.00',
-      notDeductibleTax: '0.00',
-    });
-    const totals = statisticTotals([line(1, '0.10', '0.01'), line(2, '0.20', '0.02')]);
+  const line = (count: number, amount: string, tax: string) => ({
+    invoiceType: 27,
+    deductibleCount: count,
+    deductibleAmount: amount,
+    deductibleTax: tax,
+    notDeductibleCount: 1,
+    notDeductibleAmount: '0.00',
+    notDeductibleTax: '0.00',
+  });
+  it('adds the statistic lines in decimal, where binary floats would be a cent off', () => {
+    // Worked by hand: 123456789012345.67 + 0.01 = 123456789012345.68 (floats give .69), and
+    // 3 x 99999999999.99 = 299999999999.97.
+    const totals = statisticTotals([
+      line(1, '123456789012345.67', '99999999999.99'),
+      line(2, '0.01', '99999999999.99'),
+      line(0, '0.00', '99999999999.99'),
+    ]);
     assert.deepEqual(totals, {
       deductibleCount: 3,
-      deductibleAmount: '0.30',
-      deductibleTax: '0.03',
-      notDeductibleCount: 2,
+      deductibleAmount: '123456789012345.68',
+      deductibleTax: '299999999999.97',
+      notDeductibleCount: 3,
     });
+  });
+  it('totals equal an integer-cent sum of the lines for any amounts', () => {
+    const cents = fc.bigInt({ min: 0n, max: 10n ** 15n - 1n });
+    const yuan = (c: bigint) => `${c / 100n}.${String(c % 100n).padStart(2, '0')}`;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(cents, cents), { maxLength: 30 }), (rows) => {
+        const totals = statisticTotals(rows.map(([amount, tax]) => line(1, yuan(amount), yuan(tax))));
+        return (
+          totals.deductibleAmount === yuan(rows.reduce((s, [a]) => s + a, 0n)) &&
+          totals.deductibleTax === yuan(rows.reduce((s, [, t]) => s + t, 0n)) &&
+          totals.deductibleCount === rows.length
+        );
+      }),
+      { numRuns: 300, seed: 17 },
+    );
   });
 });
 

@@ -5,14 +5,14 @@ import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
 /**
  * selectionMode 'preselect' (预勾选 → 预勾选确认 → 预勾选确认结果查询) end to end on a real Temporal
  * dev server and the sandbox, with replies of the pre-selection writes lost after the sandbox
  * applied them: the month still selects every invoice once and confirms once.
  */
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 
 describe('MonthlyDeductionWorkflow with selectionMode preselect (dev server + sandbox)', function () {

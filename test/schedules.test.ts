@@ -12,11 +12,11 @@ import {
   triggerSchedule,
 } from '../client/schedules.js';
 import { runCli } from '../client/cli.js';
-import { likelyCurrentPeriod } from '../protocol/period.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { deductionWorkflowId } from '../workflows/contract.js';
 import { deductionScheduleId, type LauncherResult } from '../workflows/launcherContract.js';
 import { startStack, type TestStack } from './support/stack.js';
+import { periodOpenOn } from './support/calendar.js';
 
 const A = withCheckCharacter('914403000CHED0001');
 const B = withCheckCharacter('914403000CHED0002');
@@ -156,12 +156,13 @@ describe('schedules apply / trigger / backfill on a real Temporal dev server', f
   });
 
   it('a trigger starts deduction-<taxNo>-<period> once; a second trigger starts nothing new', async () => {
-    const before = likelyCurrentPeriod(new Date());
+    const triggeredAt = new Date();
     await triggerSchedule(stack.client, A);
     const [first] = await launcherResults(A, 1);
     assert.equal(first!.started, true);
     await triggerSchedule(stack.client, A);
     const results = await launcherResults(A, 2);
+    const before = periodOpenOn(triggeredAt);
     const periods = new Set(results.map((r) => r.taxPeriod));
     assert.ok(periods.size === 1 && [...periods][0] === before, `period from the trigger time: ${[...periods]}`);
     assert.deepEqual(results.map((r) => r.started).sort(), [false, true]);

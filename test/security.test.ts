@@ -12,9 +12,9 @@ import { capturedLogLines } from './support/logSink.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500 };
 
 async function runMonth(stack: TestStack, taxNo: string, confirmPassword: string, comment: string) {

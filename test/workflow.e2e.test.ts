@@ -7,11 +7,12 @@ import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { historyLength, searchAttributes, waitForStage } from './support/workflows.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
-// The sandbox clock sits inside the filing window of 202611: confirmation is open (the month
-// has ended) and selection is open until 2026-12-15.
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+// The sandbox clock sits inside the filing window of the test period (derived from today, see
+// test/support/calendar.ts): confirmation is open (the month has ended) and selection is open
+// until the period's deadline.
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
 
 describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox', function () {

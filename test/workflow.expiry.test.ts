@@ -9,6 +9,9 @@ import { startSandbox } from '../simulator/server.js';
 import { workflowBundle } from '../workers/createWorker.js';
 import { deductionWorkflowId, type MonthlyDeductionResult, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/contract.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
+import { TEST_WINDOW } from './support/calendar.js';
+
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 
 describe('MonthlyDeductionWorkflow on the time-skipping test server', function () {
   this.timeout(180_000);
@@ -26,8 +29,8 @@ describe('MonthlyDeductionWorkflow on the time-skipping test server', function (
 
   it('ends EXPIRED without confirming when no approval comes before the deadline', async () => {
     const admin = new SandboxAdmin(sandbox.url);
-    await admin.seedDemo({ taxPeriod: '202611', now: '2026-12-05T10:00:00+08:00', invoicesPerTaxpayer: 20, seed: 3 });
-    await admin.setClock('2026-12-05T10:00:00+08:00');
+    await admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 20, seed: 3 });
+    await admin.setClock(SANDBOX_NOW);
     const invoiceCloud = invoiceCloudConfigFromEnv({ INVOICE_CLOUD_BASE_URL: sandbox.url });
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -40,11 +43,11 @@ describe('MonthlyDeductionWorkflow on the time-skipping test server', function (
     const result = await worker.runUntil(
       env.client.workflow.execute(WORKFLOW_TYPE, {
         taskQueue: TASK_QUEUE,
-        workflowId: deductionWorkflowId(taxNo, '202611'),
+        workflowId: deductionWorkflowId(taxNo, PERIOD),
         args: [
           {
             taxNo,
-            taxPeriod: '202611',
+            taxPeriod: PERIOD,
             approvalDeadline: new Date(Date.now() + 20 * 86_400_000).toISOString(),
             polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
           },

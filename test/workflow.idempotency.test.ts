@@ -7,9 +7,9 @@ import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_WINDOW } from './support/calendar.js';
 
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
+const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 /** Every activity that writes to the bureau. */
 const WRITES = ['submitSelection', 'requestStatisticOperation', 'requestConfirmation', 'changeTaxPeriod'];
 

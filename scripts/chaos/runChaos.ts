@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { approve, startMonthlyDeduction } from '../../client/deductions.js';
 import { withCheckCharacter } from '../../protocol/taxNo.js';
 import { SandboxAdmin } from '../../simulator/adminClient.js';
+import { filingWindowContaining } from '../../simulator/filingWindow.js';
 import { prng } from '../../simulator/random.js';
 import { WORKFLOWS_PATH } from '../../workers/createWorker.js';
 import { deductionWorkflowId, type MonthlyDeductionResult } from '../../workflows/contract.js';
@@ -32,6 +33,8 @@ export const ChaosOptions = z.object({
     .positive()
     .default(15 * 60_000),
   seed: z.number().int().default(2026),
+  /** The day the run's period and sandbox clock derive from (an ISO instant; default: now). */
+  today: z.iso.datetime({ offset: true }).optional(),
   keepData: z.boolean().default(false),
 });
 export type ChaosOptions = z.input<typeof ChaosOptions>;
@@ -54,8 +57,6 @@ export interface ChaosReport {
   dataDir: string;
 }
 
-const PERIOD = '202611';
-const SANDBOX_NOW = '2026-12-05T10:00:00+08:00';
 const APPROVER = '自动审批';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -83,6 +84,8 @@ export async function runChaos(
   log: (line: string) => void = () => undefined,
 ): Promise<ChaosReport> {
   const options = ChaosOptions.parse(input);
+  // Inside the filing window of the current month: its deadline is weeks after the run.
+  const { period, sandboxNow } = filingWindowContaining(options.today ? new Date(options.today) : new Date());
   const random = prng(options.seed);
   const began = Date.now();
   const dataDir = mkdtempSync(join(tmpdir(), 'vat-chaos-'));
@@ -123,8 +126,8 @@ export async function runChaos(
   await startSandboxProcess();
 
   // The tenant, the taxpayers and their pools, the clock inside the filing window, task latencies.
-  await admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 1, seed: options.seed });
-  await admin.setClock(SANDBOX_NOW);
+  await admin.seedDemo({ taxPeriod: period, now: sandboxNow, invoicesPerTaxpayer: 1, seed: options.seed });
+  await admin.setClock(sandboxNow);
   const taxNos = Array.from({ length: options.taxpayers }, (_, i) =>
     withCheckCharacter(`91440300MA5C${String(i).padStart(5, '0')}`),
   );
@@ -135,10 +138,10 @@ export async function runChaos(
       name: `混沌测试${i}有限公司`,
       softCertificate: true,
       periodChangeSupported: true,
-      taxPeriod: PERIOD,
+      taxPeriod: period,
       confirmPassword: '1234567',
     });
-    await admin.generateInvoices(taxNo, { count: options.invoicesPerTaxpayer, seed: options.seed + i, period: PERIOD });
+    await admin.generateInvoices(taxNo, { count: options.invoicesPerTaxpayer, seed: options.seed + i, period: period });
   }
   for (const kind of ['select', 'statistic', 'confirm'] as const) {
     await admin.setTaskLatency({
@@ -167,7 +170,7 @@ export async function runChaos(
   for (const taxNo of taxNos) {
     await startMonthlyDeduction(client, {
       taxNo,
-      taxPeriod: PERIOD,
+      taxPeriod: period,
       approvers: [APPROVER],
       batchSize: 100,
       polling: { initialIntervalMs: 500, maximumIntervalMs: 2000, backoffCoefficient: 1.5 },
@@ -184,7 +187,7 @@ export async function runChaos(
       for (const taxNo of taxNos) {
         if (approved.has(taxNo) || finished) continue;
         try {
-          await approve(client, taxNo, PERIOD, { approver: APPROVER });
+          await approve(client, taxNo, period, { approver: APPROVER });
           approved.add(taxNo);
           approvalsSent++;
         } catch {
@@ -259,7 +262,7 @@ export async function runChaos(
     for (const taxNo of taxNos) {
       if (results.has(taxNo)) continue;
       try {
-        const handle = client.workflow.getHandle(deductionWorkflowId(taxNo, PERIOD));
+        const handle = client.workflow.getHandle(deductionWorkflowId(taxNo, period));
         const description = await handle.describe();
         if (description.status.name === 'RUNNING') continue;
         results.set(
@@ -317,7 +320,7 @@ export async function runChaos(
   let consistent = 0;
   for (const r of completed) {
     const state = await admin.getTaxpayer(r.taxNo);
-    if (state.selectedCount === r.statistic?.deductibleCount && state.confirmedPeriods.includes(PERIOD)) consistent++;
+    if (state.selectedCount === r.statistic?.deductibleCount && state.confirmedPeriods.includes(period)) consistent++;
   }
   check(
     "confirmed statistic matches the bureau's selection",

@@ -1,6 +1,5 @@
+import { TEST_PERIOD } from './calendar.js';
 import type { SandboxAdmin } from '../../simulator/adminClient.js';
-
-export const TEST_PERIOD = '202611';
 
 /**
  * Adds a taxpayer to the sandbox's demo tenant (soft-certificate mode on, period change
