@@ -9,7 +9,9 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { startMonthlyDeduction } from '../client/deductions.js';
-import { addMonths, likelyCurrentPeriod } from '../protocol/period.js';
+import { likelyCurrentPeriod, TaxPeriod } from '../protocol/period.js';
+import { approvalDeadline } from '../rules/approvalDeadline.js';
+import { filingWindowContaining, filingWindowOf } from '../simulator/filingWindow.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { createDeductionWorker } from '../workers/createWorker.js';
@@ -40,12 +42,14 @@ function port(variable: string, fallback: number): number {
 }
 
 /**
- * The sandbox's clock for a period: the 5th of the following month, 10:00 Shanghai time, inside
- * the filing window (selection open until the 15th, confirmation open since the month ended).
+ * The demo's period: the one a person would be filing now, unless its approvals close within two
+ * days (a demo started on the 14th would expire at once); then the current month, whose deadline
+ * is weeks away (docs/testing.md).
  */
-function filingWindowInstant(taxPeriod: string): string {
-  const next = addMonths(taxPeriod, 1);
-  return `${next.slice(0, 4)}-${next.slice(4)}-05T10:00:00+08:00`;
+function demoPeriod(now: Date): string {
+  const likely = likelyCurrentPeriod(now);
+  const closes = approvalDeadline(filingWindowOf(likely).deductionDeadline).getTime();
+  return closes - now.getTime() > 2 * 86_400_000 ? likely : filingWindowContaining(now).period;
 }
 
 async function waitForDecisionPoint(client: Client, workflowId: string): Promise<Progress | undefined> {
@@ -88,8 +92,9 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({ port: sandboxPort, dbFile: `${DATA_DIR}sandbox.sqlite` });
   const admin = new SandboxAdmin(sandbox.url);
 
-  const taxPeriod = process.env.DEMO_TAX_PERIOD ?? likelyCurrentPeriod(new Date());
-  const clock = filingWindowInstant(taxPeriod);
+  const taxPeriod = process.env.DEMO_TAX_PERIOD ?? demoPeriod(new Date());
+  if (!TaxPeriod.safeParse(taxPeriod).success) throw new Error(`DEMO_TAX_PERIOD=${taxPeriod}: must be YYYYMM`);
+  const clock = filingWindowOf(taxPeriod).sandboxNow;
   const state = await admin.getTaxpayer(DEMO_TAXPAYERS[0]!).catch(() => undefined);
   if (!state || state.taxPeriod !== taxPeriod) {
     await admin.seedDemo({ taxPeriod, now: clock, invoicesPerTaxpayer: 40, seed: 2026 });
