@@ -4,10 +4,12 @@ import type {
   AddInvoicesBody,
   AuthSettingsBody,
   ClockState,
+  FaultsServed,
   GenerateInvoicesBody,
   LedgerQuery,
   LedgerRecord,
   SeedDemoBody,
+  StatisticRecord,
   TaskDelaysBody,
   TaxpayerBody,
   TaxpayerSummary,
@@ -15,6 +17,7 @@ import type {
 } from './admin/schemas.js';
 
 import type { Invariants } from './admin/invariants.js';
+import type { StoredInvoice } from './store.js';
 import type { ReceivedWebhook } from './plugins/webhooks.js';
 import type {
   FaultSettings,
@@ -25,7 +28,17 @@ import type {
 } from './faults/schemas.js';
 
 export type { ReceivedWebhook };
-export type { ClockState, FaultSettings, FaultSettingsInput, Invariants, LedgerRecord, TaxpayerSummary };
+export type {
+  ClockState,
+  FaultSettings,
+  FaultSettingsInput,
+  FaultsServed,
+  Invariants,
+  LedgerRecord,
+  StatisticRecord,
+  StoredInvoice,
+  TaxpayerSummary,
+};
 export type TaskLatencies = Record<TaskLatencyBody['kind'], LatencyDistribution>;
 
 /** Typed client of the sandbox admin API. Non-2xx answers reject (axios errors). */
@@ -90,6 +103,19 @@ export class SandboxAdmin {
   getTaxpayer(taxNo: string): Promise<TaxpayerSummary> {
     return this.get(`/admin/taxpayers/${encodeURIComponent(taxNo)}`);
   }
+  /** The taxpayer's pool with the bureau's selection state of each invoice. */
+  listInvoices(taxNo: string): Promise<StoredInvoice[]> {
+    return this.get(`/admin/taxpayers/${encodeURIComponent(taxNo)}/invoices`);
+  }
+  /** A period's statistic table (status and items) as the bureau holds it; default the current period. */
+  statistic(taxNo: string, period?: string): Promise<StatisticRecord> {
+    return this.get(`/admin/taxpayers/${encodeURIComponent(taxNo)}/statistic`, period ? { period } : {});
+  }
+  /**
+   * Write requests that reached the bureau, oldest first: accepted ones, and with
+   * `includeRefused: 'true'` also the ones it refused. Requests answered from the requestId
+   * cache are not there.
+   */
   ledger(query: LedgerQuery = {}): Promise<LedgerRecord[]> {
     return this.get('/admin/ledger', query);
   }
@@ -107,6 +133,10 @@ export class SandboxAdmin {
   }
   getFaults(tenantId = 'devbiz'): Promise<FaultSettings & { tenantId: string }> {
     return this.get('/admin/faults', { tenantId });
+  }
+  /** Faults served to the tenant so far, counted across sandbox restarts. */
+  faultsServed(tenantId = 'devbiz'): Promise<FaultsServed> {
+    return this.get('/admin/faults/served', { tenantId });
   }
   /** Every access token of the tenant expires now: its next business call answers 1002. */
   expireTokens(tenantId = 'devbiz'): Promise<{ tenantId: string; expired: number }> {

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE TABLE IF NOT EXISTS ledger (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, tax_no TEXT NOT NULL, interface_code TEXT NOT NULL,
   request_id TEXT NOT NULL, task_no TEXT NOT NULL, invoice_nos TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_task ON ledger (task_no);
 CREATE TABLE IF NOT EXISTS reserved_task_nos (
   task_no TEXT PRIMARY KEY, tax_no TEXT NOT NULL, kind TEXT NOT NULL, seq INTEGER NOT NULL,
   used INTEGER NOT NULL DEFAULT 0);
@@ -52,9 +53,34 @@ export function openDb(file: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  ensureLedgerColumns(db);
   ensurePoolSchema(db);
   ensureAccountingSchema(db);
   return db;
+}
+
+/**
+ * Ledger columns added after the table's first version (added in place, so older databases keep
+ * working): what the write request was, the state it found, whether the bureau refused it, and
+ * the settled task's result.
+ */
+const LEDGER_COLUMNS: readonly [string, string][] = [
+  ['accepted', 'INTEGER NOT NULL DEFAULT 1'],
+  ['refusal_code', "TEXT NOT NULL DEFAULT ''"],
+  ['refusal_message', "TEXT NOT NULL DEFAULT ''"],
+  ['period', "TEXT NOT NULL DEFAULT ''"],
+  ['statistic_status', "TEXT NOT NULL DEFAULT ''"],
+  ['operate_type', "TEXT NOT NULL DEFAULT ''"],
+  ['authenticate_flag', "TEXT NOT NULL DEFAULT ''"],
+  ['invoices_json', "TEXT NOT NULL DEFAULT '[]'"],
+  ['task_result_json', 'TEXT'],
+];
+
+function ensureLedgerColumns(db: Db): void {
+  const existing = new Set((db.prepare('PRAGMA table_info(ledger)').all() as { name: string }[]).map((c) => c.name));
+  for (const [name, definition] of LEDGER_COLUMNS) {
+    if (!existing.has(name)) db.exec(`ALTER TABLE ledger ADD COLUMN ${name} ${definition}`);
+  }
 }
 
 export const ALL_TABLES = [

@@ -60,6 +60,20 @@ export interface Statistic {
   confirmedAt: number | null;
 }
 
+/** One invoice of a write request (select, cancel, pre-selection confirmation, booking). */
+export interface LedgerInvoice {
+  invoiceCode: string;
+  invoiceNo: string;
+  /** What the request asked to deduct (select lines only). */
+  effectiveTaxAmount?: string;
+  /** deductionPurpose the line was sent with (select lines only). */
+  purpose?: string;
+}
+
+/**
+ * One write request that reached a write handler of the bureau, accepted or refused. Requests
+ * answered from the requestId cache never reach a handler and are not here.
+ */
 export interface LedgerEntry {
   id: number;
   time: number;
@@ -68,7 +82,45 @@ export interface LedgerEntry {
   requestId: string;
   taskNo: string;
   invoiceNos: string[];
+  /** 'pending' until an asynchronous task settles; 'refused <code> <message>' for a refusal. */
   outcome: string;
+  /** False when the bureau refused the request (refusal says why); nothing changed then. */
+  accepted: boolean;
+  refusal: { code: string; message: string } | null;
+  /** The taxpayer's period when the request arrived. */
+  period: string;
+  /** The status of that period's statistic table when the request arrived. */
+  statisticStatus: string;
+  /** statisticCreate: 1 generate, 2 revoke. Empty for other writes. */
+  operateType: string;
+  /** invoiceSelect: 0 select, 1 cancel. Empty for other writes. */
+  authenticateFlag: string;
+  invoices: LedgerInvoice[];
+  /** The settled task's result (select: per-invoice lines), null while pending or without a task. */
+  taskResult: unknown;
+}
+
+export type NewLedgerEntry = Omit<
+  LedgerEntry,
+  | 'id'
+  | 'accepted'
+  | 'refusal'
+  | 'period'
+  | 'statisticStatus'
+  | 'operateType'
+  | 'authenticateFlag'
+  | 'invoices'
+  | 'taskResult'
+> &
+  Partial<
+    Pick<LedgerEntry, 'refusal' | 'period' | 'statisticStatus' | 'operateType' | 'authenticateFlag' | 'invoices'>
+  >;
+
+export interface LedgerFilter {
+  taxNo?: string;
+  interfaceCode?: string;
+  /** Also the requests the bureau refused (default: accepted writes only). */
+  includeRefused?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -422,6 +474,14 @@ export class Store {
     ).map(toInvoice);
     return { total, rows };
   }
+  /** Every invoice of the taxpayer's pool, with the bureau's selection state. */
+  allInvoices(taxNo: string): StoredInvoice[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM invoices WHERE tax_no = ? ORDER BY invoice_date, invoice_code, invoice_no')
+        .all(taxNo) as Row[]
+    ).map(toInvoice);
+  }
   invoiceCounts(taxNo: string): { total: number; selected: number } {
     const row = this.db
       .prepare("SELECT COUNT(*) AS total, SUM(select_status = '1') AS selected FROM invoices WHERE tax_no = ?")
@@ -494,24 +554,50 @@ export class Store {
       .prepare('INSERT INTO idempotency (tax_no, interface_code, request_id, reply_json) VALUES (?, ?, ?, ?)')
       .run(taxNo, interfaceCode, requestId, JSON.stringify(reply));
   }
-  addLedger(e: Omit<LedgerEntry, 'id'>): void {
+  addLedger(e: NewLedgerEntry): void {
     this.db
       .prepare(
-        `INSERT INTO ledger (time, tax_no, interface_code, request_id, task_no, invoice_nos, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO ledger (time, tax_no, interface_code, request_id, task_no, invoice_nos, outcome, accepted,
+           refusal_code, refusal_message, period, statistic_status, operate_type, authenticate_flag, invoices_json)
+         VALUES (@time, @taxNo, @interfaceCode, @requestId, @taskNo, @invoiceNos, @outcome, @accepted,
+           @refusalCode, @refusalMessage, @period, @statisticStatus, @operateType, @authenticateFlag, @invoices)`,
       )
-      .run(e.time, e.taxNo, e.interfaceCode, e.requestId, e.taskNo, JSON.stringify(e.invoiceNos), e.outcome);
+      .run({
+        time: e.time,
+        taxNo: e.taxNo,
+        interfaceCode: e.interfaceCode,
+        requestId: e.requestId,
+        taskNo: e.taskNo,
+        invoiceNos: JSON.stringify(e.invoiceNos),
+        outcome: e.outcome,
+        accepted: e.refusal ? 0 : 1,
+        refusalCode: e.refusal?.code ?? '',
+        refusalMessage: e.refusal?.message ?? '',
+        period: e.period ?? '',
+        statisticStatus: e.statisticStatus ?? '',
+        operateType: e.operateType ?? '',
+        authenticateFlag: e.authenticateFlag ?? '',
+        invoices: JSON.stringify(e.invoices ?? []),
+      });
   }
-  setLedgerOutcome(taskNo: string, outcome: string): void {
-    this.db.prepare('UPDATE ledger SET outcome = ? WHERE task_no = ?').run(outcome, taskNo);
+  /** A task settled: its write's outcome and result. */
+  setLedgerOutcome(taskNo: string, outcome: string, taskResult: unknown): void {
+    this.db
+      .prepare('UPDATE ledger SET outcome = ?, task_result_json = ? WHERE task_no = ? AND accepted = 1')
+      .run(outcome, JSON.stringify(taskResult), taskNo);
   }
-  ledger(filter: { taxNo?: string; interfaceCode?: string }): LedgerEntry[] {
+  ledger(filter: LedgerFilter): LedgerEntry[] {
     const rows = this.db
       .prepare(
         `SELECT * FROM ledger WHERE (@taxNo IS NULL OR tax_no = @taxNo)
-           AND (@interfaceCode IS NULL OR interface_code = @interfaceCode) ORDER BY id`,
+           AND (@interfaceCode IS NULL OR interface_code = @interfaceCode)
+           AND (@includeRefused = 1 OR accepted = 1) ORDER BY id`,
       )
-      .all({ taxNo: filter.taxNo ?? null, interfaceCode: filter.interfaceCode ?? null }) as Row[];
+      .all({
+        taxNo: filter.taxNo ?? null,
+        interfaceCode: filter.interfaceCode ?? null,
+        includeRefused: filter.includeRefused ? 1 : 0,
+      }) as Row[];
     return rows.map((r) => ({
       id: num(r.id),
       time: num(r.time),
@@ -521,6 +607,15 @@ export class Store {
       taskNo: str(r.task_no),
       invoiceNos: JSON.parse(str(r.invoice_nos)) as string[],
       outcome: str(r.outcome),
+      accepted: r.accepted === 1,
+      refusal: r.accepted === 1 ? null : { code: str(r.refusal_code), message: str(r.refusal_message) },
+      period: str(r.period),
+      statisticStatus: str(r.statistic_status),
+      operateType: str(r.operate_type),
+      authenticateFlag: str(r.authenticate_flag),
+      invoices: JSON.parse(str(r.invoices_json)) as LedgerInvoice[],
+      taskResult:
+        r.task_result_json === null || r.task_result_json === undefined ? null : JSON.parse(str(r.task_result_json)),
     }));
   }
 }

@@ -14,17 +14,27 @@ process.once('exit', () => {
 export class ManagedProcess {
   private child?: ChildProcess;
   starts = 0;
+  /** SIGKILLs sent to a live process (a kill of an already-dead one is not counted). */
   kills = 0;
+
+  private readyChild?: ChildProcess;
 
   constructor(
     readonly name: string,
     private readonly script: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly logFile: string,
+    /** Text the process prints once it is up (e.g. a worker polling its task queue). */
+    private readonly readyText?: string,
   ) {}
 
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Running and has printed its readyText (false without one). */
+  get ready(): boolean {
+    return this.running && this.readyChild === this.child;
   }
 
   start(): void {
@@ -37,19 +47,34 @@ export class ManagedProcess {
     this.child.stdout?.pipe(log);
     this.child.stderr?.pipe(log);
     const child = this.child;
+    const readyText = this.readyText;
+    if (readyText !== undefined) {
+      let seen = '';
+      const watch = (chunk: Buffer) => {
+        seen = (seen + chunk.toString('utf8')).slice(-4096);
+        if (!seen.includes(readyText)) return;
+        this.readyChild = child;
+        child.stdout?.off('data', watch);
+      };
+      child.stdout?.on('data', watch);
+    }
     live.add(child);
     child.once('exit', () => live.delete(child));
     this.starts++;
   }
 
-  /** SIGKILL: no shutdown, no goodbye — what a crash or an OOM kill does. */
-  async kill(): Promise<void> {
+  /**
+   * SIGKILL: no shutdown, no goodbye — what a crash or an OOM kill does. True when it hit a live
+   * process; false when there was none running (nothing was killed).
+   */
+  async kill(): Promise<boolean> {
     const child = this.child;
-    if (!child || !this.running) return;
+    if (!child || !this.running) return false;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
     this.kills++;
+    return true;
   }
 
   async stop(): Promise<void> {

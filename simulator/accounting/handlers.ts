@@ -9,6 +9,7 @@ import {
 import type { AccountInvoiceLine, AccountResultLine } from '../../protocol/interfaces.js';
 import { GatewayError } from '../errors.js';
 import type { Handler, HandlerContext } from '../gateway/handlers.js';
+import { ledgerAccepted } from '../gateway/taskHelpers.js';
 import { AccountingStore } from './accountingStore.js';
 import { matchAccountInvoice } from './matching.js';
 
@@ -44,15 +45,13 @@ export const invoiceAccount: Handler<'invoiceAccount'> = (req, ctx) => {
   const dueAt = ctx.now + Number(ctx.store.getSetting(ACCOUNT_DELAY_SETTING) ?? DEFAULT_ACCOUNT_DELAY_MS);
   accounting.insertTask({ taskNo, taxNo: ctx.taxpayer.taxNo, createdAt: ctx.now, dueAt, lines });
   const booked = lines.filter((l) => l.resultCode === AccountResultCode.Booked).length;
-  ctx.store.addLedger({
-    time: ctx.now,
-    taxNo: ctx.taxpayer.taxNo,
-    interfaceCode: 'invoiceAccount',
-    requestId: ctx.requestId,
+  ledgerAccepted(
+    ctx,
+    'invoiceAccount',
     taskNo,
-    invoiceNos: req.invoices.map((i) => i.invoiceNo),
-    outcome: `booked=${booked} refused=${lines.length - booked}`,
-  });
+    req.invoices.map((i) => i.invoiceNo),
+    `booked=${booked} refused=${lines.length - booked}`,
+  );
   return { asyncFlag: '1', taskNo };
 };
 

@@ -3,8 +3,12 @@ import type { SelectTaskRequest, SelectTaskResult, ConfirmTaskResult } from '../
 import type { Store } from '../store.js';
 
 /**
- * Invariants a correct client keeps, computed from the bureau's settled tasks (the ledger's
- * source of truth). Tests and the chaos test assert the violation lists are empty.
+ * The bureau's own state changes, from its settled tasks: an invoice selected (code 1) twice, a
+ * period confirmed twice. The bureau's rules refuse both (19 already selected; confirmation only
+ * of a generated table), so these lists stay empty whatever a client does: they check the
+ * sandbox, not the client. What a client did is judged from the ledger of write requests that
+ * reached the bureau (GET /admin/ledger?includeRefused=true), as the chaos run does in
+ * scripts/chaos/invariants.ts.
  */
 export interface Invariants {
   /** An invoice selected successfully (code 1) twice for one period with no cancellation between. */

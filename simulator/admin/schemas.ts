@@ -3,6 +3,8 @@ import { ACCOUNT_STATUSES, BOUND_BILL_TYPES, DATA_SOURCES } from '../../protocol
 import { Money } from '../../protocol/money.js';
 import { IsoDate, TaxPeriod } from '../../protocol/period.js';
 import { TaxNo } from '../../protocol/taxNo.js';
+import type { StatisticItem } from '../../protocol/interfaces.js';
+import type { LedgerEntry } from '../store.js';
 
 /** Bodies of the admin API. Shared by the admin plugin (validation) and SandboxAdmin (types). */
 
@@ -87,8 +89,16 @@ export const GenerateInvoicesBody = z.object({
 });
 export type GenerateInvoicesBody = z.input<typeof GenerateInvoicesBody>;
 
-export const LedgerQuery = z.object({ taxNo: z.string().optional(), interfaceCode: z.string().optional() });
+export const LedgerQuery = z.object({
+  taxNo: z.string().optional(),
+  interfaceCode: z.string().optional(),
+  /** 'true': also the write requests the bureau refused (by default only accepted writes). */
+  includeRefused: z.enum(['true', 'false']).optional(),
+});
 export type LedgerQuery = z.input<typeof LedgerQuery>;
+
+export const StatisticQuery = z.object({ period: TaxPeriod.optional() });
+export type StatisticQuery = z.input<typeof StatisticQuery>;
 
 export interface TaxpayerSummary {
   taxNo: string;
@@ -106,15 +116,30 @@ export interface TaxpayerSummary {
   lastLoginAt: string | null;
 }
 
-export interface LedgerRecord {
-  id: number;
-  time: string;
+/** A write request that reached the bureau (see LedgerEntry in simulator/store.ts); `time` is sandbox time. */
+export type LedgerRecord = Omit<LedgerEntry, 'time'> & { time: string };
+
+/** A period's statistic table as the bureau holds it. */
+export interface StatisticRecord {
   taxNo: string;
-  interfaceCode: string;
-  requestId: string;
-  taskNo: string;
-  invoiceNos: string[];
-  outcome: string;
+  period: string;
+  statisticStatus: string;
+  confirmedAt: string | null;
+  items: StatisticItem[];
+}
+
+/** Injected faults the sandbox served to a tenant since its database was created (survives restarts). */
+export interface FaultsServed {
+  tenantId: string;
+  http5xx: number;
+  hang: number;
+  reset: number;
+  corrupt: number;
+  slow: number;
+  /** Replies lost (5xx, hang, reset) after the request was processed and committed. */
+  lostAfterProcessing: number;
+  /** Of those, writes answered success (done now, or before under the same requestId); the client never heard. */
+  writesLostAfterProcessing: number;
 }
 
 export interface ClockState {

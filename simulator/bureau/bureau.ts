@@ -159,7 +159,7 @@ export class Bureau {
       outcome = `${r.success ? 'ok' : 'failed'} status=${r.statisticStatus} ${r.resultMsg}`;
     }
     this.store.settleTask(task.taskNo, at, result);
-    this.store.setLedgerOutcome(task.taskNo, outcome);
+    this.store.setLedgerOutcome(task.taskNo, outcome, result);
   }
 
   private settleSelect(taxNo: string, request: SelectTaskRequest, at: number): SelectTaskResult {

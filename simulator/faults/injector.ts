@@ -9,12 +9,53 @@ export interface FaultDraw {
   delayMs: number;
 }
 
+/** What the injector counts of the faults it served, per tenant. */
+export const SERVED_FAULTS = [
+  'http5xx',
+  'hang',
+  'reset',
+  'corrupt',
+  'slow',
+  'lostAfterProcessing',
+  'writesLostAfterProcessing',
+] as const;
+export type ServedFault = (typeof SERVED_FAULTS)[number];
+export type ServedCounts = Record<ServedFault, number>;
+
+/** Where the counts persist (the sandbox's SQLite settings), so they survive a sandbox restart. */
+export interface CounterStore {
+  getSetting(key: string): string | undefined;
+  setSetting(key: string, value: string): void;
+}
+
+function memoryCounters(): CounterStore {
+  const values = new Map<string, string>();
+  return { getSetting: (k) => values.get(k), setSetting: (k, v) => void values.set(k, v) };
+}
+
 /**
  * Draws faults per tenant from a PRNG seeded by the tenant's settings. The sequence restarts
  * whenever the settings change, so a test that sets faults sees the same draws every run.
+ * Counts every fault it served (persisted when given a store).
  */
 export class FaultInjector {
   private readonly streams = new Map<string, { key: string; next: () => number }>();
+
+  constructor(private readonly counters: CounterStore = memoryCounters()) {}
+
+  /** Records faults served to the tenant (one request may count as several: hang + lost after processing). */
+  served(tenantId: string, faults: readonly ServedFault[]): void {
+    if (faults.length === 0) return;
+    const counts = this.servedCounts(tenantId);
+    for (const fault of faults) counts[fault] += 1;
+    this.counters.setSetting(`faults.served.${tenantId}`, JSON.stringify(counts));
+  }
+
+  servedCounts(tenantId: string): ServedCounts {
+    const raw = this.counters.getSetting(`faults.served.${tenantId}`);
+    const stored = raw ? (JSON.parse(raw) as Partial<ServedCounts>) : {};
+    return Object.fromEntries(SERVED_FAULTS.map((f) => [f, stored[f] ?? 0])) as ServedCounts;
+  }
 
   draw(tenantId: string, settings: FaultSettings, interfaceCode: string | undefined): FaultDraw {
     if (settings.interfaces.length > 0 && (!interfaceCode || !settings.interfaces.includes(interfaceCode))) {

@@ -11,7 +11,7 @@ import { formatShanghaiTime } from '../bureau/calendar.js';
 import { accountingHandlers } from '../accounting/handlers.js';
 import { GatewayError } from '../errors.js';
 import { poolHandlers } from './poolHandlers.js';
-import { ledgerAccepted, noSuchTask, selectResultPage, settledTask } from './taskHelpers.js';
+import { ledgerAccepted, noSuchTask, selectResultPage, settledTask, type WriteArrival } from './taskHelpers.js';
 import type { Store, Taxpayer } from '../store.js';
 
 /** What a handler sees: the taxpayer (already in the tenant and caught up) and the request's identity. */
@@ -21,6 +21,8 @@ export interface HandlerContext {
   taxpayer: Taxpayer;
   requestId: string;
   now: number;
+  /** The request's facts as the ledger keeps them (period and statistic status at arrival). */
+  arrival: WriteArrival;
 }
 
 export type Handler<C extends InterfaceCode> = (req: ParsedRequestOf<C>, ctx: HandlerContext) => ReplyOf<C>;
@@ -52,12 +54,7 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   invoiceSelect: (req, ctx) => {
     const request: SelectTaskRequest = { payload: req, loggedIn: ctx.bureau.isLoggedIn(ctx.taxpayer, ctx.now) };
     const task = ctx.bureau.createTask(ctx.taxpayer.taxNo, 'select', ctx.taxpayer.taxPeriod, request);
-    ledgerAccepted(
-      ctx,
-      'invoiceSelect',
-      task.taskNo,
-      req.invoices.map((i) => i.invoiceNo),
-    );
+    ledgerAccepted(ctx, 'invoiceSelect', task.taskNo);
     // The bureau always answers asynchronously here, whatever asyncFlag asked for.
     return { asyncFlag: '1', taskNo: task.taskNo };
   },
@@ -142,15 +139,7 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
       throw violated(`当前所属期${taxPeriod}已生成统计表，请先撤销统计表再变更所属期`);
     }
     ctx.bureau.setPeriod(taxNo, target, ctx.now);
-    ctx.store.addLedger({
-      time: ctx.now,
-      taxNo,
-      interfaceCode: 'taxperiodChange',
-      requestId: ctx.requestId,
-      taskNo: '',
-      invoiceNos: [],
-      outcome: `ok ${taxPeriod} -> ${target}`,
-    });
+    ledgerAccepted(ctx, 'taxperiodChange', '', [], `ok ${taxPeriod} -> ${target}`);
     return { taxNo, taxPeriod: target };
   },
 
@@ -189,6 +178,9 @@ export const IDEMPOTENT_WRITES: readonly InterfaceCode[] = [
   'preSelectConfirm',
   'invoiceAccount',
 ];
+
+/** Writes the ledger records when they reach their handler, accepted or refused. */
+export const LEDGERED_WRITES: readonly InterfaceCode[] = ['taxLogin', ...IDEMPOTENT_WRITES];
 
 /** Statistic interfaces need the taxpayer's soft-certificate mode (seed 4.07/4.09). */
 export const SOFT_CERTIFICATE_REQUIRED: readonly InterfaceCode[] = [

@@ -76,6 +76,13 @@ export const poolHandlers: { [C in PoolCode]: Handler<C> } = {
       'preSelectConfirm',
       task.taskNo,
       taken.map((p) => p.line.invoiceNo),
+      'pending',
+      taken.map((p) => ({
+        invoiceCode: p.line.invoiceCode,
+        invoiceNo: p.line.invoiceNo,
+        effectiveTaxAmount: p.line.effectiveTaxAmount,
+        purpose: p.purpose,
+      })),
     );
     return { asyncFlag: '1', taskNo: task.taskNo, count: taken.length, remaining: pool.pendingCount(taxNo) };
   },

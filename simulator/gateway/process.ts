@@ -7,7 +7,8 @@ import type { Bureau } from '../bureau/bureau.js';
 import { GatewayError } from '../errors.js';
 import type { Settings } from '../settings.js';
 import type { Store, Tenant } from '../store.js';
-import { handlers, IDEMPOTENT_WRITES, SOFT_CERTIFICATE_REQUIRED, type Handler } from './handlers.js';
+import { handlers, IDEMPOTENT_WRITES, LEDGERED_WRITES, SOFT_CERTIFICATE_REQUIRED, type Handler } from './handlers.js';
+import { ledgerRefused, writeArrival } from './taskHelpers.js';
 
 export interface GatewayDeps {
   store: Store;
@@ -88,15 +89,27 @@ function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefi
   const idempotent = IDEMPOTENT_WRITES.includes(interfaceCode);
   let result = idempotent ? deps.store.getIdempotentReply(taxpayer.taxNo, interfaceCode, requestId) : undefined;
   if (result === undefined) {
+    // Past the requestId cache the request reaches the bureau: a write is ledgered, accepted or refused.
     const handler = handlers[interfaceCode] as Handler<InterfaceCode>;
+    const current = deps.bureau.taxpayer(taxpayer.taxNo);
     const ctx = {
       bureau: deps.bureau,
       store: deps.store,
-      taxpayer: deps.bureau.taxpayer(taxpayer.taxNo),
+      taxpayer: current,
       requestId,
       now,
+      arrival: writeArrival(request, current.taxPeriod, deps.bureau.statisticStatus(current.taxNo, current.taxPeriod)),
     };
-    result = (definition.reply as z.ZodType).parse(handler(request as never, ctx));
+    let reply: unknown;
+    try {
+      // A savepoint: a refused write leaves nothing behind but its ledger entry.
+      reply = deps.store.transaction(() => handler(request as never, ctx));
+    } catch (err) {
+      if (!(err instanceof GatewayError) || !LEDGERED_WRITES.includes(interfaceCode)) throw err;
+      ledgerRefused(ctx, interfaceCode, { code: err.code, message: err.message });
+      return failure(err.code, err.message);
+    }
+    result = (definition.reply as z.ZodType).parse(reply);
     if (idempotent) deps.store.saveIdempotentReply(taxpayer.taxNo, interfaceCode, requestId, result);
   }
   return {

@@ -2,7 +2,7 @@ import { GatewayCode, TASK_PROCESSING_MESSAGE } from '../../protocol/codes.js';
 import type { InterfaceCode, ParsedRequestOf, ReplyOf } from '../../protocol/interfaces.js';
 import type { SelectTaskResult } from '../bureau/bureau.js';
 import { GatewayError } from '../errors.js';
-import type { Task, TaskKind } from '../store.js';
+import type { LedgerInvoice, Task, TaskKind } from '../store.js';
 import type { HandlerContext } from './handlers.js';
 
 /** Pieces the handlers of asynchronous interfaces share. */
@@ -25,13 +25,49 @@ export function settledTask(
 export const noSuchTask = (taskNo: string) => () =>
   new GatewayError(GatewayCode.NoSuchTask, `任务号${taskNo}不存在，请确认请求任务号是否正确`);
 
-/** Records an accepted operation; asynchronous ones get their outcome when their task settles. */
+/** What the ledger keeps of a write request when it arrives, accepted or refused. */
+export interface WriteArrival {
+  /** The taxpayer's period and the status of its statistic table when the request arrived. */
+  period: string;
+  statisticStatus: string;
+  operateType: string;
+  authenticateFlag: string;
+  invoices: LedgerInvoice[];
+}
+
+/** The facts of a (parsed) write request the ledger keeps: its invoices, select flag, statistic operation. */
+export function writeArrival(request: unknown, period: string, statisticStatus: string): WriteArrival {
+  const r = request as {
+    invoices?: { invoiceCode?: string; invoiceNo: string; effectiveTaxAmount?: string }[];
+    deductionPurpose?: string;
+    authenticateFlag?: string;
+    operateType?: string;
+  };
+  return {
+    period,
+    statisticStatus,
+    operateType: r.operateType ?? '',
+    authenticateFlag: r.authenticateFlag ?? '',
+    invoices: (r.invoices ?? []).map((line) => ({
+      invoiceCode: line.invoiceCode ?? '',
+      invoiceNo: line.invoiceNo,
+      ...(line.effectiveTaxAmount !== undefined ? { effectiveTaxAmount: line.effectiveTaxAmount } : {}),
+      ...(r.deductionPurpose !== undefined ? { purpose: r.deductionPurpose } : {}),
+    })),
+  };
+}
+
+/**
+ * Records an accepted write; asynchronous ones get their outcome and result when their task
+ * settles. `invoices` replaces the request's own (a pre-selection confirmation takes them from the pool).
+ */
 export function ledgerAccepted(
   ctx: HandlerContext,
   interfaceCode: InterfaceCode,
   taskNo: string,
-  invoiceNos: string[] = [],
+  invoiceNos: string[] = ctx.arrival.invoices.map((i) => i.invoiceNo),
   outcome = 'pending',
+  invoices: LedgerInvoice[] = ctx.arrival.invoices,
 ): void {
   ctx.store.addLedger({
     time: ctx.now,
@@ -41,6 +77,27 @@ export function ledgerAccepted(
     taskNo,
     invoiceNos,
     outcome,
+    ...ctx.arrival,
+    invoices,
+  });
+}
+
+/** Records a write the bureau refused (nothing changed): the ledger counts it as a request that reached it. */
+export function ledgerRefused(
+  ctx: Pick<HandlerContext, 'store' | 'taxpayer' | 'requestId' | 'now' | 'arrival'>,
+  interfaceCode: InterfaceCode,
+  refusal: { code: string; message: string },
+): void {
+  ctx.store.addLedger({
+    time: ctx.now,
+    taxNo: ctx.taxpayer.taxNo,
+    interfaceCode,
+    requestId: ctx.requestId,
+    taskNo: '',
+    invoiceNos: ctx.arrival.invoices.map((i) => i.invoiceNo),
+    outcome: `refused ${refusal.code} ${refusal.message}`,
+    ...ctx.arrival,
+    refusal,
   });
 }
 

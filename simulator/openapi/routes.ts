@@ -6,6 +6,7 @@ import {
   LedgerQuery,
   SeedDemoBody,
   SetClockBody,
+  StatisticQuery,
   TaskDelaysBody,
   TaxpayerBody,
   TenantEncodingBody,
@@ -99,6 +100,12 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     body: ExpireBureauLoginsBody,
     example: { taxNo: '91440300591872133B' },
   },
+  {
+    method: 'get',
+    path: '/admin/faults/served',
+    summary: 'Faults served to a tenant so far (5xx, hang, reset, corrupt, slow, replies lost after processing)',
+    query: ExpireTokensBody,
+  },
   { method: 'get', path: '/admin/quota', summary: "A tenant's request quota", query: ExpireTokensBody },
   {
     method: 'post',
@@ -162,8 +169,20 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/admin/taxpayers/:taxNo/invoices',
+    summary: "The taxpayer's pool with the bureau's selection state",
+  },
+  {
+    method: 'get',
+    path: '/admin/taxpayers/:taxNo/statistic',
+    summary: "A period's statistic table as the bureau holds it (default: the current period)",
+    query: StatisticQuery,
+  },
+  {
+    method: 'get',
     path: '/admin/ledger',
-    summary: 'The audit ledger of accepted bureau operations',
+    summary:
+      'The ledger of write requests that reached the bureau: accepted ones, and refused ones with includeRefused=true',
     query: LedgerQuery,
   },
   {

@@ -8,11 +8,14 @@ import {
   LedgerQuery,
   SeedDemoBody,
   SetClockBody,
+  StatisticQuery,
   TaskDelaysBody,
   TaxpayerBody,
   TenantEncodingBody,
   type ClockState,
+  type FaultsServed,
   type LedgerRecord,
+  type StatisticRecord,
 } from '../admin/schemas.js';
 import { computeInvariants } from '../admin/invariants.js';
 import type { Bureau } from '../bureau/bureau.js';
@@ -26,7 +29,7 @@ import {
   TaskLatencyBody,
 } from '../faults/schemas.js';
 import type { Settings, TaskDelays } from '../settings.js';
-import type { Store } from '../store.js';
+import type { StoredInvoice, Store } from '../store.js';
 
 /** The admin API (no auth: a sandbox). Bad input is a 400 naming the field. */
 
@@ -140,6 +143,10 @@ export async function adminPlugin(
     const { taxNo } = parse(ExpireBureauLoginsBody, request.body);
     return { taxNo: taxNo ?? null, expired: store.clearBureauLogins(taxNo) };
   });
+  app.get('/admin/faults/served', async (request): Promise<FaultsServed> => {
+    const tenantId = tenantQuery(request.query);
+    return { tenantId, ...deps.faults.servedCounts(tenantId) };
+  });
   app.get('/admin/quota', async (request) => {
     const tenantId = tenantQuery(request.query);
     return { tenantId, ...settings.quota(tenantId) };
@@ -193,9 +200,44 @@ export async function adminPlugin(
     },
   );
 
+  // The pool with the bureau's selection state (selectStatus, selectPeriod, selectPurpose, effectiveTax).
+  app.get<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/invoices', async (request, reply) => {
+    const { taxNo } = request.params;
+    if (!store.getTaxpayer(taxNo)) return taxpayerOr404(taxNo, reply);
+    return store.transaction((): StoredInvoice[] => {
+      bureau.catchUp(taxNo);
+      return store.allInvoices(taxNo);
+    });
+  });
+  app.get<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/statistic', async (request, reply) => {
+    const { taxNo } = request.params;
+    const q = parse(StatisticQuery, request.query);
+    if (!store.getTaxpayer(taxNo)) return taxpayerOr404(taxNo, reply);
+    return store.transaction((): StatisticRecord => {
+      bureau.catchUp(taxNo);
+      const period = q.period ?? bureau.taxpayer(taxNo).taxPeriod;
+      const stat = store.getStatistic(taxNo, period);
+      return {
+        taxNo,
+        period,
+        statisticStatus: bureau.statisticStatus(taxNo, period),
+        confirmedAt: stat?.confirmedAt ? new Date(stat.confirmedAt).toISOString() : null,
+        items: bureau.statisticItems(taxNo, period),
+      };
+    });
+  });
+
+  // Write requests that reached the bureau, after every task due by now has settled.
   app.get('/admin/ledger', async (request): Promise<LedgerRecord[]> => {
     const q = parse(LedgerQuery, request.query);
-    if (q.taxNo && store.getTaxpayer(q.taxNo)) bureau.catchUp(q.taxNo);
-    return store.ledger(q).map((e) => ({ ...e, time: new Date(e.time).toISOString() }));
+    return store.transaction(() => {
+      if (q.taxNo) {
+        if (store.getTaxpayer(q.taxNo)) bureau.catchUp(q.taxNo);
+      } else {
+        for (const tp of store.listTaxpayers()) bureau.catchUp(tp.taxNo);
+      }
+      const filter = { taxNo: q.taxNo, interfaceCode: q.interfaceCode, includeRefused: q.includeRefused === 'true' };
+      return store.ledger(filter).map((e) => ({ ...e, time: new Date(e.time).toISOString() }));
+    });
   });
 }

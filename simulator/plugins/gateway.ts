@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { decodeData, encodeData } from '../../protocol/codec.js';
 import { GatewayCode } from '../../protocol/codes.js';
 import { DEFAULT_GATEWAY_PATH, type BusinessReply } from '../../protocol/envelope.js';
-import type { FaultInjector, QuotaMeter } from '../faults/injector.js';
+import type { FaultInjector, QuotaMeter, ServedFault } from '../faults/injector.js';
+import { LEDGERED_WRITES } from '../gateway/handlers.js';
 import { processBusinessRequest, tenantEncoding, type GatewayDeps } from '../gateway/process.js';
 
 export interface GatewayPluginDeps extends GatewayDeps {
@@ -35,11 +36,25 @@ export async function gatewayPlugin(app: FastifyInstance, deps: GatewayPluginDep
     const faults = settings.faults(tenantId);
     const interfaceCode = (request.body as { interfaceCode?: unknown } | null)?.interfaceCode;
     const draw = deps.faults.draw(tenantId, faults, typeof interfaceCode === 'string' ? interfaceCode : undefined);
+    const served: ServedFault[] = draw.delayMs > 0 ? ['slow'] : [];
     if (draw.delayMs > 0) await sleep(draw.delayMs);
-    if (draw.action === 'none') return process();
-    if (draw.action === 'corrupt') return corrupt(process(), tenantId, deps);
+    if (draw.action === 'none') {
+      deps.faults.served(tenantId, served);
+      return process();
+    }
+    served.push(draw.action);
+    if (draw.action === 'corrupt') {
+      deps.faults.served(tenantId, served);
+      return corrupt(process(), tenantId, deps);
+    }
     // A lost reply after processing: the write is committed, the client hears nothing useful.
-    if (faults.injectAt === 'after') process();
+    if (faults.injectAt === 'after') {
+      const processed = process();
+      served.push('lostAfterProcessing');
+      const write = typeof interfaceCode === 'string' && (LEDGERED_WRITES as readonly string[]).includes(interfaceCode);
+      if (write && processed.success) served.push('writesLostAfterProcessing');
+    }
+    deps.faults.served(tenantId, served);
     return misbehave(draw.action, faults.http5xxStatus, reply);
   });
 }
