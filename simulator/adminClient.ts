@@ -8,6 +8,8 @@ import type {
   GenerateInvoicesBody,
   LedgerQuery,
   LedgerRecord,
+  ProfileBody,
+  ProfileState,
   SeedDemoBody,
   StatisticRecord,
   TaskDelaysBody,
@@ -35,6 +37,7 @@ export type {
   FaultsServed,
   Invariants,
   LedgerRecord,
+  ProfileState,
   StatisticRecord,
   StoredInvoice,
   TaxpayerSummary,
@@ -122,6 +125,19 @@ export class SandboxAdmin {
   /** Invariants over every settled bureau task: violation lists are empty for a correct client. */
   invariants(): Promise<Invariants> {
     return this.get('/admin/invariants');
+  }
+
+  /**
+   * The protocol profile the sandbox speaks (protocol/profile.ts: interface codes, select flag,
+   * confirm-result interface, statistic categories): for one tenant, or by default ("*") for every
+   * tenant without its own. Omitted settings take the defaults.
+   */
+  setProfile(profile: ProfileBody['profile'], tenantId = '*'): Promise<ProfileState> {
+    return this.post('/admin/profile', { tenantId, profile });
+  }
+  /** The profile in force for a tenant (default "*": the one for every tenant without its own). */
+  getProfile(tenantId = '*'): Promise<ProfileState> {
+    return this.get('/admin/profile', { tenantId });
   }
 
   // Faults (README "The sandbox" → Faults). Each setFaults call replaces the tenant's faults.

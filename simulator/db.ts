@@ -72,6 +72,7 @@ const LEDGER_COLUMNS: readonly [string, string][] = [
   ['statistic_status', "TEXT NOT NULL DEFAULT ''"],
   ['operate_type', "TEXT NOT NULL DEFAULT ''"],
   ['authenticate_flag', "TEXT NOT NULL DEFAULT ''"],
+  ['select_action', "TEXT NOT NULL DEFAULT ''"],
   ['invoices_json', "TEXT NOT NULL DEFAULT '[]'"],
   ['task_result_json', 'TEXT'],
 ];

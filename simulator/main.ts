@@ -7,7 +7,8 @@ import { sandboxEnv } from './sandboxEnv.js';
 /**
  * `npm run sandbox`: the sandbox alone, on SANDBOX_PORT, state in SANDBOX_DB. Faults at start:
  * SANDBOX_FAULTS (JSON FaultSettings), SANDBOX_QUOTA_RPS, SANDBOX_TASK_LATENCY (JSON kind ->
- * distribution), SANDBOX_ACCESS_TOKEN_TTL_MS (README "The sandbox").
+ * distribution), SANDBOX_ACCESS_TOKEN_TTL_MS; the protocol profile: SANDBOX_PROFILE (a JSON file)
+ * (README "The sandbox").
  */
 
 const logger = pino({ name: 'sandbox' });
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     dbFile,
     ...(env.faults ? { faults: env.faults } : {}),
     ...(env.accessTokenTtlMs !== undefined ? { accessTokenTtlMs: env.accessTokenTtlMs } : {}),
+    ...(env.profile ? { profile: env.profile } : {}),
     prepare: ({ store, settings, bureau }) => {
       if (!store.isEmpty()) return;
       const taxPeriod = likelyCurrentPeriod(new Date(settings.now()));

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeZodError } from '../protocol/interfaces.js';
+import type { ProtocolProfile } from '../protocol/profile.js';
+import { resolveProfile } from './settings.js';
 import { FaultSettings, LatencyDistribution, TASK_KINDS, type StartFaults } from './faults/schemas.js';
 
 /** `npm run sandbox` settings from the environment; a bad value is an error naming the variable. */
@@ -26,6 +29,8 @@ const Env = z.object({
   SANDBOX_TASK_LATENCY: json(z.partialRecord(z.enum(TASK_KINDS), LatencyDistribution)).optional(),
   SANDBOX_LATENCY_SEED: z.coerce.number().int().optional(),
   SANDBOX_ACCESS_TOKEN_TTL_MS: z.coerce.number().int().positive().optional(),
+  /** A JSON file with the protocol profile the sandbox speaks (protocol/profile.ts). */
+  SANDBOX_PROFILE: z.string().min(1).optional(),
 });
 
 export interface SandboxEnv {
@@ -34,6 +39,19 @@ export interface SandboxEnv {
   dbFile: string;
   faults?: StartFaults;
   accessTokenTtlMs?: number;
+  profile?: ProtocolProfile;
+}
+
+/** The profile in the JSON file SANDBOX_PROFILE names; errors name the variable and the file. */
+function profileFile(file: string): ProtocolProfile {
+  const source = `SANDBOX_PROFILE=${file}`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`Invalid sandbox configuration: ${source}: ${(error as Error).message}`);
+  }
+  return resolveProfile(raw, source);
 }
 
 export function sandboxEnv(env: NodeJS.ProcessEnv): SandboxEnv {
@@ -52,5 +70,6 @@ export function sandboxEnv(env: NodeJS.ProcessEnv): SandboxEnv {
     dbFile: e.SANDBOX_DB,
     ...(Object.keys(faults).length ? { faults } : {}),
     ...(e.SANDBOX_ACCESS_TOKEN_TTL_MS ? { accessTokenTtlMs: e.SANDBOX_ACCESS_TOKEN_TTL_MS } : {}),
+    ...(e.SANDBOX_PROFILE ? { profile: profileFile(e.SANDBOX_PROFILE) } : {}),
   };
 }

@@ -8,9 +8,10 @@ import { authPlugin } from './plugins/auth.js';
 import { gatewayPlugin } from './plugins/gateway.js';
 import { openApiPlugin } from './plugins/openapi.js';
 import { webhooksPlugin } from './plugins/webhooks.js';
-import { ANY_TENANT, Settings } from './settings.js';
+import { ANY_TENANT, resolveProfile, Settings } from './settings.js';
 import { Store, type TaskKind } from './store.js';
 import { DEFAULT_GATEWAY_PATH } from '../protocol/envelope.js';
+import type { ProtocolProfileInput } from '../protocol/profile.js';
 
 export interface SandboxOptions {
   /** 0 = a random free port. */
@@ -27,6 +28,13 @@ export interface SandboxOptions {
    * here, they are (re)written at each start; absent, whatever the db holds stays.
    */
   faults?: StartFaults;
+  /**
+   * The protocol profile (protocol/profile.ts) the sandbox speaks to every tenant without a
+   * profile of its own (POST /admin/profile): interface codes, the select flag, the confirm-result
+   * interface, statistic categories. Given here, it is (re)written at each start; absent, whatever
+   * the db holds stays (the defaults on a new db).
+   */
+  profile?: ProtocolProfileInput;
   /**
    * When given, the sandbox clock is set to this instant before each request: a test on the
    * time-skipping server passes that server's clock, so the bureau's calendar moves with workflow time.
@@ -60,6 +68,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   const bureau = new Bureau(store, settings);
   if (opts.accessTokenTtlMs !== undefined) settings.setTokenTtls({ accessTokenTtlMs: opts.accessTokenTtlMs });
   if (opts.faults) applyStartFaults(settings, StartFaults.parse(opts.faults));
+  if (opts.profile) settings.setProfile(ANY_TENANT, resolveProfile(opts.profile, 'startSandbox({ profile })'));
   opts.prepare?.({ store, settings, bureau });
 
   // Hung replies (an injected fault) keep their sockets open: close() must destroy them.

@@ -8,6 +8,7 @@ import {
   type QuotaSettings,
 } from './faults/schemas.js';
 import type { Store, TaskKind } from './store.js';
+import { parseProfile, type ProtocolProfile } from '../protocol/profile.js';
 
 /** Sandbox knobs persisted in SQLite: clock offset, task latencies, token lifetimes, faults, quota. */
 
@@ -25,6 +26,18 @@ const NO_FAULTS: FaultSettingsType = FaultSettings.parse({});
 const CLOCK_OFFSET_KEY = 'clock.offsetMs';
 const ACCESS_TTL_KEY = 'auth.accessTokenTtlMs';
 const APP_TTL_KEY = 'auth.appTokenTtlMs';
+
+/**
+ * A protocol profile from plain settings over the defaults (protocol/profile.ts parseProfile),
+ * with its nested objects present so that their own field defaults apply: zod's `.default({})`
+ * on a nested object yields `{}` unparsed when the key is absent.
+ */
+export function resolveProfile(raw: unknown, source: string): ProtocolProfile {
+  const settings = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : undefined;
+  return parseProfile(settings ? { interfaceCodes: {}, selectFlag: {}, ...settings } : raw, source);
+}
+/** The profile of a tenant nobody configured: the defaults. */
+export const SANDBOX_DEFAULT_PROFILE: ProtocolProfile = resolveProfile({}, 'the default profile');
 
 export const DEFAULT_ACCESS_TOKEN_TTL_MS = 2 * 3600_000;
 export const DEFAULT_APP_TOKEN_TTL_MS = 2 * 3600_000;
@@ -95,6 +108,19 @@ export class Settings {
   }
   setQuota(tenantId: string, quota: QuotaSettings): void {
     this.store.setSetting(`quota.${tenantId}`, JSON.stringify(quota));
+  }
+
+  /**
+   * The protocol profile the sandbox speaks to a tenant (interface codes, the select flag, the
+   * confirm-result interface, statistic categories): its own, else the one for every tenant, else
+   * the defaults (protocol/profile.ts).
+   */
+  profile(tenantId: string): ProtocolProfile {
+    const raw = this.store.getSetting(`profile.${tenantId}`) ?? this.store.getSetting(`profile.${ANY_TENANT}`);
+    return raw ? resolveProfile(JSON.parse(raw), `sandbox profile of ${tenantId}`) : SANDBOX_DEFAULT_PROFILE;
+  }
+  setProfile(tenantId: string, profile: ProtocolProfile): void {
+    this.store.setSetting(`profile.${tenantId}`, JSON.stringify(profile));
   }
 
   accessTokenTtlMs(): number {

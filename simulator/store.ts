@@ -93,8 +93,13 @@ export interface LedgerEntry {
   statisticStatus: string;
   /** statisticCreate: 1 generate, 2 revoke. Empty for other writes. */
   operateType: string;
-  /** invoiceSelect: 0 select, 1 cancel. Empty for other writes. */
+  /** invoiceSelect: the authenticateFlag sent (its meaning depends on the tenant's profile). Empty for other writes. */
   authenticateFlag: string;
+  /**
+   * invoiceSelect and preSelectConfirm: 'select' or 'cancel', as the tenant's protocol profile
+   * read the request when it arrived (profile.selectFlag). Empty for other writes.
+   */
+  selectAction: string;
   invoices: LedgerInvoice[];
   /** The settled task's result (select: per-invoice lines), null while pending or without a task. */
   taskResult: unknown;
@@ -109,11 +114,15 @@ export type NewLedgerEntry = Omit<
   | 'statisticStatus'
   | 'operateType'
   | 'authenticateFlag'
+  | 'selectAction'
   | 'invoices'
   | 'taskResult'
 > &
   Partial<
-    Pick<LedgerEntry, 'refusal' | 'period' | 'statisticStatus' | 'operateType' | 'authenticateFlag' | 'invoices'>
+    Pick<
+      LedgerEntry,
+      'refusal' | 'period' | 'statisticStatus' | 'operateType' | 'authenticateFlag' | 'selectAction' | 'invoices'
+    >
   >;
 
 export interface LedgerFilter {
@@ -558,9 +567,11 @@ export class Store {
     this.db
       .prepare(
         `INSERT INTO ledger (time, tax_no, interface_code, request_id, task_no, invoice_nos, outcome, accepted,
-           refusal_code, refusal_message, period, statistic_status, operate_type, authenticate_flag, invoices_json)
+           refusal_code, refusal_message, period, statistic_status, operate_type, authenticate_flag, select_action,
+           invoices_json)
          VALUES (@time, @taxNo, @interfaceCode, @requestId, @taskNo, @invoiceNos, @outcome, @accepted,
-           @refusalCode, @refusalMessage, @period, @statisticStatus, @operateType, @authenticateFlag, @invoices)`,
+           @refusalCode, @refusalMessage, @period, @statisticStatus, @operateType, @authenticateFlag, @selectAction,
+           @invoices)`,
       )
       .run({
         time: e.time,
@@ -577,6 +588,7 @@ export class Store {
         statisticStatus: e.statisticStatus ?? '',
         operateType: e.operateType ?? '',
         authenticateFlag: e.authenticateFlag ?? '',
+        selectAction: e.selectAction ?? '',
         invoices: JSON.stringify(e.invoices ?? []),
       });
   }
@@ -613,6 +625,7 @@ export class Store {
       statisticStatus: str(r.statistic_status),
       operateType: str(r.operate_type),
       authenticateFlag: str(r.authenticate_flag),
+      selectAction: str(r.select_action),
       invoices: JSON.parse(str(r.invoices_json)) as LedgerInvoice[],
       taskResult:
         r.task_result_json === null || r.task_result_json === undefined ? null : JSON.parse(str(r.task_result_json)),

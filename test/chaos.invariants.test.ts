@@ -40,6 +40,7 @@ function write(interfaceCode: string, o: Partial<LedgerWrite> = {}): LedgerWrite
     statisticStatus: '01',
     operateType: '',
     authenticateFlag: '',
+    selectAction: '',
     invoices: [],
     taskResult: null,
     ...o,
@@ -56,7 +57,8 @@ const line = (invoiceNo: string, effectiveTaxAmount = '13.00', purpose = '1') =>
 /** A select request and the per-invoice result codes its task settled with. */
 function select(lines: ReturnType<typeof line>[], codes: number[], o: Partial<LedgerWrite> = {}): LedgerWrite {
   return write('invoiceSelect', {
-    authenticateFlag: '0',
+    authenticateFlag: '1',
+    selectAction: 'select',
     invoices: lines,
     taskResult: {
       lines: lines.map((l, i) => ({ invoiceCode: l.invoiceCode, invoiceNo: l.invoiceNo, resultCode: codes[i] })),
@@ -64,7 +66,8 @@ function select(lines: ReturnType<typeof line>[], codes: number[], o: Partial<Le
     ...o,
   });
 }
-const cancel = (lines: ReturnType<typeof line>[], codes: number[]) => select(lines, codes, { authenticateFlag: '1' });
+const cancel = (lines: ReturnType<typeof line>[], codes: number[]) =>
+  select(lines, codes, { authenticateFlag: '0', selectAction: 'cancel' });
 const generate = (statisticStatus = '01') => write('statisticCreate', { operateType: '1', statisticStatus });
 const confirm = (o: Partial<LedgerWrite> = {}) =>
   write('statisticConfirm', {
@@ -178,6 +181,15 @@ describe('chaos invariants', () => {
         ...e.ledger.slice(2),
       ];
       holds(noInvoiceSelectedTwice(withLedger(e, ledger)));
+    });
+
+    it("reads select or cancel from the sandbox's reading under the tenant profile, not from authenticateFlag", () => {
+      const e = clean();
+      // A reversed profile: authenticateFlag 1 cancels, 0 selects.
+      const reversedCancel = select([line('I1')], [1], { authenticateFlag: '1', selectAction: 'cancel' });
+      const reversedSelect = select([line('I1')], [1], { authenticateFlag: '0', selectAction: 'select' });
+      holds(noInvoiceSelectedTwice(withLedger(e, [...e.ledger.slice(0, 2), reversedCancel, reversedSelect])));
+      fails(noInvoiceSelectedTwice(withLedger(e, [...e.ledger.slice(0, 2), reversedSelect])), /I1: sent again/);
     });
   });
 

@@ -4,7 +4,15 @@ import { GatewayCode } from '../protocol/codes.js';
 import { openDb } from '../simulator/db.js';
 import { Settings } from '../simulator/settings.js';
 import { Store } from '../simulator/store.js';
-import { KINGDEE, selectAndWait, selectLine, selectRequest, sleep, TestSandbox } from './sandbox.helpers.js';
+import {
+  KINGDEE,
+  selectAndWait,
+  selectLine,
+  selectRequest,
+  selectResults,
+  sleep,
+  TestSandbox,
+} from './sandbox.helpers.js';
 
 /** Issue 3 §4: every injected fault, per tenant, through the admin API and the start options. */
 
@@ -100,12 +108,17 @@ describe('sandbox: fault injection', () => {
     assert.equal((await t.call('taxperiodQuery', { taxNo: KINGDEE })).errorCode, '0000');
   });
 
-  it('an expired bureau login gives code 36 per invoice until taxLogin is called again', async () => {
+  it('an expired bureau login fails each invoice with 8 "税局登录失败" until taxLogin is called again', async () => {
     await t.admin.expireBureauLogins(KINGDEE);
-    assert.deepEqual(await selectAndWait(t, KINGDEE, [selectLine('F1')]), { F1: 36 });
-    assert.deepEqual(await selectAndWait(t, KINGDEE, [selectLine('F1')]), { F1: 36 }, 'still 36');
+    const loginFailed = async () => {
+      const { success, fail } = await selectResults(t, KINGDEE, [selectLine('F1')]);
+      assert.deepEqual([success, fail.map((i) => i.selectResult)], [[], ['8']]);
+      assert.match(fail[0]!.description, /税局登录失败/);
+    };
+    await loginFailed();
+    await loginFailed(); // still failing
     await t.ok('taxLogin', { taxNo: KINGDEE });
-    assert.deepEqual(await selectAndWait(t, KINGDEE, [selectLine('F1')]), { F1: 1 });
+    assert.deepEqual(await selectAndWait(t, KINGDEE, [selectLine('F1')]), { F1: '1' });
   });
 
   it('enforces a per-tenant request quota with 4290', async () => {
@@ -130,9 +143,9 @@ describe('sandbox: fault injection', () => {
   it('holds a task for its latency: 6910 until a fixed latency has passed', async () => {
     await t.admin.setTaskLatency({ kind: 'select', distribution: { type: 'fixed', ms: 400 } });
     const { taskNo } = await t.ok('invoiceSelect', selectRequest(KINGDEE, [selectLine('F1')]));
-    assert.equal((await t.call('invoiceSelectQuery', { taxNo: KINGDEE, taskNo })).errorCode, '6910');
+    assert.equal((await t.call('invoiceSelectQuery', { taxNo: KINGDEE, taskNo: taskNo! })).errorCode, '6910');
     await sleep(450);
-    assert.equal((await t.call('invoiceSelectQuery', { taxNo: KINGDEE, taskNo })).errorCode, '0000');
+    assert.equal((await t.call('invoiceSelectQuery', { taxNo: KINGDEE, taskNo: taskNo! })).errorCode, '0000');
     assert.deepEqual((await t.admin.getTaskLatency()).select, { type: 'fixed', ms: 400 });
   });
 });

@@ -2,9 +2,10 @@ import type { InvoiceInput } from '../simulator/admin/schemas.js';
 import axios from 'axios';
 import { decodeData, encodeData, type DataEncoding } from '../protocol/codec.js';
 import { DEFAULT_GATEWAY_PATH, type BusinessReply } from '../protocol/envelope.js';
-import type { InterfaceCode, RequestOf, ReplyOf } from '../protocol/interfaces.js';
+import type { InterfaceCode, RequestOf, ReplyOf, SelectResultItem } from '../protocol/interfaces.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '../simulator/server.js';
+import { SANDBOX_DEFAULT_PROFILE } from '../simulator/settings.js';
 
 /** Test support: a sandbox on a random port, authenticated, with typed business calls. */
 
@@ -33,6 +34,8 @@ export interface Decoded<T> extends BusinessReply {
 export class TestSandbox {
   accessToken = '';
   encoding: DataEncoding = { kind: 'base64' };
+  /** Wire interfaceCodes to send instead of the logical ones (a tenant profile renaming interfaces). */
+  wire: Partial<Record<InterfaceCode, string>> = {};
   private requestSeq = 0;
 
   private constructor(
@@ -84,7 +87,12 @@ export class TestSandbox {
 
   /** The envelope of a business call, unsent. */
   envelope<C extends InterfaceCode>(interfaceCode: C, payload: RequestOf<C>, requestId = `r${++this.requestSeq}`) {
-    return { businessSystemCode: 'yhtest', interfaceCode, requestId, data: encodeData(payload, this.encoding) };
+    return {
+      businessSystemCode: 'yhtest',
+      interfaceCode: this.wire[interfaceCode] ?? interfaceCode,
+      requestId,
+      data: encodeData(payload, this.encoding),
+    };
   }
 
   async call<C extends InterfaceCode>(
@@ -112,7 +120,7 @@ export class TestSandbox {
     C extends
       | 'invoiceSelectQuery'
       | 'statisticCreateQuery'
-      | 'statisticConfirmQuery'
+      | 'statisticConfirmResult'
       | 'invoiceDownQuery'
       | 'preSelectConfirmQuery',
   >(interfaceCode: C, payload: RequestOf<C>): Promise<Decoded<ReplyOf<C>>> {
@@ -145,39 +153,68 @@ export function selectLine(
   };
 }
 
+/** authenticateFlag values of the default profile: 1 selects, 0 cancels (KINGDEE-API §5). */
+export const SELECT_FLAG = Number(SANDBOX_DEFAULT_PROFILE.selectFlag.select) as 0 | 1;
+export const CANCEL_FLAG = Number(SANDBOX_DEFAULT_PROFILE.selectFlag.cancel) as 0 | 1;
+
 export function selectRequest(
   taxNo: string,
   lines: RequestOf<'invoiceSelect'>['invoices'],
-  opts: { cancel?: boolean; purpose?: '1' | '2' } = {},
+  opts: { cancel?: boolean; purpose?: '1' | '2'; authenticateFlag?: 0 | 1 } = {},
 ): RequestOf<'invoiceSelect'> {
   return {
     taxNo,
     billType: '0',
-    authenticateFlag: opts.cancel ? 1 : 0,
+    authenticateFlag: opts.authenticateFlag ?? (opts.cancel ? CANCEL_FLAG : SELECT_FLAG),
     deductionPurpose: opts.purpose ?? '1',
     asyncFlag: '1',
     invoices: lines,
   };
 }
 
-/** Selects and waits for the per-invoice result codes, by invoiceNo. */
+type SelectOptions = { cancel?: boolean; purpose?: '1' | '2'; requestId?: string; authenticateFlag?: 0 | 1 };
+
+/** Selects (or cancels) and waits for the per-invoice result items: `success` and `fail` of every page. */
+export async function selectResults(
+  t: TestSandbox,
+  taxNo: string,
+  lines: RequestOf<'invoiceSelect'>['invoices'],
+  opts: SelectOptions = {},
+): Promise<{ taskNo: string; success: SelectResultItem[]; fail: SelectResultItem[] }> {
+  const { taskNo } = await t.ok('invoiceSelect', selectRequest(taxNo, lines, opts), opts.requestId);
+  const reply = await t.settled('invoiceSelectQuery', { taxNo, taskNo: taskNo!, pageSize: 500 });
+  if (!reply.decoded) throw new Error(`invoiceSelectQuery failed: [${reply.errorCode}] ${reply.message}`);
+  return { taskNo: taskNo!, success: reply.decoded.success, fail: reply.decoded.fail };
+}
+
+/** Selects (or cancels) and waits for the documented selectResult of each invoice, by invoiceNo. */
 export async function selectAndWait(
   t: TestSandbox,
   taxNo: string,
   lines: RequestOf<'invoiceSelect'>['invoices'],
-  opts: { cancel?: boolean; purpose?: '1' | '2'; requestId?: string } = {},
-): Promise<Record<string, number>> {
-  const { taskNo } = await t.ok('invoiceSelect', selectRequest(taxNo, lines, opts), opts.requestId);
-  const reply = await t.settled('invoiceSelectQuery', { taxNo, taskNo, pageSize: 500 });
-  if (!reply.decoded) throw new Error(`invoiceSelectQuery failed: [${reply.errorCode}] ${reply.message}`);
-  return Object.fromEntries(reply.decoded.invoices.map((l) => [l.invoiceNo, l.resultCode]));
+  opts: SelectOptions = {},
+): Promise<Record<string, string>> {
+  const { success, fail } = await selectResults(t, taxNo, lines, opts);
+  return Object.fromEntries([...success, ...fail].map((l) => [l.invoiceNo, l.selectResult]));
 }
 
+/** Generates ('1') or revokes ('2') the statistic and waits for its statistic object (an error reply throws). */
 export async function statisticTask(t: TestSandbox, taxNo: string, operateType: '1' | '2') {
   const { taskNo } = await t.ok('statisticCreate', { taxNo, operateType, asyncFlag: '1' });
   const reply = await t.settled('statisticCreateQuery', { taxNo, taskNo });
   if (!reply.decoded) throw new Error(`statisticCreateQuery failed: [${reply.errorCode}] ${reply.message}`);
   return reply.decoded;
+}
+
+/** Confirms the statistic and waits until statisticQuery shows the period confirmed (05). */
+export async function confirmAndWait(t: TestSandbox, taxNo: string, password = '1234567') {
+  const { taskNo } = await t.ok('statisticConfirm', { taxNo, password, asyncFlag: '1' });
+  for (let i = 0; i < 100; i++) {
+    const statistic = await t.ok('statisticQuery', { taxNo });
+    if (statistic.createTjbbStatus === '05') return { taskNo, statistic };
+    await sleep(50);
+  }
+  throw new Error('the confirmation never showed as 05');
 }
 
 /** An invoice of the sandbox tests' period (202510) as the admin API takes it. */

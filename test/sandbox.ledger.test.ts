@@ -61,8 +61,9 @@ describe('sandbox: the ledger of write requests', () => {
     await selectAndWait(t, TAX, [selectLine('L1'), selectLine('L2', { effectiveTaxAmount: '26.07' })]);
     await selectAndWait(t, TAX, [selectLine('L1')], { cancel: true });
     const [select, cancel] = await t.admin.ledger({ taxNo: TAX, interfaceCode: 'invoiceSelect' });
-    assert.equal(select!.authenticateFlag, '0');
-    assert.equal(cancel!.authenticateFlag, '1');
+    // The default profile: 1 selects, 0 cancels; the ledger keeps the flag and how the profile read it.
+    assert.deepEqual([select!.authenticateFlag, select!.selectAction], ['1', 'select']);
+    assert.deepEqual([cancel!.authenticateFlag, cancel!.selectAction], ['0', 'cancel']);
     assert.deepEqual(select!.invoices, [
       { invoiceCode: '', invoiceNo: 'L1', effectiveTaxAmount: '13.00', purpose: '1' },
       { invoiceCode: '', invoiceNo: 'L2', effectiveTaxAmount: '26.07', purpose: '1' },

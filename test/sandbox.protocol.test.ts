@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'mocha';
 import { MAX_INVOICES_PER_BATCH } from '../protocol/interfaces.js';
 import {
+  confirmAndWait,
   invoiceInput,
   KINGDEE,
   selectAndWait,
@@ -33,7 +34,7 @@ describe('sandbox: protocol completeness', () => {
     assert.equal(refused.errorCode, '1001');
     assert.match(refused.message, /invoices\.0\.notDeductibleType: notDeductibleType is required/);
     const codes = await selectAndWait(t, TAX, [selectLine('P1', { notDeductibleType: '1' })], { purpose: '2' });
-    assert.deepEqual(codes, { P1: 1 });
+    assert.deepEqual(codes, { P1: '1' });
   });
 
   it('needs a reason with deductionPurpose 5', async () => {
@@ -79,7 +80,7 @@ describe('sandbox: protocol completeness', () => {
       added: 2,
     });
     assert.equal((await t.admin.getTaxpayer(TAX)).invoiceCount, before + 2);
-    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('D1'), selectLine('D2')]), { D1: 1, D2: 1 });
+    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('D1'), selectLine('D2')]), { D1: '1', D2: '1' });
 
     const again = await t.ok('invoiceDown', { taxNo: TAX, startDate: '2025-10-01', endDate: '2025-10-31' });
     assert.equal((await t.settled('invoiceDownQuery', { taxNo: TAX, taskNo: again.taskNo })).decoded?.added, 0);
@@ -103,11 +104,16 @@ describe('sandbox: protocol completeness', () => {
       invoices: [selectLine('P1'), selectLine('P4'), selectLine('NOPE')],
     });
     assert.deepEqual(
-      pre.invoices.map((l) => [l.invoiceNo, l.resultCode]),
       [
-        ['P1', 1],
-        ['P4', 1],
-        ['NOPE', 2],
+        pre.success.map((l) => [l.invoiceNo, l.selectResult, l.description]),
+        pre.fail.map((l) => [l.invoiceNo, l.selectResult]),
+      ],
+      [
+        [
+          ['P1', '1', '预勾选成功'],
+          ['P4', '1', '预勾选成功'],
+        ],
+        [['NOPE', '2']],
       ],
     );
     assert.equal(pre.pendingCount, 2);
@@ -124,30 +130,36 @@ describe('sandbox: protocol completeness', () => {
     assert.equal(confirm.remaining, 0);
     const result = await t.settled('preSelectConfirmQuery', { taxNo: TAX, taskNo: confirm.taskNo, pageSize: 2 });
     assert.equal(result.decoded?.total, 3);
-    assert.equal(result.decoded?.invoices.length, 2, 'paged');
+    assert.equal(result.decoded!.success.length + result.decoded!.fail.length, 2, 'paged');
     const all = await t.ok('preSelectConfirmQuery', { taxNo: TAX, taskNo: confirm.taskNo, pageSize: 50 });
-    assert.deepEqual(Object.fromEntries(all.invoices.map((l) => [l.invoiceNo, l.resultCode])), {
-      P1: 1,
-      P4: 11,
-      P2: 1,
+    assert.deepEqual(Object.fromEntries([...all.success, ...all.fail].map((l) => [l.invoiceNo, l.selectResult])), {
+      P1: '1',
+      P4: '11',
+      P2: '1',
     });
     const stat = await t.ok('statisticQuery', { taxNo: TAX });
     assert.deepEqual(
-      stat.items.map((i) => [i.invoiceType, i.deductibleCount, i.notDeductibleCount]),
-      [[27, 1, 1]],
+      stat.tjInfoArr?.map((i) => [i.invoiceType, i.deductibleNum, i.unDeductibleNum]),
+      [
+        ['01', 1, 1],
+        ['99', 1, 1],
+      ],
     );
 
     const nothing = await t.call('preSelectConfirm', { taxNo: TAX, asyncFlag: '1' });
     assert.equal(nothing.errorCode, '3001');
     const selectTask = await t.ok('invoiceSelect', selectRequest(TAX, [selectLine('P3')]));
-    const wrongKind = await t.call('preSelectConfirmQuery', { taxNo: TAX, taskNo: selectTask.taskNo });
+    const wrongKind = await t.call('preSelectConfirmQuery', { taxNo: TAX, taskNo: selectTask.taskNo! });
     assert.equal(wrongKind.errorCode, '2001');
   });
 
-  it('answers 19 when pre-selecting an invoice already selected', async () => {
+  it('answers "1" 发票已勾选 when pre-selecting an invoice already selected, and keeps nothing pending', async () => {
     await selectAndWait(t, TAX, [selectLine('P1')]);
     const pre = await t.ok('preSelect', { taxNo: TAX, deductionPurpose: '1', invoices: [selectLine('P1')] });
-    assert.deepEqual([pre.invoices[0]!.resultCode, pre.pendingCount], [19, 0]);
+    assert.deepEqual(
+      [pre.success.map((i) => [i.selectResult, i.description]), pre.fail, pre.pendingCount],
+      [[['1', '发票已勾选']], [], 0],
+    );
   });
 
   it('repeats preSelectConfirm and invoiceDown idempotently by requestId', async () => {
@@ -164,8 +176,7 @@ describe('sandbox: protocol completeness', () => {
     await selectAndWait(t, TAX, [selectLine('P2')], { cancel: true });
     await selectAndWait(t, TAX, [selectLine('P2')]); // selected again after a cancellation
     await statisticTask(t, TAX, '1');
-    const confirm = await t.ok('statisticConfirm', { taxNo: TAX, password: '1234567', asyncFlag: '1' });
-    await t.settled('statisticConfirmQuery', { taxNo: TAX, taskNo: confirm.taskNo });
+    await confirmAndWait(t, TAX);
 
     const ledger = await t.admin.ledger({ taxNo: TAX });
     assert.deepEqual(

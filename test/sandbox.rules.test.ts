@@ -1,17 +1,22 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'mocha';
 import {
+  confirmAndWait,
   invoiceInput,
   KINGDEE,
   selectAndWait,
   selectLine,
   selectRequest,
+  selectResults,
   statisticTask,
   TestSandbox,
   withCheckCharacter,
 } from './sandbox.helpers.js';
 
-/** DESIGN.md §4: the bureau rules, each with its code. Period 202510, clock 2025-11-05 unless said. */
+/**
+ * DESIGN.md §4: the bureau rules, each with its documented selectResult (KINGDEE-API §4). Period
+ * 202510, clock 2025-11-05 unless said.
+ */
 
 const inv = invoiceInput;
 
@@ -60,39 +65,53 @@ describe('sandbox: bureau rules', () => {
       selectLine('OLD'),
     ]);
     assert.deepEqual(codes, {
-      A1: 1,
-      MISSING: 2,
-      ORD: 3,
-      AGRI: 1,
-      OOC: 15,
-      VOID: 11,
-      RED: 12,
-      ABN: 3,
-      PART: 1,
-      NEG: 16,
-      A2: 18,
-      A3: 18,
-      LATE: 24,
-      OLD: 1,
+      A1: '1',
+      MISSING: '2',
+      ORD: '3',
+      AGRI: '1',
+      OOC: '15',
+      VOID: '11',
+      RED: '12',
+      ABN: '3',
+      PART: '1',
+      NEG: '16',
+      A2: '8',
+      A3: '8',
+      LATE: '10',
+      OLD: '1',
     });
-    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A1')]), { A1: 19 }, 're-select answers 19');
+    const again = await selectResults(t, TAX, [selectLine('A1')]);
+    assert.deepEqual(
+      again.success.map((i) => [i.invoiceNo, i.selectResult, i.description]),
+      [['A1', '1', '发票已勾选']],
+      're-select answers success "already selected"',
+    );
     const pool = await t.ok('invoicePoolQuery', { taxNo: TAX, selectStatus: '1' });
     assert.deepEqual(pool.invoices.map((i) => i.invoiceNo).sort(), ['A1', 'AGRI', 'OLD', 'PART']);
     assert.ok(pool.invoices.every((i) => i.selectPeriod === '202510'));
   });
 
   it('refuses an invoice whose type is not in the line type list (2)', async () => {
-    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A1', { invoiceType: '4' })]), { A1: 2 });
+    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A1', { invoiceType: '4' })]), { A1: '2' });
   });
 
-  it('cancels a selection (authenticateFlag 1)', async () => {
+  it('cancels a selection (authenticateFlag 0 under the default profile)', async () => {
     await selectAndWait(t, TAX, [selectLine('A1')]);
-    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A1')], { cancel: true }), { A1: 1 });
+    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A1')], { cancel: true }), { A1: '1' });
     const pool = await t.ok('invoicePoolQuery', { taxNo: TAX, selectStatus: '1' });
     assert.equal(pool.total, 0);
   });
 
-  it('answers 36 without a bureau login in the last 24 h', async () => {
+  it('answers 8 "税局登录失败" without a bureau login in the last 24 h', async () => {
+    const loginFailed = async (invoiceNo: string) => {
+      const { success, fail } = await selectResults(t, taxNo, [selectLine(invoiceNo)]);
+      assert.deepEqual(success, []);
+      assert.deepEqual(
+        fail.map((i) => [i.invoiceNo, i.selectResult]),
+        [[invoiceNo, '8']],
+      );
+      assert.match(fail[0]!.description, /税局登录失败/);
+    };
     const taxNo = withCheckCharacter('91440300MA5TEQ012');
     await t.admin.upsertTaxpayer({
       taxNo,
@@ -103,35 +122,37 @@ describe('sandbox: bureau rules', () => {
       confirmPassword: '1234567',
     });
     await t.admin.addInvoices(taxNo, [inv('B1')]);
-    assert.deepEqual(await selectAndWait(t, taxNo, [selectLine('B1')]), { B1: 36 });
+    await loginFailed('B1');
     await t.ok('taxLogin', { taxNo });
     await t.admin.setClock('2025-11-06T10:00:01+08:00');
-    assert.deepEqual(await selectAndWait(t, taxNo, [selectLine('B1')]), { B1: 36 }, 'login expired after 24 h');
+    await loginFailed('B1'); // the login expired after 24 h
     await t.ok('taxLogin', { taxNo });
-    assert.deepEqual(await selectAndWait(t, taxNo, [selectLine('B1')]), { B1: 1 });
+    assert.deepEqual(await selectAndWait(t, taxNo, [selectLine('B1')]), { B1: '1' });
   });
 
   it('generates 22 with nothing selected, 02 with a selection; revoking gives 01', async () => {
-    assert.equal((await statisticTask(t, TAX, '1')).statisticStatus, '22');
+    assert.equal((await statisticTask(t, TAX, '1')).createTjbbStatus, '22');
     await selectAndWait(t, TAX, [selectLine('A1')]);
     const generated = await statisticTask(t, TAX, '1');
-    assert.deepEqual([generated.success, generated.statisticStatus], [true, '02']);
-    assert.equal((await t.ok('taxperiodQuery', { taxNo: TAX })).statisticStatus, '02');
-    assert.equal((await statisticTask(t, TAX, '2')).statisticStatus, '01');
+    assert.deepEqual([generated.createTjbbStatus, generated.isAllowQrtj, generated.isAllowQxTj], ['02', true, true]);
+    assert.equal((await t.ok('statisticQuery', { taxNo: TAX })).createTjbbStatus, '02');
+    const revoked = await statisticTask(t, TAX, '2');
+    assert.deepEqual([revoked.createTjbbStatus, revoked.isAllowQrtj, revoked.isAllowQxTj], ['01', false, false]);
   });
 
   it('locks selection and cancellation (20) while the statistic is generated', async () => {
     await selectAndWait(t, TAX, [selectLine('A1')]);
     await statisticTask(t, TAX, '1');
-    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A2')]), { A2: 20 });
-    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A1')], { cancel: true }), { A1: 20 });
+    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A2')]), { A2: '20' });
+    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A1')], { cancel: true }), { A1: '20' });
   });
 
   it('generates 03 outside the filing window', async () => {
     await t.admin.setClock('2025-09-20T10:00:00+08:00');
     await t.ok('taxLogin', { taxNo: TAX });
     await selectAndWait(t, TAX, [selectLine('A1', { invoiceDate: '2025-09-01' })]);
-    assert.equal((await statisticTask(t, TAX, '1')).statisticStatus, '03');
+    const outside = await statisticTask(t, TAX, '1');
+    assert.deepEqual([outside.createTjbbStatus, outside.isAllowQrtj, outside.isAllowQxTj], ['03', false, true]);
   });
 
   it('confirms only after the period month, with the right password, a generated statistic', async () => {
@@ -150,14 +171,14 @@ describe('sandbox: bureau rules', () => {
 
     await t.admin.setClock('2025-11-06T10:00:00+08:00');
     await t.ok('taxLogin', { taxNo: TAX });
-    const accepted = await confirm();
-    assert.equal(accepted.errorCode, '0000');
-    const result = await t.settled('statisticConfirmQuery', { taxNo: TAX, taskNo: accepted.decoded!.taskNo });
-    assert.equal(result.decoded?.statisticStatus, '05');
-    assert.equal(result.decoded?.confirmTime, '2025-11-06 10:00:00');
+    const { statistic } = await confirmAndWait(t, TAX);
+    assert.deepEqual(
+      [statistic.createTjbbStatus, statistic.isAllowQrtj, statistic.isAllowQxTj, statistic.updateTime],
+      ['05', false, false, '2025-11-06 10:00:00'],
+    );
     const state = await t.admin.getTaxpayer(TAX);
     assert.deepEqual([state.statisticStatus, state.confirmedPeriods], ['05', ['202510']]);
-    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A2')]), { A2: 20 }, 'the period is closed');
+    assert.deepEqual(await selectAndWait(t, TAX, [selectLine('A2')]), { A2: '20' }, 'the period is closed');
   });
 
   it('rolls the period over at the end of the deadline day and revokes unconfirmed selections', async () => {
@@ -168,43 +189,47 @@ describe('sandbox: bureau rules', () => {
     const state = await t.admin.getTaxpayer(TAX);
     assert.deepEqual([state.taxPeriod, state.deductionDeadline, state.selectedCount], ['202511', '2025-12-15', 0]);
     const period = await t.ok('taxperiodQuery', { taxNo: TAX });
-    assert.deepEqual([period.taxPeriod, period.statisticStatus], ['202511', '01']);
+    assert.deepEqual(
+      [period.taxPeriod, period.skssq, period.gxrqfw],
+      ['202511', '202511;20251215;202511', '20170101-20251130'],
+    );
+    assert.equal((await t.ok('statisticQuery', { taxNo: TAX })).createTjbbStatus, '01');
   });
 
   it('keeps confirmed selections over the rollover', async () => {
     await selectAndWait(t, TAX, [selectLine('A1')]);
     await statisticTask(t, TAX, '1');
-    const { taskNo } = await t.ok('statisticConfirm', { taxNo: TAX, password: '1234567', asyncFlag: '1' });
-    await t.settled('statisticConfirmQuery', { taxNo: TAX, taskNo });
+    await confirmAndWait(t, TAX);
     await t.admin.setClock('2025-11-20T10:00:00+08:00');
     const state = await t.admin.getTaxpayer(TAX);
     assert.deepEqual([state.taxPeriod, state.selectedCount], ['202511', 1]);
   });
 
-  it('reports per-type deductible and not-deductible sums; updateTime follows changes', async () => {
+  it('reports deductible and not-deductible sums by bureau category; updateTime follows changes', async () => {
     await selectAndWait(t, TAX, [selectLine('A1'), selectLine('A2', { effectiveTaxAmount: '6.50' })]);
     await selectAndWait(t, TAX, [selectLine('AGRI', { effectiveTaxAmount: '9.00', notDeductibleType: '1' })], {
       purpose: '2',
     });
     const first = await t.ok('statisticQuery', { taxNo: TAX });
-    assert.deepEqual(first.items, [
+    // 27 (数电专票) is category 01; 26 (数电普票) has no category: it counts in the total only.
+    assert.deepEqual(first.tjInfoArr, [
       {
-        invoiceType: 26,
-        deductibleCount: 0,
-        deductibleAmount: '0.00',
-        deductibleTax: '0.00',
-        notDeductibleCount: 1,
-        notDeductibleAmount: '100.00',
-        notDeductibleTax: '9.00',
-      },
-      {
-        invoiceType: 27,
-        deductibleCount: 2,
+        invoiceType: '01',
+        deductibleNum: 2,
         deductibleAmount: '200.00',
         deductibleTax: '19.50',
-        notDeductibleCount: 0,
-        notDeductibleAmount: '0.00',
-        notDeductibleTax: '0.00',
+        unDeductibleNum: 0,
+        unDeductibleAmount: '0.00',
+        unDeductibleTax: '0.00',
+      },
+      {
+        invoiceType: '99',
+        deductibleNum: 2,
+        deductibleAmount: '200.00',
+        deductibleTax: '19.50',
+        unDeductibleNum: 1,
+        unDeductibleAmount: '100.00',
+        unDeductibleTax: '9.00',
       },
     ]);
     await t.admin.setClock('2025-11-05T11:30:00+08:00');
@@ -217,7 +242,11 @@ describe('sandbox: bureau rules', () => {
   it('changes the period one month at a time, within 12 months back, never to a confirmed one', async () => {
     const change = (taxPeriod: string) => t.call('taxperiodChange', { taxNo: TAX, taxPeriod, status: 1 });
     assert.equal((await change('202512')).errorCode, '3001', 'two months forward');
-    assert.deepEqual((await change('202511')).decoded, { taxNo: TAX, taxPeriod: '202511' });
+    assert.deepEqual((await change('202511')).decoded, {
+      taxNo: TAX,
+      taxPeriod: '202511',
+      allowChangeSsqBySeason: true,
+    });
     assert.equal((await t.ok('taxperiodQuery', { taxNo: TAX })).taxPeriod, '202511');
     assert.equal((await change('202511')).errorCode, '0000', 'already there: success');
     assert.equal((await change('202512')).errorCode, '3001', 'future period');
@@ -227,8 +256,7 @@ describe('sandbox: bureau rules', () => {
     await statisticTask(t, TAX, '1');
     const locked = await change('202511');
     assert.match(locked.message, /已生成统计表/);
-    const { taskNo } = await t.ok('statisticConfirm', { taxNo: TAX, password: '1234567', asyncFlag: '1' });
-    await t.settled('statisticConfirmQuery', { taxNo: TAX, taskNo });
+    await confirmAndWait(t, TAX);
     assert.equal((await change('202511')).errorCode, '0000');
     const back = await change('202510');
     assert.equal(back.errorCode, '3001');
@@ -247,23 +275,23 @@ describe('sandbox: bureau rules', () => {
     assert.match(tooOld.message, /12个月/);
   });
 
-  it('answers 2002 / 2001 for task numbers of the wrong kind or unknown', async () => {
+  it('answers 2002 / 2001 for task numbers of the wrong kind or unknown; 1003 for an undocumented confirm result', async () => {
     await selectAndWait(t, TAX, [selectLine('A1')]);
     const generate = await t.ok('statisticCreate', { taxNo: TAX, operateType: '1', asyncFlag: '1' });
     await t.settled('statisticCreateQuery', { taxNo: TAX, taskNo: generate.taskNo });
     const confirm = await t.ok('statisticConfirm', { taxNo: TAX, password: '1234567', asyncFlag: '1' });
     assert.equal((await t.call('statisticCreateQuery', { taxNo: TAX, taskNo: confirm.taskNo })).errorCode, '2002');
-    assert.equal((await t.call('statisticConfirmQuery', { taxNo: TAX, taskNo: generate.taskNo })).errorCode, '2001');
     const unknown = '0123456789abcdef0123456789abcdef';
     assert.equal((await t.call('invoiceSelectQuery', { taxNo: TAX, taskNo: unknown })).errorCode, '2001');
-    assert.equal((await t.call('statisticConfirmQuery', { taxNo: TAX, taskNo: unknown })).errorCode, '2001');
+    // The default profile has no confirm-result interface (confirmation shows as 05 in the statistic).
+    assert.equal((await t.call('statisticConfirmResult', { taxNo: TAX, taskNo: confirm.taskNo })).errorCode, '1003');
   });
 
   it('repeats a write with the same requestId: same reply, done once', async () => {
     const first = await t.ok('invoiceSelect', selectRequest(TAX, [selectLine('A1')]), 'sel-1');
     const again = await t.ok('invoiceSelect', selectRequest(TAX, [selectLine('A2')]), 'sel-1');
     assert.equal(again.taskNo, first.taskNo);
-    await t.settled('invoiceSelectQuery', { taxNo: TAX, taskNo: first.taskNo });
+    await t.settled('invoiceSelectQuery', { taxNo: TAX, taskNo: first.taskNo! });
     const pool = await t.ok('invoicePoolQuery', { taxNo: TAX, selectStatus: '1' });
     assert.deepEqual(
       pool.invoices.map((i) => i.invoiceNo),
@@ -284,12 +312,14 @@ describe('sandbox: bureau rules', () => {
   it('pages the select result and the pool', async () => {
     const lines = ['A1', 'A2', 'A3', 'ORD', 'VOID'].map((n) => selectLine(n));
     const { taskNo } = await t.ok('invoiceSelect', selectRequest(TAX, lines));
-    const page2 = await t.settled('invoiceSelectQuery', { taxNo: TAX, taskNo, pageNo: 2, pageSize: 2 });
-    assert.deepEqual([page2.decoded?.total, page2.decoded?.successCount, page2.decoded?.failCount], [5, 3, 2]);
+    const page2 = await t.settled('invoiceSelectQuery', { taxNo: TAX, taskNo: taskNo!, pageNo: 2, pageSize: 2 });
+    assert.deepEqual([page2.decoded?.total, page2.decoded?.pageNo, page2.decoded?.pageSize], [5, 2, 2]);
     assert.deepEqual(
-      page2.decoded?.invoices.map((l) => l.invoiceNo),
-      ['A3', 'ORD'],
+      [page2.decoded?.success.map((l) => l.invoiceNo), page2.decoded?.fail.map((l) => l.invoiceNo)],
+      [['A3'], ['ORD']],
     );
+    const page3 = await t.ok('invoiceSelectQuery', { taxNo: TAX, taskNo: taskNo!, pageNo: 3, pageSize: 2 });
+    assert.deepEqual([page3.success.length, page3.fail.map((l) => l.invoiceNo)], [0, ['VOID']]);
     const pool = await t.ok('invoicePoolQuery', {
       taxNo: TAX,
       invoiceType: '27',

@@ -23,10 +23,15 @@ export interface LedgerWrite {
   statisticStatus: string;
   /** statisticCreate: 1 generate, 2 revoke. */
   operateType: string;
-  /** invoiceSelect: 0 select, 1 cancel. */
+  /** invoiceSelect: the authenticateFlag sent (its meaning depends on the tenant's protocol profile). */
   authenticateFlag: string;
+  /** invoiceSelect / preSelectConfirm: 'select' or 'cancel' as the sandbox read the request under the tenant's profile. */
+  selectAction: string;
   invoices: { invoiceCode: string; invoiceNo: string; effectiveTaxAmount?: string; purpose?: string }[];
-  /** The settled task's result: select → { lines: [{invoiceCode, invoiceNo, resultCode}] }, confirm → { success }. */
+  /**
+   * The settled task's result in the bureau's internal codes (not the documented reply shapes):
+   * select → { lines: [{invoiceCode, invoiceNo, resultCode}] }, confirm → { success }.
+   */
   taskResult: unknown;
 }
 
@@ -121,7 +126,7 @@ export function replaySelections(ledger: readonly LedgerWrite[]): {
     const monthSelection = selected.get(month) ?? new Map<string, Selection>();
     selected.set(month, monthSelection);
     const codes = resultCodes(w.taskResult);
-    const cancel = w.authenticateFlag === '1';
+    const cancel = w.selectAction === 'cancel';
     for (const inv of w.invoices) {
       const key = invoiceKey(inv);
       const at = `${month}|${key}`;

@@ -1,5 +1,10 @@
 import { SelectResultCode } from '../../protocol/codes.js';
-import type { SelectTaskRequest, SelectTaskResult, ConfirmTaskResult } from '../bureau/bureau.js';
+import {
+  selectAction,
+  type SelectTaskRequest,
+  type SelectTaskResult,
+  type ConfirmTaskResult,
+} from '../bureau/bureau.js';
 import type { Store } from '../store.js';
 
 /**
@@ -23,8 +28,8 @@ export function computeInvariants(store: Store): Invariants {
   const selected = new Map<string, string | undefined>(); // key -> taskNo of the live selection
   const twice = new Map<string, Invariants['invoicesSelectedTwice'][number]>();
   for (const task of store.settledTasks('select')) {
-    const request = task.request as SelectTaskRequest;
-    const cancel = request.payload.authenticateFlag === '1';
+    // Select or cancel as the tenant's profile read the request (kept with the task).
+    const cancel = selectAction(task.request as SelectTaskRequest) === 'cancel';
     for (const line of (task.result as SelectTaskResult).lines) {
       if (line.resultCode !== SelectResultCode.Ok) continue;
       const key = `${task.taxNo}|${task.period}|${line.invoiceCode}|${line.invoiceNo}`;

@@ -3,7 +3,8 @@ import { ACCOUNT_STATUSES, BOUND_BILL_TYPES, DATA_SOURCES } from '../../protocol
 import { Money } from '../../protocol/money.js';
 import { IsoDate, TaxPeriod } from '../../protocol/period.js';
 import { TaxNo } from '../../protocol/taxNo.js';
-import type { StatisticItem } from '../../protocol/interfaces.js';
+import { ProtocolProfile } from '../../protocol/profile.js';
+import type { TypeStatistic } from '../bureau/bureau.js';
 import type { LedgerEntry } from '../store.js';
 
 /** Bodies of the admin API. Shared by the admin plugin (validation) and SandboxAdmin (types). */
@@ -98,6 +99,19 @@ export const LedgerQuery = z.object({
 export type LedgerQuery = z.input<typeof LedgerQuery>;
 
 export const StatisticQuery = z.object({ period: TaxPeriod.optional() });
+
+/** A tenant, or "*" (the default) for every tenant without a profile of its own. */
+const ProfileTenant = z.string().min(1).default('*');
+/** The protocol profile the sandbox speaks to a tenant (protocol/profile.ts; omitted settings take the defaults). */
+export const ProfileBody = z.object({ tenantId: ProfileTenant, profile: ProtocolProfile });
+export type ProfileBody = z.input<typeof ProfileBody>;
+export const ProfileQuery = z.object({ tenantId: ProfileTenant });
+export type ProfileQuery = z.input<typeof ProfileQuery>;
+export interface ProfileState {
+  tenantId: string;
+  /** The profile in force for the tenant (its own, else the one for "*", else the defaults). */
+  profile: ProtocolProfile;
+}
 export type StatisticQuery = z.input<typeof StatisticQuery>;
 
 export interface TaxpayerSummary {
@@ -119,13 +133,13 @@ export interface TaxpayerSummary {
 /** A write request that reached the bureau (see LedgerEntry in simulator/store.ts); `time` is sandbox time. */
 export type LedgerRecord = Omit<LedgerEntry, 'time'> & { time: string };
 
-/** A period's statistic table as the bureau holds it. */
+/** A period's statistic table as the bureau holds it: its stored status and per 发票云 invoice type sums. */
 export interface StatisticRecord {
   taxNo: string;
   period: string;
   statisticStatus: string;
   confirmedAt: string | null;
-  items: StatisticItem[];
+  items: TypeStatistic[];
 }
 
 /** Injected faults the sandbox served to a tenant since its database was created (survives restarts). */

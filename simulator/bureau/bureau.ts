@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { SELECT_RESULT_MESSAGES, SelectResultCode, StatisticOperation, StatisticStatus } from '../../protocol/codes.js';
-import type { ParsedRequestOf, SelectResultLine, StatisticItem } from '../../protocol/interfaces.js';
+import type { ParsedRequestOf } from '../../protocol/interfaces.js';
 import { addMonths, likelyCurrentPeriod } from '../../protocol/period.js';
 import type { Settings } from '../settings.js';
 import type { Store, Task, TaskKind, Taxpayer } from '../store.js';
@@ -20,9 +20,17 @@ const LOCKED: readonly StatisticStatus[] = [
   StatisticStatus.Confirmed,
 ];
 
+/**
+ * What a select request asks, as the tenant's protocol profile reads its authenticateFlag
+ * (profile.selectFlag): select, or cancel a selection.
+ */
+export type SelectAction = 'select' | 'cancel';
+
 export interface SelectTaskRequest {
   payload: ParsedRequestOf<'invoiceSelect'>;
-  /** Whether the bureau login was valid when the request was accepted. */
+  /** Select or cancel, as the tenant's profile read authenticateFlag when the request arrived. */
+  action?: SelectAction;
+  /** Whether the bureau login was valid (and soft-certificate mode on) when the request was accepted. */
   loggedIn: boolean;
   /** Per-line deductionPurpose (a confirmed pre-selection mixes them); default payload's. */
   purposes?: string[];
@@ -39,8 +47,37 @@ export interface DownloadTaskResult {
   total: number;
   added: number;
 }
+/**
+ * The bureau's internal verdict on one invoice of a select task: a numeric result code
+ * (protocol/codes.ts SelectResultCode) and its message. The gateway turns it into Kingdee's
+ * documented selectResult (simulator/gateway/replies.ts); the ledger, the admin invariants and
+ * the chaos invariants read these codes.
+ */
+export interface SelectResultLine {
+  invoiceCode: string;
+  invoiceNo: string;
+  resultCode: number;
+  resultMsg: string;
+}
 export interface SelectTaskResult {
   lines: SelectResultLine[];
+  /** The period the task settled in (absent in tasks settled before it was kept). */
+  period?: string;
+}
+/** Per 发票云 invoice type: what a period's selections deduct (purpose 1) and do not (purpose 2). */
+export interface TypeStatistic {
+  invoiceType: number;
+  deductibleCount: number;
+  deductibleAmount: string;
+  deductibleTax: string;
+  notDeductibleCount: number;
+  notDeductibleAmount: string;
+  notDeductibleTax: string;
+}
+
+/** Select or cancel: the action kept with the task, else the reading of tasks stored before it was kept (1 cancels). */
+export function selectAction(request: SelectTaskRequest): SelectAction {
+  return request.action ?? (request.payload.authenticateFlag === '1' ? 'cancel' : 'select');
 }
 export interface StatisticTaskResult {
   success: boolean;
@@ -169,7 +206,7 @@ export class Bureau {
       period,
       locked: this.isLocked(taxNo, period),
       loggedIn: request.loggedIn,
-      cancel: request.payload.authenticateFlag === '1',
+      cancel: selectAction(request) === 'cancel',
     };
     let changed = false;
     const lines = request.payload.invoices.map((line, i): SelectResultLine => {
@@ -190,7 +227,7 @@ export class Bureau {
       return { invoiceCode: line.invoiceCode, invoiceNo: line.invoiceNo, resultCode: v.code, resultMsg: v.message };
     });
     if (changed) this.store.touchStatistic(taxNo, period, this.statisticStatus(taxNo, period), at);
-    return { lines };
+    return { lines, period };
   }
 
   /** 进项表头归集: the bureau's invoices of the range enter the pool (existing ones are kept as they are). */
@@ -256,7 +293,7 @@ export class Bureau {
   }
 
   /** Per invoice type: deductible (purpose 1) and not-deductible (purpose 2) selections of a period. */
-  statisticItems(taxNo: string, period: string): StatisticItem[] {
+  statisticItems(taxNo: string, period: string): TypeStatistic[] {
     const byType = new Map<
       number,
       { d: Decimal[]; n: Decimal[]; dc: number; nc: number; dt: Decimal[]; nt: Decimal[] }

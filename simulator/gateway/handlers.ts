@@ -6,13 +6,20 @@ import {
 } from '../../protocol/codes.js';
 import type { InterfaceCode, ParsedRequestOf, ReplyOf } from '../../protocol/interfaces.js';
 import { addMonths, shanghaiMonth } from '../../protocol/period.js';
-import type { Bureau, ConfirmTaskResult, SelectTaskRequest, StatisticTaskResult } from '../bureau/bureau.js';
-import { formatShanghaiTime } from '../bureau/calendar.js';
+import type { ProtocolProfile } from '../../protocol/profile.js';
+import type {
+  Bureau,
+  ConfirmTaskResult,
+  SelectAction,
+  SelectTaskRequest,
+  StatisticTaskResult,
+} from '../bureau/bureau.js';
 import { accountingHandlers } from '../accounting/handlers.js';
 import { GatewayError } from '../errors.js';
 import { poolHandlers } from './poolHandlers.js';
-import { ledgerAccepted, noSuchTask, selectResultPage, settledTask, type WriteArrival } from './taskHelpers.js';
-import type { Store, Taxpayer } from '../store.js';
+import { gxrqfw, selectResultPage, skssq, statisticObject } from './replies.js';
+import { ledgerAccepted, noSuchTask, settledTask, type WriteArrival } from './taskHelpers.js';
+import type { Store, Task, Taxpayer } from '../store.js';
 
 /** What a handler sees: the taxpayer (already in the tenant and caught up) and the request's identity. */
 export interface HandlerContext {
@@ -21,6 +28,8 @@ export interface HandlerContext {
   taxpayer: Taxpayer;
   requestId: string;
   now: number;
+  /** The tenant's protocol profile (select flag, statistic categories, ...). */
+  profile: ProtocolProfile;
   /** The request's facts as the ledger keeps them (period and statistic status at arrival). */
   arrival: WriteArrival;
 }
@@ -36,6 +45,12 @@ const GENERATED: readonly StatisticStatus[] = [
 
 const violated = (message: string) => new GatewayError(GatewayCode.BusinessRuleViolated, message);
 
+/** A settled generate/revoke or confirm task the bureau refused: an error envelope with its message. */
+function refusedTask(task: Task): void {
+  const result = task.result as StatisticTaskResult | ConfirmTaskResult;
+  if (!result.success) throw violated(result.resultMsg);
+}
+
 export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   taxLogin: (_req, ctx) => {
     ctx.store.setLastLogin(ctx.taxpayer.taxNo, ctx.now);
@@ -43,38 +58,33 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
     return { loginType: '1' };
   },
 
-  taxperiodQuery: (_req, { bureau, taxpayer }) => ({
+  taxperiodQuery: (_req, { bureau, taxpayer, now }) => ({
     taxNo: taxpayer.taxNo,
     taxPeriod: taxpayer.taxPeriod,
-    deductionDeadline: bureau.deadline(taxpayer),
-    statisticStatus: bureau.statisticStatus(taxpayer.taxNo, taxpayer.taxPeriod),
-    periodChangeSupported: taxpayer.periodChangeSupported,
+    skssq: skssq(bureau, taxpayer, taxpayer.taxPeriod, now),
+    gxrqfw: gxrqfw(taxpayer.taxPeriod),
+    allowChangeSsqBySeason: taxpayer.periodChangeSupported,
   }),
 
   invoiceSelect: (req, ctx) => {
-    const request: SelectTaskRequest = { payload: req, loggedIn: ctx.bureau.isLoggedIn(ctx.taxpayer, ctx.now) };
+    const action: SelectAction = ctx.arrival.selectAction || 'select';
+    const request: SelectTaskRequest = {
+      payload: req,
+      action,
+      // Without soft-certificate mode the cloud cannot log in to the bureau: every line answers 36.
+      loggedIn: ctx.taxpayer.softCertificate && ctx.bureau.isLoggedIn(ctx.taxpayer, ctx.now),
+    };
     const task = ctx.bureau.createTask(ctx.taxpayer.taxNo, 'select', ctx.taxpayer.taxPeriod, request);
     ledgerAccepted(ctx, 'invoiceSelect', task.taskNo);
     // The bureau always answers asynchronously here, whatever asyncFlag asked for.
-    return { asyncFlag: '1', taskNo: task.taskNo };
+    return { asyncFlag: '1', taskNo: task.taskNo, success: [], fail: [] };
   },
 
   invoiceSelectQuery: (req, ctx) => {
     return selectResultPage(settledTask(ctx, req.taskNo, 'select', noSuchTask(req.taskNo)), req);
   },
 
-  statisticQuery: (_req, { bureau, store, taxpayer, now }) => {
-    const period = taxpayer.taxPeriod;
-    const stat = store.getStatistic(taxpayer.taxNo, period);
-    return {
-      statisticPeriod: period,
-      taxPeriod: period,
-      deductionDeadline: bureau.deadline(taxpayer),
-      updateTime: formatShanghaiTime(stat?.updatedAt ?? now),
-      statisticStatus: stat?.status ?? StatisticStatus.NotGenerated,
-      items: bureau.statisticItems(taxpayer.taxNo, period),
-    };
-  },
+  statisticQuery: (_req, ctx) => statisticObject(ctx, ctx.taxpayer.taxPeriod),
 
   statisticCreate: (req, ctx) => {
     const { taxNo, taxPeriod } = ctx.taxpayer;
@@ -95,7 +105,8 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
       'statistic',
       () => new GatewayError(GatewayCode.NoSuchStatisticTask, NO_STATISTIC_TASK_MESSAGE),
     );
-    return { taskNo: task.taskNo, ...(task.result as StatisticTaskResult) };
+    refusedTask(task);
+    return { taskNo: task.taskNo, ...statisticObject(ctx, task.period) };
   },
 
   statisticConfirm: (req, ctx) => {
@@ -113,9 +124,11 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
     return { asyncFlag: '1', taskNo: task.taskNo };
   },
 
-  statisticConfirmQuery: (req, ctx) => {
+  // Served only under the wire code a tenant's profile names (confirmation.kind 'result-interface').
+  statisticConfirmResult: (req, ctx) => {
     const task = settledTask(ctx, req.taskNo, 'confirm', noSuchTask(req.taskNo));
-    return { taskNo: task.taskNo, ...(task.result as ConfirmTaskResult) };
+    refusedTask(task);
+    return { taskNo: task.taskNo, ...statisticObject(ctx, task.period) };
   },
 
   // The seed's `status` field (it sends 1) has no documented meaning; it is accepted and ignored.
@@ -125,7 +138,12 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
       throw new GatewayError(GatewayCode.PeriodChangeUnsupported, PERIOD_CHANGE_UNSUPPORTED_MESSAGE);
     }
     const target = req.taxPeriod;
-    if (target === taxPeriod) return { taxNo, taxPeriod };
+    const changed = (period: string) => ({
+      taxNo,
+      taxPeriod: period,
+      allowChangeSsqBySeason: ctx.taxpayer.periodChangeSupported,
+    });
+    if (target === taxPeriod) return changed(taxPeriod);
     const month = shanghaiMonth(new Date(ctx.now));
     if (target !== addMonths(taxPeriod, 1) && target !== addMonths(taxPeriod, -1)) {
       throw violated(`每次只能变更一个月：当前所属期${taxPeriod}，目标所属期${target}`);
@@ -140,7 +158,7 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
     }
     ctx.bureau.setPeriod(taxNo, target, ctx.now);
     ledgerAccepted(ctx, 'taxperiodChange', '', [], `ok ${taxPeriod} -> ${target}`);
-    return { taxNo, taxPeriod: target };
+    return changed(target);
   },
 
   invoicePoolQuery: (req, { store, taxpayer }) => {
@@ -188,5 +206,5 @@ export const SOFT_CERTIFICATE_REQUIRED: readonly InterfaceCode[] = [
   'statisticCreate',
   'statisticCreateQuery',
   'statisticConfirm',
-  'statisticConfirmQuery',
+  'statisticConfirmResult',
 ];

@@ -5,7 +5,8 @@ import { PoolStore } from '../bureau/poolStore.js';
 import { matchPoolInvoice } from '../bureau/selectRules.js';
 import { GatewayError } from '../errors.js';
 import type { Handler } from './handlers.js';
-import { ledgerAccepted, noSuchTask, selectResultPage, settledTask } from './taskHelpers.js';
+import { resultItem, selectResultPage, splitResults } from './replies.js';
+import { ledgerAccepted, noSuchTask, settledTask } from './taskHelpers.js';
 
 /** A confirmed pre-selection is a selection task with this operateType. */
 export const PRESELECT_OPERATION = 'preselect';
@@ -45,10 +46,11 @@ export const poolHandlers: { [C in PoolCode]: Handler<C> } = {
         accepted.push(line.invoiceNo);
       }
       const resultMsg = code === SelectResultCode.Ok ? '预勾选成功' : SELECT_RESULT_MESSAGES[code];
-      return { invoiceCode: line.invoiceCode, invoiceNo: line.invoiceNo, resultCode: code, resultMsg };
+      const verdict = { invoiceCode: line.invoiceCode, invoiceNo: line.invoiceNo, resultCode: code, resultMsg };
+      return resultItem(verdict, { line });
     });
     ledgerAccepted(ctx, 'preSelect', '', accepted, `ok preselected=${accepted.length}`);
-    return { taxNo, pendingCount: pool.pendingCount(taxNo), invoices };
+    return { taxNo, pendingCount: pool.pendingCount(taxNo), ...splitResults(invoices) };
   },
 
   preSelectConfirm: (_req, ctx) => {
@@ -62,17 +64,18 @@ export const poolHandlers: { [C in PoolCode]: Handler<C> } = {
       payload: {
         taxNo,
         billType: '0',
-        authenticateFlag: '0',
+        authenticateFlag: ctx.profile.selectFlag.select,
         deductionPurpose: taken[0]!.purpose as '1',
         asyncFlag: '1',
         invoices: taken.map((p) => p.line),
       },
-      loggedIn: ctx.bureau.isLoggedIn(ctx.taxpayer, ctx.now),
+      action: 'select',
+      loggedIn: ctx.taxpayer.softCertificate && ctx.bureau.isLoggedIn(ctx.taxpayer, ctx.now),
       purposes: taken.map((p) => p.purpose),
     };
     const task = ctx.bureau.createTask(taxNo, 'select', ctx.taxpayer.taxPeriod, request, PRESELECT_OPERATION);
     ledgerAccepted(
-      ctx,
+      { ...ctx, arrival: { ...ctx.arrival, selectAction: 'select' } },
       'preSelectConfirm',
       task.taskNo,
       taken.map((p) => p.line.invoiceNo),

@@ -1,8 +1,15 @@
 import type { z } from 'zod';
 import { DataDecodingError, decodeData, encodeData, type DataEncoding } from '../../protocol/codec.js';
-import { GatewayCode, OK_MESSAGE, softCertificateOffMessage, taxNoNotInTenantMessage } from '../../protocol/codes.js';
+import {
+  GatewayCode,
+  OK_MESSAGE,
+  softCertificateOffMessage,
+  TASK_PROCESSING_MESSAGE,
+  taxNoNotInTenantMessage,
+} from '../../protocol/codes.js';
 import { BusinessRequest, type BusinessReply } from '../../protocol/envelope.js';
 import { describeZodError, interfaces, isInterfaceCode, type InterfaceCode } from '../../protocol/interfaces.js';
+import type { ProtocolProfile } from '../../protocol/profile.js';
 import type { Bureau } from '../bureau/bureau.js';
 import { GatewayError } from '../errors.js';
 import type { Settings } from '../settings.js';
@@ -56,16 +63,40 @@ function authenticate(deps: GatewayDeps, accessToken: string | undefined): Tenan
   return tenant;
 }
 
+/**
+ * The logical interface a wire interfaceCode names under the tenant's profile: the profile's
+ * `interfaceCodes` rename the documented steps (a renamed step no longer answers to its
+ * documented code), `confirmation: {kind: 'result-interface', interfaceCode}` serves the
+ * tenant's confirm-result interface, and every other interface answers to its own code.
+ */
+export function logicalInterface(wireCode: string, profile: ProtocolProfile): InterfaceCode | undefined {
+  const renamed = profile.interfaceCodes as Record<string, string>;
+  for (const [logical, wire] of Object.entries(renamed)) {
+    if (wire === wireCode && isInterfaceCode(logical)) return logical;
+  }
+  if (profile.confirmation.kind === 'result-interface' && profile.confirmation.interfaceCode === wireCode) {
+    return 'statisticConfirmResult';
+  }
+  if (!isInterfaceCode(wireCode) || wireCode === 'statisticConfirmResult') return undefined;
+  if (Object.prototype.hasOwnProperty.call(renamed, wireCode)) return undefined; // renamed away
+  return wireCode;
+}
+
+/** Interfaces that answer a taxpayer without soft-certificate mode with the seed's 4.06 reply (6910 + reason). */
+const SOFT_CERTIFICATE_PENDING: readonly InterfaceCode[] = ['invoiceSelectQuery'];
+
 function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefined): BusinessReply {
   const tenant = authenticate(deps, accessToken);
   const envelope = BusinessRequest.safeParse(body);
   if (!envelope.success) throw new GatewayError(GatewayCode.InvalidRequest, describeZodError(envelope.error));
-  const { interfaceCode, requestId, businessSystemCode } = envelope.data;
+  const { requestId, businessSystemCode } = envelope.data;
   if (businessSystemCode !== tenant.businessSystemCode) {
     throw new GatewayError(GatewayCode.InvalidRequest, `业务系统编码${businessSystemCode}未在租户中注册`);
   }
-  if (!isInterfaceCode(interfaceCode)) {
-    throw new GatewayError(GatewayCode.UnknownInterface, `接口${interfaceCode}不存在`);
+  const profile = deps.settings.profile(tenant.tenantId);
+  const interfaceCode = logicalInterface(envelope.data.interfaceCode, profile);
+  if (interfaceCode === undefined) {
+    throw new GatewayError(GatewayCode.UnknownInterface, `接口${envelope.data.interfaceCode}不存在`);
   }
   const encoding = tenantEncoding(tenant);
   const definition = interfaces[interfaceCode];
@@ -79,6 +110,13 @@ function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefi
   }
   if (SOFT_CERTIFICATE_REQUIRED.includes(interfaceCode) && !taxpayer.softCertificate) {
     throw new GatewayError(GatewayCode.TaxpayerNotAvailable, softCertificateOffMessage(taxpayer.taxNo));
+  }
+  if (SOFT_CERTIFICATE_PENDING.includes(interfaceCode) && !taxpayer.softCertificate) {
+    // Seed 4.06: a permanent condition dressed as "still processing".
+    throw new GatewayError(
+      GatewayCode.TaskProcessing,
+      `${TASK_PROCESSING_MESSAGE}[${softCertificateOffMessage(taxpayer.taxNo)}]`,
+    );
   }
   const now = deps.settings.now();
   deps.bureau.catchUp(taxpayer.taxNo, now);
@@ -98,7 +136,13 @@ function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefi
       taxpayer: current,
       requestId,
       now,
-      arrival: writeArrival(request, current.taxPeriod, deps.bureau.statisticStatus(current.taxNo, current.taxPeriod)),
+      profile,
+      arrival: writeArrival(
+        request,
+        current.taxPeriod,
+        deps.bureau.statisticStatus(current.taxNo, current.taxPeriod),
+        profile,
+      ),
     };
     let reply: unknown;
     try {

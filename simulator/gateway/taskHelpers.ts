@@ -1,6 +1,7 @@
 import { GatewayCode, TASK_PROCESSING_MESSAGE } from '../../protocol/codes.js';
-import type { InterfaceCode, ParsedRequestOf, ReplyOf } from '../../protocol/interfaces.js';
-import type { SelectTaskResult } from '../bureau/bureau.js';
+import type { InterfaceCode } from '../../protocol/interfaces.js';
+import type { ProtocolProfile } from '../../protocol/profile.js';
+import type { SelectAction } from '../bureau/bureau.js';
 import { GatewayError } from '../errors.js';
 import type { LedgerInvoice, Task, TaskKind } from '../store.js';
 import type { HandlerContext } from './handlers.js';
@@ -32,11 +33,23 @@ export interface WriteArrival {
   statisticStatus: string;
   operateType: string;
   authenticateFlag: string;
+  /** invoiceSelect: select or cancel, as the tenant's profile reads authenticateFlag; '' for other writes. */
+  selectAction: SelectAction | '';
   invoices: LedgerInvoice[];
 }
 
+/** What authenticateFlag asks under the tenant's profile: its `select` value selects, anything else cancels. */
+export function selectActionOf(authenticateFlag: string, profile: ProtocolProfile): SelectAction {
+  return authenticateFlag === profile.selectFlag.select ? 'select' : 'cancel';
+}
+
 /** The facts of a (parsed) write request the ledger keeps: its invoices, select flag, statistic operation. */
-export function writeArrival(request: unknown, period: string, statisticStatus: string): WriteArrival {
+export function writeArrival(
+  request: unknown,
+  period: string,
+  statisticStatus: string,
+  profile: ProtocolProfile,
+): WriteArrival {
   const r = request as {
     invoices?: { invoiceCode?: string; invoiceNo: string; effectiveTaxAmount?: string }[];
     deductionPurpose?: string;
@@ -48,6 +61,7 @@ export function writeArrival(request: unknown, period: string, statisticStatus: 
     statisticStatus,
     operateType: r.operateType ?? '',
     authenticateFlag: r.authenticateFlag ?? '',
+    selectAction: r.authenticateFlag === undefined ? '' : selectActionOf(r.authenticateFlag, profile),
     invoices: (r.invoices ?? []).map((line) => ({
       invoiceCode: line.invoiceCode ?? '',
       invoiceNo: line.invoiceNo,
@@ -99,23 +113,4 @@ export function ledgerRefused(
     ...ctx.arrival,
     refusal,
   });
-}
-
-/** One page (4.06 pageNo/pageSize) of a settled selection task's per-invoice results. */
-export function selectResultPage(
-  task: Task,
-  req: ParsedRequestOf<'invoiceSelectQuery'>,
-): ReplyOf<'invoiceSelectQuery'> {
-  const lines = (task.result as SelectTaskResult).lines;
-  const start = (req.pageNo - 1) * req.pageSize;
-  const successCount = lines.filter((l) => l.resultCode === 1).length;
-  return {
-    taskNo: task.taskNo,
-    total: lines.length,
-    pageNo: req.pageNo,
-    pageSize: req.pageSize,
-    successCount,
-    failCount: lines.length - successCount,
-    invoices: lines.slice(start, start + req.pageSize),
-  };
 }

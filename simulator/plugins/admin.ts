@@ -6,6 +6,8 @@ import {
   AuthSettingsBody,
   GenerateInvoicesBody,
   LedgerQuery,
+  ProfileBody,
+  ProfileQuery,
   SeedDemoBody,
   SetClockBody,
   StatisticQuery,
@@ -15,8 +17,10 @@ import {
   type ClockState,
   type FaultsServed,
   type LedgerRecord,
+  type ProfileState,
   type StatisticRecord,
 } from '../admin/schemas.js';
+import { ProfileError } from '../../protocol/profile.js';
 import { computeInvariants } from '../admin/invariants.js';
 import type { Bureau } from '../bureau/bureau.js';
 import type { FaultInjector } from '../faults/injector.js';
@@ -28,7 +32,7 @@ import {
   TASK_KINDS,
   TaskLatencyBody,
 } from '../faults/schemas.js';
-import type { Settings, TaskDelays } from '../settings.js';
+import { ANY_TENANT, resolveProfile, type Settings, type TaskDelays } from '../settings.js';
 import type { StoredInvoice, Store } from '../store.js';
 
 /** The admin API (no auth: a sandbox). Bad input is a 400 naming the field. */
@@ -163,6 +167,24 @@ export async function adminPlugin(
     const body = parse(TaskLatencyBody, request.body);
     settings.setTaskLatency(body.kind, body.distribution, body.seed);
     return { kind: body.kind, distribution: settings.taskLatency(body.kind) };
+  });
+
+  // The protocol profile per tenant ("*": every tenant without its own), persisted in settings.
+  const profileTenant = (tenantId: string) => (tenantId === ANY_TENANT ? tenantId : knownTenant(tenantId));
+  app.get('/admin/profile', async (request): Promise<ProfileState> => {
+    const tenantId = profileTenant(parse(ProfileQuery, request.query).tenantId);
+    return { tenantId, profile: settings.profile(tenantId) };
+  });
+  app.post('/admin/profile', async (request): Promise<ProfileState> => {
+    const tenantId = profileTenant(parse(ProfileBody, request.body).tenantId);
+    try {
+      // parseProfile (under resolveProfile) adds the checks zod does not make: patterns must be regular expressions.
+      settings.setProfile(tenantId, resolveProfile((request.body as { profile: unknown }).profile, 'profile'));
+    } catch (err) {
+      if (err instanceof ProfileError) throw new BadInput('profile', err.message);
+      throw err;
+    }
+    return { tenantId, profile: settings.profile(tenantId) };
   });
 
   app.get('/admin/invariants', async () => {
