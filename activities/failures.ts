@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { GatewayCode } from '../protocol/codes.js';
+import { StatisticReadError } from '../rules/statisticObject.js';
 import { ConfigError } from './invoiceCloudConfig.js';
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
 
 /** Failure types the workflow and the retry policies know by name. */
 export const FailureType = {
-  /** The bureau task is still running (6910): retried by the poll policy, no history growth. */
+  /** The bureau task is still running (6910, or a state still on its way): retried by the poll policy. */
   TaskPending: 'BureauTaskPending',
   /** Network, HTTP 5xx, quota, token: retried with backoff. */
   Transient: 'InvoiceCloudUnavailable',
@@ -33,12 +33,10 @@ export function toActivityFailure(error: unknown, context: string): unknown {
     };
     const message = `${context}: ${error.message}`;
     switch (error.kind) {
+      case 'pending':
+        return ApplicationFailure.create({ message, type: FailureType.TaskPending, details: [details] });
       case 'retryable':
-        return ApplicationFailure.create({
-          message,
-          type: error.code === GatewayCode.TaskProcessing ? FailureType.TaskPending : FailureType.Transient,
-          details: [details],
-        });
+        return ApplicationFailure.create({ message, type: FailureType.Transient, details: [details] });
       case 'business':
         return ApplicationFailure.nonRetryable(message, FailureType.Business, details);
       case 'protocol':
@@ -48,6 +46,9 @@ export function toActivityFailure(error: unknown, context: string): unknown {
     }
   }
   if (error instanceof ConfigError) return ApplicationFailure.nonRetryable(error.message, FailureType.Config);
+  if (error instanceof StatisticReadError) {
+    return ApplicationFailure.nonRetryable(`${context}: ${error.message}`, FailureType.Protocol);
+  }
   return error;
 }
 

@@ -1,7 +1,6 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { GatewayCode } from '../protocol/codes.js';
 import { DataDecodingError, decodeData, encodeData } from '../protocol/codec.js';
 import {
   ACCESS_TOKEN_PATH,
@@ -19,7 +18,10 @@ import {
   type RequestOf,
 } from '../protocol/interfaces.js';
 import type { InvoiceCloudConfig } from './invoiceCloudConfig.js';
-import { classifyGatewayCode, InvoiceCloudError } from './invoiceCloudErrors.js';
+import { classifyReply, InvoiceCloudError } from './invoiceCloudErrors.js';
+import { formatRequestId } from './requestIds.js';
+import { type CaptureRecord, DEFAULT_CAPTURE_DIR, writeCapture } from './replyCaptures.js';
+import { type Drift, findDrift } from './replyDrift.js';
 import { RequestRateLimiter } from './requestRateLimiter.js';
 
 interface CachedToken {
@@ -35,8 +37,14 @@ const TOKEN_EXPIRY_MARGIN_MS = 60_000;
  * protocol/interfaces.ts through the gateway envelope. One instance per worker; it caches the
  * access token and renews it on expiry or when the gateway rejects it.
  */
+/** Who hears about drift (the worker: a log line and a metric; docs/protocol.md). */
+export interface InvoiceCloudObserver {
+  onDrift?(drift: Drift, captureFile: string): void;
+}
+
 export class InvoiceCloudClient {
   private accessToken?: CachedToken;
+  private readonly driftSeen = new Set<string>();
   private tokenRequest?: Promise<string>;
   private readonly limiter?: RequestRateLimiter;
 
@@ -44,47 +52,96 @@ export class InvoiceCloudClient {
     private readonly config: InvoiceCloudConfig,
     private readonly http: AxiosInstance = axios.create({ baseURL: config.baseUrl, timeout: config.timeoutMs }),
     private readonly now: () => number = Date.now,
+    private readonly observer: InvoiceCloudObserver = {},
   ) {
     if (config.maxRequestsPerSecond !== undefined) {
       this.limiter = new RequestRateLimiter(config.maxRequestsPerSecond);
     }
   }
 
-  /** Calls a business interface; `requestId` doubles as the idempotency key of writes. */
+  /** The wire interfaceCode of a step, by the protocol profile. */
+  wireCode(code: InterfaceCode): string {
+    const { interfaceCodes, confirmation } = this.config.profile;
+    if (code === 'statisticConfirmResult') {
+      return confirmation.kind === 'result-interface' ? confirmation.interfaceCode : interfaces[code].interfaceCode;
+    }
+    return (interfaceCodes as Partial<Record<InterfaceCode, string>>)[code] ?? interfaces[code].interfaceCode;
+  }
+
+  /**
+   * Calls a business interface. `identity` names the operation (the same for every resend of one
+   * write); the requestId sent is made from it in the profile's style (activities/requestIds.ts).
+   */
   async call<C extends InterfaceCode>(
     code: C,
     request: RequestOf<C>,
-    requestId: string = randomUUID(),
+    identity: string = randomUUID(),
   ): Promise<ReplyOf<C>> {
     const definition = interfaces[code];
     // Validate our own request first: a bad request is our bug, never worth a round trip.
     const checked = definition.request.safeParse(request);
     if (!checked.success) {
-      throw new InvoiceCloudError('protocol', code, GatewayCode.InvalidRequest, describeZodError(checked.error));
+      throw new InvoiceCloudError('protocol', code, 'INVALID_REQUEST', describeZodError(checked.error));
     }
     const envelope: BusinessRequest = {
       businessSystemCode: this.config.businessSystemCode,
-      interfaceCode: definition.interfaceCode,
-      requestId,
+      interfaceCode: this.wireCode(code),
+      requestId: formatRequestId(this.config.profile.requestIdStyle, identity, this.now()),
       data: encodeData(request, this.config.encoding),
     };
     let reply = await this.postBusiness(code, envelope, await this.token());
-    if (reply.errorCode === GatewayCode.TokenInvalid) {
+    let meaning = this.meaningOf(reply);
+    if (meaning?.kind === 'token-expired') {
       // The gateway refused the token before doing anything, so sending again is safe; it is the
       // same envelope (same requestId), so a write the cloud did see would answer its first reply.
       this.accessToken = undefined;
       reply = await this.postBusiness(code, envelope, await this.token());
+      meaning = this.meaningOf(reply);
     }
-    if (reply.errorCode !== GatewayCode.Ok || !reply.success) {
-      const failureCode = reply.errorCode === GatewayCode.Ok ? GatewayCode.InternalError : reply.errorCode;
-      throw new InvoiceCloudError(classifyGatewayCode(failureCode), code, failureCode, reply.message);
+    const capture = (data: unknown, extra: Pick<CaptureRecord, 'drift' | 'problem'> = {}) =>
+      writeCapture(this.config.captureDir ?? DEFAULT_CAPTURE_DIR, {
+        capturedAt: new Date(this.now()).toISOString(),
+        interface: code,
+        interfaceCode: envelope.interfaceCode,
+        requestId: envelope.requestId,
+        request,
+        reply: { errorCode: reply.errorCode, message: reply.message, success: reply.success, data },
+        ...extra,
+      });
+    if (meaning) {
+      if (this.config.captureDir) capture(undefined);
+      if (meaning.kind === 'token-expired')
+        throw new InvoiceCloudError('retryable', code, reply.errorCode, reply.message);
+      if (meaning.kind === 'permanent') {
+        throw new InvoiceCloudError('business', code, reply.errorCode, `${meaning.meaning}: ${reply.message}`);
+      }
+      throw new InvoiceCloudError(meaning.kind, code, reply.errorCode, reply.message);
     }
-    return this.decodeReply(code, definition.reply, reply.data);
+    return this.decodeReply(code, definition.reply, reply.data, capture);
   }
 
-  private decodeReply<C extends InterfaceCode>(code: C, schema: z.ZodType, data: string | undefined): ReplyOf<C> {
+  /** Undefined for a successful reply; else what the profile says the failure means. */
+  private meaningOf(reply: BusinessReply) {
+    const ok = this.config.profile.successCodes.includes(reply.errorCode);
+    if (ok && reply.success) return undefined;
+    // "0000" with success false: the cloud contradicts itself; treat it as a passing fault.
+    if (ok) return { kind: 'retryable' as const };
+    return classifyReply(this.config.profile, reply.errorCode, reply.message);
+  }
+
+  /**
+   * Reads a successful reply's data tolerantly. Drift is reported once per interface and field;
+   * a reply missing what a decision needs fails, naming the interface, the field and the capture.
+   */
+  private decodeReply<C extends InterfaceCode>(
+    code: C,
+    schema: z.ZodType,
+    data: string | undefined,
+    capture: (data: unknown, extra?: Pick<CaptureRecord, 'drift' | 'problem'>) => string,
+  ): ReplyOf<C> {
     if (data === undefined) {
-      throw new InvoiceCloudError('protocol', code, 'NO_DATA', 'successful reply carries no data');
+      const file = capture(undefined, { problem: 'no data' });
+      throw new InvoiceCloudError('protocol', code, 'NO_DATA', `successful reply carries no data (capture ${file})`);
     }
     let decoded: unknown;
     try {
@@ -95,7 +152,20 @@ export class InvoiceCloudClient {
     }
     const parsed = schema.safeParse(decoded);
     if (!parsed.success) {
-      throw new InvoiceCloudError('protocol', code, 'BAD_REPLY', `reply data: ${describeZodError(parsed.error)}`);
+      const problem = `reply data: ${describeZodError(parsed.error)}`;
+      const file = capture(decoded, { problem });
+      throw new InvoiceCloudError('protocol', code, 'BAD_REPLY', `${problem} (capture ${file})`);
+    }
+    const drift = findDrift(code, schema, decoded);
+    const fresh = drift.filter((d) => {
+      const key = `${d.interfaceCode}|${d.kind}|${d.field}|${d.value ?? ''}`;
+      if (this.driftSeen.has(key)) return false;
+      this.driftSeen.add(key);
+      return true;
+    });
+    if (this.config.captureDir || fresh.length > 0) {
+      const file = capture(decoded, drift.length > 0 ? { drift } : {});
+      for (const d of fresh) this.observer.onDrift?.(d, file);
     }
     return parsed.data as ReplyOf<C>;
   }
@@ -104,7 +174,7 @@ export class InvoiceCloudClient {
     const release = await this.limiter?.acquire();
     let body: unknown;
     try {
-      body = await this.post(code, this.config.gatewayPath, envelope, { access_token: token });
+      body = await this.post(code, this.path(this.config.gatewayPath), envelope, { access_token: token });
     } finally {
       release?.();
     }
@@ -118,6 +188,11 @@ export class InvoiceCloudClient {
       );
     }
     return parsed.data;
+  }
+
+  /** A documented path under the profile's prefix (e.g. "/ierp" on private deployments). */
+  private path(documented: string): string {
+    return `${this.config.profile.pathPrefix}${documented}`;
   }
 
   private async post(code: string, path: string, body: unknown, params?: Record<string, string>): Promise<unknown> {
@@ -148,7 +223,7 @@ export class InvoiceCloudClient {
 
   private async renewToken(): Promise<string> {
     const appReply = AppTokenReply.safeParse(
-      await this.post('getAppToken', APP_TOKEN_PATH, {
+      await this.post('getAppToken', this.path(APP_TOKEN_PATH), {
         appId: this.config.appId,
         appSecret: this.config.appSecret,
         tenantid: this.config.tenantId,
@@ -164,7 +239,7 @@ export class InvoiceCloudClient {
       throw new InvoiceCloudError('auth', 'getAppToken', app.error_code, app.error_desc);
     }
     const loginReply = AccessTokenReply.safeParse(
-      await this.post('login', ACCESS_TOKEN_PATH, {
+      await this.post('login', this.path(ACCESS_TOKEN_PATH), {
         user: this.config.user,
         apptoken: app.app_token,
         tenantid: this.config.tenantId,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DataEncoding } from '../protocol/codec.js';
 import { DEFAULT_GATEWAY_PATH } from '../protocol/envelope.js';
 import { describeZodError } from '../protocol/interfaces.js';
+import { ProfileError, profileFromEnv, type ProtocolProfile } from '../protocol/profile.js';
 
 /**
  * How the worker reaches the invoice cloud, from INVOICE_CLOUD_* environment variables. The
@@ -19,6 +20,10 @@ export interface InvoiceCloudConfig {
   userType: 'Mobile' | 'UserName';
   businessSystemCode: string;
   encoding: DataEncoding;
+  /** Every choice the public evidence leaves open (protocol/profile.ts, INVOICE_CLOUD_PROFILE). */
+  profile: ProtocolProfile;
+  /** Record every call, redacted, as a capture file here (INVOICE_CLOUD_CAPTURE_DIR). */
+  captureDir?: string;
   timeoutMs: number;
   /** Gateway calls per second this client allows itself (the tenant's quota); undefined = no limit. */
   maxRequestsPerSecond?: number;
@@ -42,6 +47,8 @@ const Env = z.object({
   INVOICE_CLOUD_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   /** The tenant's request quota (calls per second); the client stays inside it. Unset = no limit. */
   INVOICE_CLOUD_MAX_RPS: z.coerce.number().int().positive().optional(),
+  /** A folder for redacted request/reply captures of every call; unset = only drift and unreadable replies. */
+  INVOICE_CLOUD_CAPTURE_DIR: z.string().min(1).optional(),
   /** JSON object taxNo -> bureau confirmation password. */
   INVOICE_CLOUD_CONFIRM_PASSWORDS: z
     .string()
@@ -69,6 +76,18 @@ export function invoiceCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env):
     throw new ConfigError(`Invalid invoice-cloud configuration: ${describeZodError(parsed.error)}`);
   }
   const e = parsed.data;
+  let profile: ProtocolProfile;
+  try {
+    profile = profileFromEnv(env);
+  } catch (error) {
+    if (error instanceof ProfileError) throw new ConfigError(`Invalid protocol profile: ${error.message}`);
+    throw error;
+  }
+  if (profile.encoding === 'aes-gcm' && !e.INVOICE_CLOUD_DATA_PASSWORD) {
+    throw new ConfigError(
+      'The protocol profile says the tenant encrypts data (encoding aes-gcm): set INVOICE_CLOUD_DATA_PASSWORD',
+    );
+  }
   return {
     baseUrl: e.INVOICE_CLOUD_BASE_URL.replace(/\/$/, ''),
     gatewayPath: e.INVOICE_CLOUD_GATEWAY_PATH,
@@ -82,6 +101,8 @@ export function invoiceCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env):
     encoding: e.INVOICE_CLOUD_DATA_PASSWORD
       ? { kind: 'aes-gcm', password: e.INVOICE_CLOUD_DATA_PASSWORD }
       : { kind: 'base64' },
+    profile,
+    ...(e.INVOICE_CLOUD_CAPTURE_DIR ? { captureDir: e.INVOICE_CLOUD_CAPTURE_DIR } : {}),
     timeoutMs: e.INVOICE_CLOUD_TIMEOUT_MS,
     ...(e.INVOICE_CLOUD_MAX_RPS ? { maxRequestsPerSecond: e.INVOICE_CLOUD_MAX_RPS } : {}),
     confirmPasswords: e.INVOICE_CLOUD_CONFIRM_PASSWORDS,

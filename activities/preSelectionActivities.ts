@@ -6,9 +6,10 @@ import {
   emptyTally,
   planCandidates,
   type SelectionTaskResult,
-  tallyResultLine,
+  tallyResultItem,
   tallyTaskResults,
 } from './selectionCandidates.js';
+import type { ProtocolProfile } from '../protocol/profile.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
@@ -20,11 +21,19 @@ import { stableRequestId } from './requestIds.js';
  */
 
 export interface SubmitPreSelectionResult extends SubmitSelectionResult {
-  /** What preSelect answered at once (19 already selected, 2 not in the pool), as a task result. */
+  /** What preSelect answered at once (already selected, not in the pool), as a task result. */
   immediate: SelectionTaskResult;
 }
 
-export function createPreSelectionActivities({ client, now }: { client: InvoiceCloudClient; now: () => Date }) {
+export function createPreSelectionActivities({
+  client,
+  now,
+  profile,
+}: {
+  client: InvoiceCloudClient;
+  now: () => Date;
+  profile: ProtocolProfile;
+}) {
   return {
     /**
      * Pre-selects the candidates batch by batch and confirms each batch. Safe to repeat: every
@@ -32,13 +41,14 @@ export function createPreSelectionActivities({ client, now }: { client: InvoiceC
      */
     async submitPreSelection(input: SubmitSelectionInput): Promise<SubmitPreSelectionResult> {
       return classified(`pre-selection for ${input.taxNo} ${input.taxPeriod}`, async () => {
-        const plan = await planCandidates(client, input, now());
+        const plan = await planCandidates(client, input, now(), profile);
         const result: SubmitPreSelectionResult = {
           candidates: plan.candidates.length,
           submitted: 0,
           skipped: plan.skipped,
           taskNos: [],
           immediate: emptyTally('preSelect'),
+          alreadySelectedInSource: plan.selectedForPeriodElsewhere,
         };
         if (input.dryRun) return result;
         for (const batch of chunk(plan.candidates, input.batchSize)) {
@@ -48,10 +58,11 @@ export function createPreSelectionActivities({ client, now }: { client: InvoiceC
             { taxNo: input.taxNo, deductionPurpose: DeductionPurpose.Deduct, invoices: batch },
             stableRequestId('preselect', String(input.round), ...ids),
           );
-          for (const line of pre.invoices) {
-            if (line.resultCode === 1) continue; // pre-selected: its result comes with the confirmation
-            result.immediate.total++;
-            tallyResultLine(result.immediate, line);
+          // A pre-selected invoice's result comes with the confirmation; one already selected, or
+          // refused, is answered here.
+          for (const item of [...pre.success, ...pre.fail]) {
+            const preSelectedOnly = item.selectResult === '1' && !/已勾选|已经勾选/.test(item.description);
+            if (!preSelectedOnly) tallyResultItem(result.immediate, item, profile);
           }
           result.submitted += batch.length;
           if (pre.pendingCount > 0) {
@@ -71,8 +82,11 @@ export function createPreSelectionActivities({ client, now }: { client: InvoiceC
     /** 预勾选确认结果查询, all pages. Throws BureauTaskPending while the bureau answers 6910. */
     async awaitPreSelectionResult(input: { taxNo: string; taskNo: string }): Promise<SelectionTaskResult> {
       return classified(`pre-selection result ${input.taskNo} for ${input.taxNo}`, () =>
-        tallyTaskResults(input.taskNo, (pageNo, pageSize) =>
-          client.call('preSelectConfirmQuery', { taxNo: input.taxNo, taskNo: input.taskNo, pageNo, pageSize }),
+        tallyTaskResults(
+          input.taskNo,
+          (pageNo, pageSize) =>
+            client.call('preSelectConfirmQuery', { taxNo: input.taxNo, taskNo: input.taskNo, pageNo, pageSize }),
+          profile,
         ),
       );
     },

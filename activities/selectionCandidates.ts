@@ -1,8 +1,10 @@
 import { Context } from '@temporalio/activity';
-import type { PoolInvoice } from '../protocol/interfaces.js';
+import type { PoolInvoice, SelectResultItem } from '../protocol/interfaces.js';
+import { sumMoney } from '../protocol/money.js';
+import type { ProtocolProfile } from '../protocol/profile.js';
 import { lastDayOfPeriod, shanghaiParts } from '../protocol/period.js';
 import type { PoolFilter } from '../rules/poolFilter.js';
-import { classifySelectResult } from '../rules/selectResult.js';
+import { classifySelectItem } from '../rules/selectResult.js';
 import { planSelection, type SelectionPlan } from '../rules/selectionPolicy.js';
 import type { FailedInvoice } from '../workflows/contract.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
@@ -20,6 +22,11 @@ export interface SelectionTaskResult {
   toRetry: number;
   failed: number;
   failures: FailedInvoice[];
+  /**
+   * The effective tax of the invoices the bureau reported selected (success items), when every
+   * such item carried effectiveTaxAmount; the month compares it with the statistic table.
+   */
+  selectedTax?: string;
 }
 
 export interface CandidateQuery {
@@ -31,6 +38,9 @@ export interface CandidateQuery {
   /** Selection round: the first rebuilds the same batches when retried (docs/assumptions.md). */
   round: number;
 }
+
+/** What planning needs from the protocol profile. */
+export type CandidateProfile = Pick<ProtocolProfile, 'totalTaxAmount'>;
 
 /** Every pool invoice issued up to the period's end, page by page, heartbeating as it goes. */
 async function readPool(client: InvoiceCloudClient, taxNo: string, taxPeriod: string, includeSelected: boolean) {
@@ -57,6 +67,7 @@ export async function planCandidates(
   client: InvoiceCloudClient,
   query: CandidateQuery,
   now: Date,
+  profile: CandidateProfile,
 ): Promise<SelectionPlan> {
   const firstRound = query.round === 1;
   const pool = await readPool(client, query.taxNo, query.taxPeriod, firstRound);
@@ -65,24 +76,50 @@ export async function planCandidates(
     deductionDeadline: query.deductionDeadline,
     today: shanghaiParts(now).iso,
     resubmitSelectedForPeriod: firstRound,
+    totalTaxAmount: profile.totalTaxAmount,
     invoiceTypes: query.invoiceTypes,
     poolFilter: query.poolFilter,
   });
 }
 
 export function emptyTally(taskNo: string): SelectionTaskResult {
-  return { taskNo, total: 0, selected: 0, alreadySelected: 0, toRetry: 0, failed: 0, failures: [] };
+  return {
+    taskNo,
+    total: 0,
+    selected: 0,
+    alreadySelected: 0,
+    toRetry: 0,
+    failed: 0,
+    failures: [],
+    selectedTax: '0.00',
+  };
 }
 
-/** Adds one per-invoice result line (4.06 or its pre-selection counterpart) to a tally. */
-export function tallyResultLine(tally: SelectionTaskResult, line: FailedInvoice): void {
-  const outcome = classifySelectResult(line.resultCode);
-  if (outcome === 'selected') tally.selected++;
-  else if (outcome === 'already-selected') tally.alreadySelected++;
-  else if (outcome === 'retry') tally.toRetry++;
+/** What tallying needs from the protocol profile. */
+export type TallyProfile = Pick<ProtocolProfile, 'selectRetry'>;
+
+/** Adds one per-invoice result (a success[] or fail[] item of 4.05 / 4.06) to a tally. */
+export function tallyResultItem(tally: SelectionTaskResult, item: SelectResultItem, profile: TallyProfile): void {
+  tally.total++;
+  const outcome = classifySelectItem(item, profile.selectRetry);
+  if (outcome === 'selected' || outcome === 'already-selected') {
+    if (outcome === 'selected') tally.selected++;
+    else tally.alreadySelected++;
+    tally.selectedTax =
+      tally.selectedTax !== undefined && item.effectiveTaxAmount !== undefined
+        ? sumMoney([tally.selectedTax, item.effectiveTaxAmount])
+        : undefined;
+  } else if (outcome === 'retry') tally.toRetry++;
   else {
     tally.failed++;
-    if (tally.failures.length < MAX_FAILURES_KEPT) tally.failures.push(line);
+    if (tally.failures.length < MAX_FAILURES_KEPT) {
+      tally.failures.push({
+        invoiceCode: item.invoiceCode,
+        invoiceNo: item.invoiceNo || (item.etaxInvoiceNo ?? ''),
+        resultCode: item.selectResult,
+        resultMsg: item.description,
+      });
+    }
   }
 }
 
@@ -90,20 +127,24 @@ const RESULT_PAGE_SIZE = 500;
 
 /** One page of a task's per-invoice results (4.06 or 预勾选确认结果查询). */
 interface ResultPage {
-  total: number;
-  invoices: FailedInvoice[];
+  total?: number | undefined;
+  success: SelectResultItem[];
+  fail: SelectResultItem[];
 }
 
 /** Reads every page of a selection task's results into one tally. */
 export async function tallyTaskResults(
   taskNo: string,
   readPage: (pageNo: number, pageSize: number) => Promise<ResultPage>,
+  profile: TallyProfile,
 ): Promise<SelectionTaskResult> {
   const tally = emptyTally(taskNo);
   for (let pageNo = 1; ; pageNo++) {
     const page = await readPage(pageNo, RESULT_PAGE_SIZE);
-    tally.total = page.total;
-    for (const line of page.invoices) tallyResultLine(tally, line);
-    if (pageNo * RESULT_PAGE_SIZE >= page.total || page.invoices.length === 0) return tally;
+    const items = [...page.success, ...page.fail];
+    for (const item of items) tallyResultItem(tally, item, profile);
+    // Without a total, a short page is the last one.
+    const done = page.total !== undefined ? tally.total >= page.total : items.length < RESULT_PAGE_SIZE;
+    if (done || items.length === 0) return tally;
   }
 }

@@ -11,7 +11,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { formatShanghaiTime, likelyCurrentPeriod } from '../protocol/period.js';
+import { categoryName } from '../rules/statisticObject.js';
 import { STAGES, type Progress, type StatisticLine } from '../workflows/contract.js';
+import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import {
   DeductionInputError,
   DeductionNotFoundError,
@@ -152,32 +154,18 @@ const STATISTIC_STATUS: Record<string, string> = {
   '02': 'generated, confirmable 已生成',
   '22': 'nothing selected 无勾选数据',
   '03': 'generated outside the filing window, regenerate 非申报期生成',
+  '04': 'generated, not confirmable yet 已生成（暂不可确认）',
   '05': 'confirmed 已确认',
-};
-
-const INVOICE_TYPES: Record<number, string> = {
-  1: 'e-ordinary 电子普票',
-  2: 'e-special 电子专票',
-  3: 'paper ordinary 纸质普票',
-  4: 'paper special 纸质专票',
-  12: 'motor vehicle 机动车发票',
-  15: 'toll e-invoice 通行费发票',
-  21: 'customs payment 海关缴款书',
-  26: '数电 ordinary 数电普票',
-  27: '数电 special 数电专票',
-  28: '数电 air itinerary 数电航空行程单',
-  29: '数电 railway 数电铁路客票',
-  83: '数电 motor vehicle 数电机动车发票',
 };
 
 function line(label: string, value: string | number | undefined): string {
   return `${`${label}:`.padEnd(34)} ${value ?? '-'}\n`;
 }
 
-function statisticLines(items: StatisticLine[]): string {
-  if (items.length === 0) return '';
+function statisticLines(items: StatisticLine[], total?: StatisticLine): string {
+  if (items.length === 0 && !total) return '';
   const header = [
-    'type 类型',
+    'category 类别',
     'deductible 可抵扣: count',
     'amount',
     'tax',
@@ -185,8 +173,8 @@ function statisticLines(items: StatisticLine[]): string {
     'amount',
     'tax',
   ];
-  const rows = items.map((i) => [
-    `${i.invoiceType} ${INVOICE_TYPES[i.invoiceType] ?? ''}`.trim(),
+  const rows = [...items, ...(total ? [total] : [])].map((i) => [
+    `${i.category} ${categoryName(i.category)}`,
     String(i.deductibleCount),
     i.deductibleAmount,
     i.deductibleTax,
@@ -246,8 +234,10 @@ export function formatStatus(status: DeductionStatus): string {
       'Deductible total 可抵扣合计',
       `count ${st.deductibleCount}, amount ${st.deductibleAmount}, tax ${st.deductibleTax}`,
     );
-    text += statisticLines(st.items);
+    text += statisticLines(st.items, st.total);
   }
+  if (p.plannedVersusBureau)
+    text += line('Planned vs bureau 计划/税局', plannedVersusBureauText(p.plannedVersusBureau));
   if (p.decision) {
     const d = p.decision;
     const verb = d.decision === 'approved' ? 'approved 已同意' : 'rejected 已驳回';

@@ -1,22 +1,9 @@
 /** Server-rendered pages of the approvers' inbox. Labels: Chinese first, English beside it. */
 import type { StatisticLine } from '../workflows/contract.js';
+import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import type { DecisionRow, PendingApproval } from './data.js';
 import { formatShanghaiTime } from '../protocol/period.js';
-
-const INVOICE_TYPES: Record<number, string> = {
-  1: '增值税电子普通发票 e-ordinary',
-  2: '增值税电子专用发票 e-special',
-  3: '增值税普通发票 paper ordinary',
-  4: '增值税专用发票 paper special',
-  12: '机动车销售统一发票 motor vehicle',
-  15: '通行费电子发票 toll',
-  21: '海关缴款书 customs payment',
-  26: '数电普票 digital ordinary',
-  27: '数电专票 digital special',
-  28: '数电航空行程单 air itinerary',
-  29: '数电铁路客票 railway',
-  83: '数电机动车发票 digital motor vehicle',
-};
+import { categoryName } from '../rules/statisticObject.js';
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(
@@ -38,17 +25,17 @@ export function timeLeft(deadline: string | undefined, now: Date): string {
     : `${hours} 小时 ${minutes} 分 (${hours}h ${minutes}m)`;
 }
 
-function statisticTable(items: StatisticLine[]): string {
-  if (items.length === 0) return '<p>统计表为空 The statistic table is empty.</p>';
-  const rows = items
+function statisticTable(items: StatisticLine[], total?: StatisticLine): string {
+  if (items.length === 0 && !total) return '<p>统计表为空 The statistic table is empty.</p>';
+  const rows = [...items, ...(total ? [total] : [])]
     .map(
-      (i) => `<tr><td>${escapeHtml(INVOICE_TYPES[i.invoiceType] ?? i.invoiceType)}</td>
+      (i) => `<tr><td>${escapeHtml(`${i.category} ${categoryName(i.category)}`)}</td>
 <td class="n">${i.deductibleCount}</td><td class="n">${escapeHtml(i.deductibleAmount)}</td><td class="n">${escapeHtml(i.deductibleTax)}</td>
 <td class="n">${i.notDeductibleCount}</td><td class="n">${escapeHtml(i.notDeductibleAmount)}</td><td class="n">${escapeHtml(i.notDeductibleTax)}</td></tr>`,
     )
     .join('\n');
   return `<table class="statistic"><thead>
-<tr><th rowspan="2">发票类型 Invoice type</th><th colspan="3">可抵扣 Deductible</th><th colspan="3">不抵扣 Not deductible</th></tr>
+<tr><th rowspan="2">统计类别 Category</th><th colspan="3">可抵扣 Deductible</th><th colspan="3">不抵扣 Not deductible</th></tr>
 <tr><th>份数 Count</th><th>金额 Amount</th><th>税额 Tax</th><th>份数 Count</th><th>金额 Amount</th><th>税额 Tax</th></tr>
 </thead><tbody>
 ${rows}
@@ -61,7 +48,7 @@ function pendingCard(p: PendingApproval, now: Date): string {
   const failures = s?.failures.length
     ? `<h4>勾选失败的发票 Invoices that failed selection (${s.failed})</h4><table class="failures">
 <thead><tr><th>发票代码 Code</th><th>发票号码 Number</th><th>结果码 Result code</th><th>原因 Reason</th></tr></thead><tbody>
-${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHtml(f.invoiceNo)}</td><td>${f.resultCode}</td><td>${escapeHtml(f.resultMsg)}</td></tr>`).join('\n')}
+${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHtml(f.invoiceNo)}</td><td>${escapeHtml(f.resultCode)}</td><td>${escapeHtml(f.resultMsg)}</td></tr>`).join('\n')}
 </tbody></table>${s.failed > s.failures.length ? `<p>… ${s.failed - s.failures.length} more 另有更多</p>` : ''}`
     : '<p>无失败发票 No invoice failed.</p>';
   const key = `${escapeHtml(pr.taxNo)}-${escapeHtml(pr.taxPeriod)}`;
@@ -81,7 +68,8 @@ ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHt
 <dt>可抵扣合计 Deductible total</dt><dd>${pr.statistic ? `${pr.statistic.deductibleCount} 份 invoices · 金额 amount ${escapeHtml(pr.statistic.deductibleAmount)} · 税额 tax ${escapeHtml(pr.statistic.deductibleTax)}` : '-'}</dd>
 </dl>
 <h4>统计表 Statistic table</h4>
-${pr.statistic ? statisticTable(pr.statistic.items) : '<p>-</p>'}
+${pr.statistic ? statisticTable(pr.statistic.items, pr.statistic.total) : '<p>-</p>'}
+${pr.plannedVersusBureau ? `<p class="check">核对 Planned vs bureau: ${escapeHtml(plannedVersusBureauText(pr.plannedVersusBureau))}</p>` : ''}
 ${failures}
 <div class="decide">
 <form method="post" action="/approve" class="approve">${hidden}${digest}

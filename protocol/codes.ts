@@ -5,7 +5,7 @@
 
 /** Gateway-level errorCode values of the business envelope. */
 export const GatewayCode = {
-  Ok: '0000', // (seed) 请求成功
+  Ok: '0000', // (seed) 请求成功; the profile's successCodes decide what the client accepts
   PeriodChangeUnsupported: '0201', // (seed) 4.12: 非新电子平台或者乐企通道，不支持变更属期。
   NoSuchStatisticTask: '2002', // (seed) 4.11: 未查询到“生成统计表”或“撤销统计表”相关任务…
   TaxpayerNotAvailable: '1130', // (seed) taxNo not in tenant / 没有开启软证书模式
@@ -60,13 +60,16 @@ export const SELECT_RESULT_MESSAGES: Record<SelectResultCode, string> = {
   36: '税局登录失败',
 };
 
-/** Statistic table status (统计表状态). */
+/** Statistic table status (统计表状态, createTjbbStatus; docs/protocol.md). */
 export const StatisticStatus = {
   NotGenerated: '01',
   Generating: '21',
+  /** Generated and confirmable. */
   Generated: '02',
   NothingSelected: '22',
   GeneratedOutsideWindow: '03',
+  /** Generated, not confirmable (yet): e.g. before the period's month has ended. */
+  GeneratedNotConfirmable: '04',
   Confirmed: '05',
 } as const;
 export type StatisticStatus = (typeof StatisticStatus)[keyof typeof StatisticStatus];
@@ -120,9 +123,6 @@ export const InvoiceStatus = {
 } as const;
 export type InvoiceStatus = (typeof InvoiceStatus)[keyof typeof InvoiceStatus];
 export const SELECTABLE_INVOICE_STATUSES: readonly number[] = [0, 7];
-
-/** authenticateFlag of 4.05: 0 selects, 1 cancels a selection (assumption; the seed sends 0). */
-export const AuthenticateFlag = { Select: 0, Cancel: 1 } as const;
 
 /** deductionPurpose of 4.05. */
 export const DeductionPurpose = { Deduct: '1', NotDeduct: '2', Refund: '3' } as const;

@@ -62,11 +62,12 @@ export const BusinessRequest = z.object({
 });
 export type BusinessRequest = z.infer<typeof BusinessRequest>;
 
-export const BusinessReply = z.object({
-  success: z.boolean(),
-  status: z.boolean(),
-  errorCode: z.string(),
-  message: z.string(),
+/** The reply envelope, read tolerantly: `success` may be true or "true"; unknown fields are kept. */
+export const BusinessReply = z.looseObject({
+  success: z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true'),
+  status: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
+  errorCode: z.union([z.string(), z.number()]).transform((v) => String(v)),
+  message: z.string().default(''),
   data: z.string().optional(),
 });
 export type BusinessReply = z.infer<typeof BusinessReply>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACCOUNT_STATUSES, BOUND_BILL_TYPES, DATA_SOURCES, STATISTIC_STATUSES } from './codes.js';
+import { ACCOUNT_STATUSES, BOUND_BILL_TYPES, DATA_SOURCES } from './codes.js';
 import { Money } from './money.js';
 import { IsoDate, TaxPeriod } from './period.js';
 import { TaxNo } from './taxNo.js';
@@ -9,8 +9,10 @@ import { TaxNo } from './taxNo.js';
  * section it comes from, and the zod schemas of the decoded request and reply `data`. The typed
  * client (activities/) and the sandbox (simulator/) are both derived from this table.
  *
- * The seed fixes the request field names; it shows no successful reply for 4.04, 4.06, 4.07,
- * 4.09 or 4.11, so those reply fields are our assumptions (docs/assumptions.md).
+ * The seed fixes the request field names. Replies follow Kingdee's 旗舰版 reference and backend
+ * code where they are known (docs/protocol.md gives each shape and its evidence) and are read
+ * tolerantly: unknown fields are kept and ignored, numbers and booleans may come as strings, and
+ * only the fields a decision needs are required.
  */
 
 // The seed mixes numbers and numeric strings ("asyncFlag": "1" but "authenticateFlag": 0).
@@ -22,11 +24,22 @@ const flag = <T extends readonly [string, ...string[]]>(values: T) =>
     .pipe(z.enum(values));
 const positiveInt = z.union([z.string(), z.number()]).pipe(z.coerce.number<string | number>().int().positive());
 const TaskNo = z.string().regex(/^[0-9a-f]{32}$/, 'taskNo must be 32 hex characters');
-const DateTime = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'time must be YYYY-MM-DD HH:mm:ss');
-const StatisticStatusSchema = z.enum(STATISTIC_STATUSES);
+
+// Tolerant readers for replies (docs/protocol.md): a value may come as a string or a number, a
+// boolean as true or "true"; unknown fields are kept (z.looseObject) so drift can be reported.
+const text = z.union([z.string(), z.number()]).transform((v) => String(v));
+const count = z
+  .union([z.number(), z.string().regex(/^\d+$/, 'must be a whole number')])
+  .pipe(z.coerce.number<string | number>().int().nonnegative());
+const truth = z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true');
+const amount = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .pipe(Money);
 
 export const TaxNoOnly = z.object({ taxNo: TaxNo });
-export const AsyncTaskAccepted = z.object({ asyncFlag: z.string(), taskNo: TaskNo });
+/** An asynchronous write accepted: its task number (asyncFlag echoes the request's, when sent). */
+export const AsyncTaskAccepted = z.looseObject({ asyncFlag: text.optional(), taskNo: z.string().min(1) });
 export const TaskQuery = z.object({ taxNo: TaxNo, taskNo: TaskNo });
 
 /** 4.05 invoice line. invoiceType may be one code or a comma list (the seed sends "4,27,28,29"). */
@@ -84,26 +97,47 @@ function purposeRequirements(
   }
 }
 
-export const SelectResultLine = z.object({
-  invoiceCode: z.string(),
-  invoiceNo: z.string(),
-  resultCode: z.number().int(),
-  resultMsg: z.string(),
+/**
+ * One invoice's outcome in a select reply (4.05 / 4.06): selectResult "1" is success (also for an
+ * invoice already selected); anything else is a failure whose description is shown verbatim.
+ */
+export const SelectResultItem = z.looseObject({
+  invoiceCode: text.default(''),
+  invoiceNo: text.default(''),
+  etaxInvoiceNo: text.optional(),
+  invoiceDate: z.string().optional(),
+  effectiveTaxAmount: amount.optional(),
+  taxPeriod: text.optional(),
+  selectDate: z.string().optional(),
+  selectResult: text,
+  description: z.string().default(''),
 });
-export type SelectResultLine = z.infer<typeof SelectResultLine>;
+export type SelectResultItem = z.infer<typeof SelectResultItem>;
+const ResultLists = {
+  success: z.array(SelectResultItem).default([]),
+  fail: z.array(SelectResultItem).default([]),
+};
+
+/** 4.05's reply: a task number when asynchronous, or the per-invoice results at once. */
+export const InvoiceSelectReply = z
+  .looseObject({ asyncFlag: text.optional(), taskNo: z.string().min(1).optional(), ...ResultLists })
+  .refine((r) => r.taskNo !== undefined || r.success.length + r.fail.length > 0, {
+    message: 'neither a taskNo nor any per-invoice result',
+    path: ['taskNo'],
+  });
+export type InvoiceSelectReply = z.infer<typeof InvoiceSelectReply>;
 
 export const InvoiceSelectQueryRequest = TaskQuery.extend({
   pageNo: positiveInt.default(1),
   pageSize: positiveInt.pipe(z.number().max(500)).default(50),
 });
-export const InvoiceSelectQueryReply = z.object({
-  taskNo: TaskNo,
-  total: z.number().int().nonnegative(),
-  pageNo: z.number().int().positive(),
-  pageSize: z.number().int().positive(),
-  successCount: z.number().int().nonnegative(),
-  failCount: z.number().int().nonnegative(),
-  invoices: z.array(SelectResultLine),
+/** 4.06's reply: one page of per-invoice results (`total`, when sent, counts both lists). */
+export const InvoiceSelectQueryReply = z.looseObject({
+  taskNo: z.string().optional(),
+  total: count.optional(),
+  pageNo: count.optional(),
+  pageSize: count.optional(),
+  ...ResultLists,
 });
 export type InvoiceSelectQueryReply = z.infer<typeof InvoiceSelectQueryReply>;
 
@@ -156,11 +190,11 @@ export const PreSelectRequest = z
       .max(MAX_INVOICES_PER_BATCH, `at most ${MAX_INVOICES_PER_BATCH} invoices per batch`),
   })
   .superRefine(purposeRequirements);
-export const PreSelectReply = z.object({
-  taxNo: TaxNo,
+export const PreSelectReply = z.looseObject({
+  taxNo: z.string().optional(),
   /** Pre-selected invoices now waiting for confirmation (this call's and earlier ones). */
-  pendingCount: z.number().int().nonnegative(),
-  invoices: z.array(SelectResultLine),
+  pendingCount: count,
+  ...ResultLists,
 });
 export type PreSelectReply = z.infer<typeof PreSelectReply>;
 export const PreSelectConfirmRequest = z.object({ taxNo: TaxNo, asyncFlag: flag(['0', '1']) });
@@ -171,64 +205,109 @@ export const PreSelectConfirmReply = AsyncTaskAccepted.extend({
   remaining: z.number().int().nonnegative(),
 });
 
-export const TaxperiodQueryReply = z.object({
-  taxNo: TaxNo,
-  taxPeriod: TaxPeriod,
-  deductionDeadline: IsoDate,
-  statisticStatus: StatisticStatusSchema,
-  periodChangeSupported: z.boolean(),
-});
+/** `skssq`: "YYYYMM;YYYYMMDD;YYYYMM" (period; its deadline, our reading; the calendar month). */
+const Skssq = z.string().regex(/^\d{6}(;\d{8})?(;\d{6})?;?$/, 'skssq must look like "YYYYMM;YYYYMMDD;YYYYMM"');
+/** `gxrqfw`: "YYYYMMDD-YYYYMMDD", the invoice dates that may be selected. */
+const Gxrqfw = z.string().regex(/^\d{8}-\d{8}$/, 'gxrqfw must look like "YYYYMMDD-YYYYMMDD"');
+
+/** 4.04's reply: the current period, as `taxPeriod` or as the first part of `skssq`. */
+export const TaxperiodQueryReply = z
+  .looseObject({
+    taxNo: z.string().optional(),
+    taxPeriod: TaxPeriod.optional(),
+    skssq: Skssq.optional(),
+    gxrqfw: Gxrqfw.optional(),
+    allowChangeSsqBySeason: truth.optional(),
+  })
+  .refine((r) => r.taxPeriod !== undefined || r.skssq !== undefined, {
+    message: 'neither taxPeriod nor skssq names the current period',
+    path: ['taxPeriod'],
+  });
 export type TaxperiodQueryReply = z.infer<typeof TaxperiodQueryReply>;
 
-export const StatisticItem = z.object({
-  invoiceType: z.number().int(),
-  deductibleCount: z.number().int().nonnegative(),
-  deductibleAmount: Money,
-  deductibleTax: Money,
-  notDeductibleCount: z.number().int().nonnegative(),
-  notDeductibleAmount: Money,
-  notDeductibleTax: Money,
+/** One row of the statistic table (tjInfoArr): a bureau category, or "99" for the total. */
+export const StatisticRow = z.looseObject({
+  invoiceType: text,
+  deductibleNum: count,
+  deductibleAmount: amount,
+  deductibleTax: amount,
+  unDeductibleNum: count.default(0),
+  unDeductibleAmount: amount.default('0.00'),
+  unDeductibleTax: amount.default('0.00'),
 });
-export type StatisticItem = z.infer<typeof StatisticItem>;
+export type StatisticRow = z.infer<typeof StatisticRow>;
 
-export const StatisticQueryReply = z.object({
-  statisticPeriod: TaxPeriod,
-  taxPeriod: TaxPeriod,
-  deductionDeadline: IsoDate,
-  updateTime: DateTime,
-  statisticStatus: StatisticStatusSchema,
-  items: z.array(StatisticItem),
+/**
+ * The statistic object (统计表) of 4.07 and 4.09: status in createTjbbStatus (protocol/codes.ts),
+ * rows in tjInfoArr, or packed in tjInfo ("type=num=amount=tax=num=amount=tax;...") when absent.
+ */
+export const StatisticObject = z.looseObject({
+  /** 4.09 may echo the task it answers. */
+  taskNo: z.string().optional(),
+  taxPeriod: TaxPeriod.optional(),
+  skssq: Skssq.optional(),
+  gxrqfw: Gxrqfw.optional(),
+  updateTime: z.string().optional(),
+  createTjbbStatus: text.pipe(z.string().regex(/^\d{1,2}$/, 'createTjbbStatus must be a status code like "02"')),
+  isAllowQxTj: truth.optional(),
+  isAllowQrtj: truth.optional(),
+  allowChangeSsqBySeason: truth.optional(),
+  tjInfo: z.string().optional(),
+  tjInfoArr: z.array(StatisticRow).optional(),
 });
-export type StatisticQueryReply = z.infer<typeof StatisticQueryReply>;
+export type StatisticObject = z.infer<typeof StatisticObject>;
+
+/** A statistic row as the product works with it: a bureau category and its figures. */
+export interface StatisticItem {
+  /** The bureau's statistic category ("01" special invoices, "03" motor vehicle, ...). */
+  category: string;
+  deductibleCount: number;
+  deductibleAmount: string;
+  deductibleTax: string;
+  notDeductibleCount: number;
+  notDeductibleAmount: string;
+  notDeductibleTax: string;
+}
+
+/** The statistic as activities hand it to workflows (rules/statisticObject.ts reads it). */
+export interface StatisticQueryReply {
+  statisticPeriod: string;
+  taxPeriod: string;
+  deductionDeadline: string;
+  updateTime: string;
+  statisticStatus: string;
+  /** isAllowQrtj: confirming is allowed now (absent when the bureau did not say). */
+  confirmable?: boolean;
+  /** isAllowQxTj: revoking is allowed now. */
+  revocable?: boolean;
+  /** The category rows, without the total row. */
+  items: StatisticItem[];
+  /** The bureau's own total row ("99"), when it sent one. */
+  total?: StatisticItem;
+}
 
 export const StatisticCreateRequest = z.object({
   taxNo: TaxNo,
   operateType: flag(['1', '2']),
   asyncFlag: flag(['0', '1']),
 });
-export const StatisticTaskReply = z.object({
-  taskNo: TaskNo,
-  success: z.boolean(),
-  statisticStatus: StatisticStatusSchema,
-  resultMsg: z.string(),
-});
-export const StatisticCreateQueryReply = StatisticTaskReply.extend({ operateType: z.enum(['1', '2']) });
-export type StatisticCreateQueryReply = z.infer<typeof StatisticCreateQueryReply>;
 
 export const StatisticConfirmRequest = z.object({
   taxNo: TaxNo,
   password: z.string().min(1, 'password is required'),
   asyncFlag: flag(['0', '1']),
 });
-export const StatisticConfirmQueryReply = StatisticTaskReply.extend({ confirmTime: z.string() });
-export type StatisticConfirmQueryReply = z.infer<typeof StatisticConfirmQueryReply>;
 
 export const TaxperiodChangeRequest = z.object({
   taxNo: TaxNo,
   taxPeriod: TaxPeriod,
   status: z.union([z.string(), z.number()]).pipe(z.coerce.number<string | number>().int()),
 });
-export const TaxperiodChangeReply = z.object({ taxNo: TaxNo, taxPeriod: TaxPeriod });
+export const TaxperiodChangeReply = z.looseObject({
+  taxNo: z.string().optional(),
+  taxPeriod: TaxPeriod.optional(),
+  allowChangeSsqBySeason: truth.optional(),
+});
 
 /** A pool invoice (全票池) as the pool query returns it. */
 export const PoolInvoice = z.object({
@@ -337,7 +416,14 @@ export const interfaces = {
     section: '4.02',
     title: '税局登录',
     request: TaxNoOnly,
-    reply: z.object({ loginType: z.string() }),
+    reply: z.looseObject({
+      loginType: text,
+      needAuth: truth.optional(),
+      loginWebUrl: z.string().optional(),
+      taxNo: z.string().optional(),
+      skssq: Skssq.optional(),
+      gxrqfw: Gxrqfw.optional(),
+    }),
   }),
   taxperiodQuery: define({
     interfaceCode: 'taxperiodQuery',
@@ -351,7 +437,7 @@ export const interfaces = {
     section: '4.05',
     title: '发票勾选&撤销勾选',
     request: InvoiceSelectRequest,
-    reply: AsyncTaskAccepted,
+    reply: InvoiceSelectReply,
   }),
   invoiceSelectQuery: define({
     interfaceCode: 'invoiceSelectQuery',
@@ -365,7 +451,7 @@ export const interfaces = {
     section: '4.07',
     title: '当前统计查询',
     request: TaxNoOnly,
-    reply: StatisticQueryReply,
+    reply: StatisticObject,
   }),
   statisticCreate: define({
     interfaceCode: 'statisticCreate',
@@ -379,7 +465,7 @@ export const interfaces = {
     section: '4.09',
     title: '生成&撤销统计表结果查询',
     request: TaskQuery,
-    reply: StatisticCreateQueryReply,
+    reply: StatisticObject,
   }),
   statisticConfirm: define({
     interfaceCode: 'statisticConfirm',
@@ -388,14 +474,15 @@ export const interfaces = {
     request: StatisticConfirmRequest,
     reply: AsyncTaskAccepted,
   }),
-  // 4.11: the seed sends statisticCreateQuery with the confirm taskNo and gets 2002; the
-  // confirm-result query's own code is not shown. We call it statisticConfirmQuery (assumption).
-  statisticConfirmQuery: define({
-    interfaceCode: 'statisticConfirmQuery',
+  // 4.11: no confirm-result interface is documented (the seed's sample gets 2002 from
+  // statisticCreateQuery). A confirmation is seen as createTjbbStatus 05; a tenant with a result
+  // interface of its own names it in the protocol profile, and it answers the statistic object.
+  statisticConfirmResult: define({
+    interfaceCode: 'statisticConfirmResult',
     section: '4.11',
-    title: '确认统计表结果查询',
+    title: '确认统计表结果查询（租户自有）',
     request: TaskQuery,
-    reply: StatisticConfirmQueryReply,
+    reply: StatisticObject,
   }),
   taxperiodChange: define({
     interfaceCode: 'taxperiodChange',
@@ -440,11 +527,12 @@ export const interfaces = {
     request: InvoiceSelectQueryRequest,
     reply: InvoiceSelectQueryReply,
   }),
-  // Step 1 of the flow (全票池查询): the seed names the step but not the interface (assumption).
+  // A sandbox feature: Kingdee's pool list has REST paths of its own, not found; no
+  // invoicePoolQuery exists in any source (docs/protocol.md). Real tenants use another source.
   invoicePoolQuery: define({
     interfaceCode: 'invoicePoolQuery',
-    section: '异构对接说明 1',
-    title: '全票池发票查询',
+    section: '沙箱 sandbox',
+    title: '沙箱全票池查询 (sandbox pool query)',
     request: InvoicePoolQueryRequest,
     reply: InvoicePoolQueryReply,
   }),
@@ -477,7 +565,4 @@ export function isInterfaceCode(code: string): code is InterfaceCode {
   return Object.prototype.hasOwnProperty.call(interfaces, code);
 }
 
-/** Zod issues rendered as "field: message; field: message". */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
-}
+export { describeZodError } from './zodErrors.js';

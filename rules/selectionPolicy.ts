@@ -1,4 +1,4 @@
-import { compareMoney } from '../protocol/money.js';
+import { compareMoney, sumMoney } from '../protocol/money.js';
 import { lastDayOfPeriod } from '../protocol/period.js';
 import type { PoolInvoice, SelectInvoiceLine } from '../protocol/interfaces.js';
 import { isDeductibleType, isSelectableStatus } from './deductibility.js';
@@ -31,11 +31,18 @@ export interface SelectionScope {
   invoiceTypes?: readonly number[];
   /** Restrict by the pool's business dimensions (rules/poolFilter.ts); undefined = any dimensions. */
   poolFilter?: PoolFilter;
+  /** What 4.05's totalTaxAmount carries (the protocol profile's choice); default the total. */
+  totalTaxAmount?: 'tax' | 'total';
 }
 
 export interface SelectionPlan {
   candidates: SelectInvoiceLine[];
   skipped: Partial<Record<SkipReason, number>>;
+  /**
+   * Invoices the source shows selected for this period that are not candidates here: the bureau's
+   * table counts them, so the month's plan does too (rules/plannedVersusBureau.ts).
+   */
+  selectedForPeriodElsewhere: { count: number; tax: string };
 }
 
 /** Why `invoice` can't be selected for `scope`, or undefined when it is a candidate. */
@@ -54,8 +61,11 @@ export function skipReason(invoice: PoolInvoice, scope: SelectionScope): SkipRea
   return undefined;
 }
 
-/** The select line for a candidate: deduct its whole tax amount. */
-export function toSelectLine(invoice: PoolInvoice): SelectInvoiceLine {
+/**
+ * The select line for a candidate: deduct its whole tax amount. totalTaxAmount carries the total
+ * including tax (价税合计) or the tax, as the protocol profile reads the field (docs/protocol.md).
+ */
+export function toSelectLine(invoice: PoolInvoice, totalTaxAmount: 'tax' | 'total' = 'total'): SelectInvoiceLine {
   return {
     salerName: invoice.salerName,
     salerTaxNo: invoice.salerTaxNo,
@@ -66,7 +76,7 @@ export function toSelectLine(invoice: PoolInvoice): SelectInvoiceLine {
     invoiceDate: invoice.invoiceDate,
     invoiceAmount: invoice.invoiceAmount,
     effectiveTaxAmount: invoice.taxAmount,
-    totalTaxAmount: invoice.totalAmount,
+    totalTaxAmount: totalTaxAmount === 'tax' ? invoice.taxAmount : invoice.totalAmount,
     notDeductibleType: '',
   };
 }
@@ -78,10 +88,14 @@ export function toSelectLine(invoice: PoolInvoice): SelectInvoiceLine {
 export function planSelection(pool: readonly PoolInvoice[], scope: SelectionScope): SelectionPlan {
   const skipped: Partial<Record<SkipReason, number>> = {};
   const chosen: PoolInvoice[] = [];
+  const elsewhere: string[] = [];
   for (const invoice of pool) {
     const reason = skipReason(invoice, scope);
-    if (reason) skipped[reason] = (skipped[reason] ?? 0) + 1;
-    else chosen.push(invoice);
+    if (!reason) chosen.push(invoice);
+    else {
+      skipped[reason] = (skipped[reason] ?? 0) + 1;
+      if (invoice.selectStatus === '1' && invoice.selectPeriod === scope.taxPeriod) elsewhere.push(invoice.taxAmount);
+    }
   }
   chosen.sort(
     (a, b) =>
@@ -89,7 +103,11 @@ export function planSelection(pool: readonly PoolInvoice[], scope: SelectionScop
       a.invoiceCode.localeCompare(b.invoiceCode) ||
       a.invoiceNo.localeCompare(b.invoiceNo),
   );
-  return { candidates: chosen.map(toSelectLine), skipped };
+  return {
+    candidates: chosen.map((i) => toSelectLine(i, scope.totalTaxAmount)),
+    skipped,
+    selectedForPeriodElsewhere: { count: elsewhere.length, tax: sumMoney(elsewhere) },
+  };
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -1,4 +1,15 @@
+import { StatisticStatus } from '../protocol/codes.js';
 import type { StatisticItem } from '../protocol/interfaces.js';
+
+/** Months recorded before statistic categories carried the 发票云 invoice type instead. */
+interface LegacyItem {
+  invoiceType: number;
+}
+
+/** 04 (not confirmable yet) and 02 (confirmable) are the same table: the month's end changes only that. */
+function sameTableStatus(status: string): string {
+  return status === StatisticStatus.GeneratedNotConfirmable ? StatisticStatus.Generated : status;
+}
 
 /**
  * A short fingerprint of a statistic table as the bureau reported it. An approval names the
@@ -10,11 +21,12 @@ export function statisticDigest(statistic: {
   updateTime: string;
   items: readonly StatisticItem[];
 }): string {
+  const key = (i: StatisticItem) => String(i.category ?? (i as unknown as LegacyItem).invoiceType);
   const items = [...statistic.items]
-    .sort((a, b) => a.invoiceType - b.invoiceType)
+    .sort((a, b) => Number(key(a)) - Number(key(b)) || key(a).localeCompare(key(b)))
     .map((i) =>
       [
-        i.invoiceType,
+        key(i),
         i.deductibleCount,
         i.deductibleAmount,
         i.deductibleTax,
@@ -23,7 +35,7 @@ export function statisticDigest(statistic: {
         i.notDeductibleTax,
       ].join(','),
     );
-  const text = [statistic.statisticStatus, statistic.updateTime, ...items].join('|');
+  const text = [sameTableStatus(statistic.statisticStatus), statistic.updateTime, ...items].join('|');
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);

@@ -153,7 +153,7 @@ async function failureOf(promise: Promise<unknown>): Promise<InvoiceCloudError> 
 }
 
 interface Expected {
-  kind: 'retryable' | 'business' | 'protocol' | 'auth';
+  kind: 'pending' | 'retryable' | 'business' | 'protocol' | 'auth';
   code: string;
   /** Whole message of the InvoiceCloudError (string) or a pattern it must match. */
   message: string | RegExp;
@@ -168,7 +168,7 @@ function assertClassified(error: InvoiceCloudError, e: Expected): void {
   assert.equal(error.kind, e.kind, `kind of ${error.message}`);
   assert.equal(error.code, e.code, `code of ${error.message}`);
   assert.equal(error.interfaceCode, interfaceCode);
-  assert.equal(error.retryable, e.kind === 'retryable');
+  assert.equal(error.retryable, e.kind === 'retryable' || e.kind === 'pending');
   assert.ok(
     error.message.startsWith(`${interfaceCode}: [${e.code}] `),
     `message names the interface: ${error.message}`,
@@ -179,7 +179,11 @@ function assertClassified(error: InvoiceCloudError, e: Expected): void {
   const failure = toActivityFailure(error, 'querying the period');
   assert.ok(failure instanceof ApplicationFailure, 'an ApplicationFailure');
   assert.equal(failure.type, e.failureType);
-  assert.equal(failure.nonRetryable, e.kind !== 'retryable', 'non-retryable unless the kind is retryable');
+  assert.equal(
+    failure.nonRetryable,
+    e.kind !== 'retryable' && e.kind !== 'pending',
+    'non-retryable unless it may succeed later',
+  );
   assert.equal(failure.message, `querying the period: ${error.message}`);
   assert.deepEqual(failure.details, [{ interfaceCode, code: e.code, message: error.bureauMessage }]);
 }
@@ -210,7 +214,7 @@ describe('invoice-cloud client: error classification', () => {
       {
         errorCode: '6910',
         bureauMessage: '异步任务处理中，请稍后再查询。',
-        kind: 'retryable',
+        kind: 'pending',
         failureType: 'BureauTaskPending',
       },
       {
@@ -226,21 +230,10 @@ describe('invoice-cloud client: error classification', () => {
         kind: 'retryable',
         failureType: 'InvoiceCloudUnavailable',
       },
-      {
-        errorCode: '1001',
-        bureauMessage: 'taxNo 格式错误',
-        kind: 'protocol',
-        failureType: 'InvoiceCloudProtocolError',
-      },
-      { errorCode: '1003', bureauMessage: '接口不存在', kind: 'protocol', failureType: 'InvoiceCloudProtocolError' },
-      // Bureau refusals: not retried, the bureau's code and message verbatim.
+      // Codes the profile does not know are refusals: not retried, the code and message verbatim.
+      { errorCode: '1001', bureauMessage: 'taxNo 格式错误', kind: 'business', failureType: 'BureauRefused' },
+      { errorCode: '1003', bureauMessage: '接口不存在', kind: 'business', failureType: 'BureauRefused' },
       { errorCode: '3001', bureauMessage: '当前所属期已生成统计表', kind: 'business', failureType: 'BureauRefused' },
-      {
-        errorCode: '1130',
-        bureauMessage: `税号:${TAX_NO},没有开启软证书模式`,
-        kind: 'business',
-        failureType: 'BureauRefused',
-      },
       { errorCode: '2001', bureauMessage: '任务不存在', kind: 'business', failureType: 'BureauRefused' },
       { errorCode: '2002', bureauMessage: '未查询到相关任务', kind: 'business', failureType: 'BureauRefused' },
       { errorCode: '0201', bureauMessage: '不支持变更属期。', kind: 'business', failureType: 'BureauRefused' },
@@ -261,14 +254,30 @@ describe('invoice-cloud client: error classification', () => {
       });
     }
 
-    it('errorCode 0000 with success false is a retryable 9999 carrying the message', async () => {
+    it('errorCode 0000 with success false is retryable, carrying the code and message', async () => {
       cloud.gateway = envelope('0000', '处理失败', { success: false });
       assertClassified(await failureOf(periodQuery(client())), {
         kind: 'retryable',
-        code: '9999',
-        message: 'taxperiodQuery: [9999] 处理失败',
+        code: '0000',
+        message: 'taxperiodQuery: [0000] 处理失败',
         failureType: 'InvoiceCloudUnavailable',
       });
+    });
+
+    it('a permanent condition (no soft-certificate mode) is a refusal naming it, even under 6910', async () => {
+      for (const [code, message] of [
+        ['1130', `税号:${TAX_NO},没有开启软证书模式`],
+        ['6910', `异步任务处理中，请稍后再查询。[税号:${TAX_NO},没有开启软证书模式]`],
+      ] as const) {
+        cloud.gateway = envelope(code, message);
+        const error = await failureOf(periodQuery(client()));
+        assertClassified(error, {
+          kind: 'business',
+          code,
+          message: `taxperiodQuery: [${code}] soft-certificate mode (软证书模式) is not enabled for this taxpayer in the invoice cloud: ${message}`,
+          failureType: 'BureauRefused',
+        });
+      }
     });
   });
 
@@ -280,14 +289,14 @@ describe('invoice-cloud client: error classification', () => {
         seen.query.get('access_token') === 'tok-1'
           ? envelope('1002', 'access_token 已过期')(seen, res)
           : okEnvelope(b64json(PERIOD_REPLY))(seen, res);
-      const reply = await client().call('taxperiodQuery', { taxNo: TAX_NO }, 'req-42');
+      const reply = await client().call('taxperiodQuery', { taxNo: TAX_NO }, 'one-operation');
       assert.deepEqual(reply, PERIOD_REPLY);
       assert.deepEqual(cloud.paths(), [APP_TOKEN, LOGIN, GATEWAY, APP_TOKEN, LOGIN, GATEWAY]);
       const [first, second] = cloud.seen.filter((s) => s.path === GATEWAY);
       assert.equal(first!.query.get('access_token'), 'tok-1');
       assert.equal(second!.query.get('access_token'), 'tok-2');
       assert.deepEqual(second!.body, first!.body, 'the very same envelope');
-      assert.equal(second!.body.requestId, 'req-42');
+      assert.match(String(second!.body.requestId), /^\d{16}$/, 'a requestId in the documented style');
     });
 
     it('a token refused again after renewal is a retryable 1002 (no endless renewal)', async () => {
@@ -471,7 +480,7 @@ describe('invoice-cloud client: error classification', () => {
       cloud.gateway = envelope('0000', '请求成功');
       assertClassified(
         await failureOf(periodQuery(client())),
-        protocol('NO_DATA', 'taxperiodQuery: [NO_DATA] successful reply carries no data'),
+        protocol('NO_DATA', /^taxperiodQuery: \[NO_DATA\] successful reply carries no data \(capture .+\.json\)$/),
       );
     });
 
@@ -540,7 +549,10 @@ describe('invoice-cloud client: error classification', () => {
 
     it('our own invalid request is refused before any round trip', async () => {
       const error = await failureOf(client().call('taxperiodQuery', { taxNo: '91440300591872133X' }));
-      assertClassified(error, protocol('1001', /^taxperiodQuery: \[1001\] taxNo: invalid taxNo "91440300591872133X"/));
+      assertClassified(
+        error,
+        protocol('INVALID_REQUEST', /^taxperiodQuery: \[INVALID_REQUEST\] taxNo: invalid taxNo "91440300591872133X"/),
+      );
       assert.deepEqual(cloud.seen, [], 'nothing was sent');
     });
   });

@@ -180,31 +180,28 @@ describe('Fuzz: generated bad input at every boundary', function () {
       message: '请求成功',
       data: encodeData(data, { kind: 'base64' }),
     });
-    const badPeriodReply = fc
-      .record(
-        {
-          taxNo: fc.oneof(badTaxNo, fc.constant('91440300591872133B')),
-          taxPeriod: fc.oneof(badPeriod, fc.constant(PERIOD)),
-          deductionDeadline: fc.oneof(fc.string({ maxLength: 12 }), fc.constant('2026-12-15')),
-          statisticStatus: fc.oneof(fc.string({ maxLength: 3 }), fc.constant('02')),
-          periodChangeSupported: fc.oneof(fc.boolean(), fc.string({ maxLength: 3 })),
-        },
+    // 4.04 replies a decision cannot use, by construction: no period at all, or a field in a shape
+    // no reading accepts (tolerated drift, like extra fields, is not bad input).
+    const noDigits = fc.string({ maxLength: 12 }).filter((v) => !/\d/.test(v));
+    const badPeriodReply = fc.oneof(
+      fc.record(
+        { taxNo: fc.string({ maxLength: 20 }), gxrqfw: fc.constant('20170101-20261130') },
         { requiredKeys: [] },
-      )
-      .filter(
-        (r) =>
-          !(
-            'taxNo' in r &&
-            r.taxNo === '91440300591872133B' &&
-            r.taxPeriod === PERIOD &&
-            r.deductionDeadline === '2026-12-15' &&
-            r.statisticStatus === '02' &&
-            typeof r.periodChangeSupported === 'boolean'
-          ),
-      );
+      ),
+      fc.record({ taxPeriod: badPeriod }),
+      fc.record({ skssq: fc.oneof(noDigits, fc.stringMatching(/^\d{4}-\d{2}$/), fc.constant('2026/12;20261215')) }),
+      fc.record({ taxPeriod: fc.constant(PERIOD), gxrqfw: fc.oneof(noDigits, fc.constant('2017-01-01~2026-11-30')) }),
+      fc.record({
+        taxPeriod: fc.constant(PERIOD),
+        allowChangeSsqBySeason: fc.oneof(
+          fc.integer(),
+          noDigits.filter((v) => v !== 'true' && v !== 'false'),
+        ),
+      }),
+    );
     const malformedEnvelope = fc.oneof(
       fc.constant('not json'),
-      fc.record({ success: fc.string(), errorCode: fc.integer() }),
+      fc.record({ success: noDigits.filter((v) => v !== 'true' && v !== 'false'), errorCode: fc.integer() }),
       fc.constant({ success: true, status: true, errorCode: '0000', message: 'ok', data: '%%%not-base64%%%' }),
       fc.constant({
         success: true,

@@ -75,7 +75,12 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     assert.match(text, /剩余时间 Time left/);
     assert.ok(text.includes(waiting.statistic!.deductibleTax), 'the deductible tax total is shown');
     const statisticRows = await card.locator('table.statistic tbody tr').count();
-    assert.equal(statisticRows, waiting.statistic!.items.length);
+    assert.equal(
+      statisticRows,
+      waiting.statistic!.items.length + (waiting.statistic!.total ? 1 : 0),
+      'categories and the total',
+    );
+    assert.match(text, /核对 Planned vs bureau: 计划 planned \d+ .* 一致 agrees/);
 
     // Meanwhile an operator watches the month live from the CLI (status --watch --json).
     let watched = '';

@@ -2,20 +2,28 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatShanghaiTime } from '../protocol/period.js';
 import { approvalDeadline } from '../rules/approvalDeadline.js';
-import { classifySelectResult } from '../rules/selectResult.js';
+import { DEFAULT_PROFILE } from '../protocol/profile.js';
+import { classifySelectItem } from '../rules/selectResult.js';
 import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
 
-describe('select result codes', () => {
-  it('reads 1 as selected and 19 (already selected) as done', () => {
-    assert.equal(classifySelectResult(1), 'selected');
-    assert.equal(classifySelectResult(19), 'already-selected');
+describe('documented select results (selectResult + description)', () => {
+  const classify = (selectResult: string, description = '') =>
+    classifySelectItem({ selectResult, description }, DEFAULT_PROFILE.selectRetry);
+  it('reads "1" as selected, and "1" with 已勾选 as already selected (done either way)', () => {
+    assert.equal(classify('1', '勾选成功'), 'selected');
+    assert.equal(classify('1', '发票已勾选'), 'already-selected');
   });
-  it('retries 35 (selecting) and 36 (bureau login failed)', () => {
-    assert.equal(classifySelectResult(35), 'retry');
-    assert.equal(classifySelectResult(36), 'retry');
+  it('sends again what the bureau could not do for now (login lapsed, still selecting)', () => {
+    assert.equal(classify('8', '税局登录失败，请重新登录'), 'retry');
+    assert.equal(classify('8', '发票勾选中'), 'retry');
   });
-  it('treats the bureau refusals as failures', () => {
-    for (const code of [2, 3, 4, 5, 11, 12, 15, 16, 18, 20, 24]) assert.equal(classifySelectResult(code), 'failed');
+  it('treats every other result as a failure, unknown codes included', () => {
+    for (const code of ['2', '3', '8', '10', '11', '12', '15', '16', '20', '23', '31', '99']) {
+      assert.equal(classify(code, '原因'), 'failed', code);
+    }
+  });
+  it('follows the profile: a tenant code for "retry" is retried', () => {
+    assert.equal(classifySelectItem({ selectResult: '35', description: '' }, { codes: ['35'], patterns: [] }), 'retry');
   });
 });
 
@@ -37,10 +45,21 @@ describe('statistic plan', () => {
     assert.equal(planStatistic('05', 3), 'already-confirmed');
   });
   it('knows which statuses lock selection', () => {
-    assert.deepEqual(['01', '21', '02', '22', '03', '05'].filter(statisticLocksSelection), ['21', '02', '03']);
+    assert.deepEqual(['01', '21', '02', '22', '03', '04', '05'].filter(statisticLocksSelection), [
+      '21',
+      '02',
+      '03',
+      '04',
+    ]);
+  });
+  it('asks for approval of a table generated but not confirmable yet (04); confirmation waits', () => {
+    assert.equal(planStatistic('04', 3), 'ready-for-approval');
+  });
+  it('stops on a status it does not know instead of guessing', () => {
+    for (const status of ['23', '24', '25', '06', '']) assert.equal(planStatistic(status, 3), 'unknown-status');
   });
   const line = (count: number, amount: string, tax: string) => ({
-    invoiceType: 27,
+    category: '01',
     deductibleCount: count,
     deductibleAmount: amount,
     deductibleTax: tax,
@@ -51,11 +70,13 @@ describe('statistic plan', () => {
   it('adds the statistic lines in decimal, where binary floats would be a cent off', () => {
     // Worked by hand: 123456789012345.67 + 0.01 = 123456789012345.68 (floats give .69), and
     // 3 x 99999999999.99 = 299999999999.97.
-    const totals = statisticTotals([
-      line(1, '123456789012345.67', '99999999999.99'),
-      line(2, '0.01', '99999999999.99'),
-      line(0, '0.00', '99999999999.99'),
-    ]);
+    const totals = statisticTotals({
+      items: [
+        line(1, '123456789012345.67', '99999999999.99'),
+        line(2, '0.01', '99999999999.99'),
+        line(0, '0.00', '99999999999.99'),
+      ],
+    });
     assert.deepEqual(totals, {
       deductibleCount: 3,
       deductibleAmount: '123456789012345.68',
@@ -68,7 +89,7 @@ describe('statistic plan', () => {
     const yuan = (c: bigint) => `${c / 100n}.${String(c % 100n).padStart(2, '0')}`;
     fc.assert(
       fc.property(fc.array(fc.tuple(cents, cents), { maxLength: 30 }), (rows) => {
-        const totals = statisticTotals(rows.map(([amount, tax]) => line(1, yuan(amount), yuan(tax))));
+        const totals = statisticTotals({ items: rows.map(([amount, tax]) => line(1, yuan(amount), yuan(tax))) });
         return (
           totals.deductibleAmount === yuan(rows.reduce((s, [a]) => s + a, 0n)) &&
           totals.deductibleTax === yuan(rows.reduce((s, [, t]) => s + t, 0n)) &&
@@ -77,6 +98,15 @@ describe('statistic plan', () => {
       }),
       { numRuns: 300, seed: 17 },
     );
+  });
+  it("prefers the bureau's total row: categories do not cover every invoice type", () => {
+    const total = { ...line(5, '500.00', '65.00'), category: '99' };
+    assert.deepEqual(statisticTotals({ items: [line(3, '300.00', '39.00')], total }), {
+      deductibleCount: 5,
+      deductibleAmount: '500.00',
+      deductibleTax: '65.00',
+      notDeductibleCount: 1,
+    });
   });
 });
 

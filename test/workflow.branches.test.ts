@@ -185,9 +185,15 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
           submitted: 3,
           selected: 3,
           alreadySelected: 0,
+          alreadySelectedInSource: { count: 0 },
           failed: 0,
           failures: [],
           taskNos: fake.inputs('awaitSelectionResult').map((i) => i.taskNo),
+        });
+        assert.deepEqual(result.plannedVersusBureau, {
+          planned: { count: 3 },
+          bureau: { count: 3, tax: '39.00' },
+          agrees: true,
         });
         assert.equal(result.refusedSignals, undefined);
 

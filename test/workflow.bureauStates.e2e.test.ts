@@ -30,7 +30,10 @@ const MONTH = Number(PERIOD.slice(4));
 const dashed = (period: string) => `${period.slice(0, 4)}-${period.slice(4)}`;
 const PREVIOUS_PERIOD = yyyymm(YEAR, MONTH - 1);
 const NEXT_PERIOD = yyyymm(YEAR, MONTH + 1);
-/** Inside the period's own month: the bureau answers statisticConfirm with 3002 未到统计确认时间. */
+/**
+ * Inside the period's own month: the statistic says it cannot be confirmed yet (04, isAllowQrtj
+ * false), so the confirmation waits without being sent (a sent one would answer 3002 未到统计确认时间).
+ */
 const MID_PERIOD = `${dashed(PERIOD)}-20T10:00:00+08:00`;
 /** The first instant of the following month (Beijing): the period's month has just ended. */
 const MONTH_ENDED = `${dashed(NEXT_PERIOD)}-01T00:00:00+08:00`;
@@ -98,21 +101,24 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
 
     const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
     const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
-    // Generated inside the period's own month: in the filing window, so "generated" (02).
-    assert.equal(waiting.statistic?.statisticStatus, '02');
+    // Generated inside the period's own month: in the filing window, but not confirmable yet (04).
+    assert.equal(waiting.statistic?.statisticStatus, '04');
     assert.ok((waiting.selection?.selected ?? 0) > 0, 'some invoices were selected');
 
     await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
     await waitForStage(handle, 'CONFIRMING');
     // Two refusals at least (attempts 1 and 2 failed, attempt 3 is scheduled): retried, not failed.
     const pending = await waitForRetriedActivity(handle, 'requestConfirmation', 3, 30_000);
-    assert.match(pending.lastFailure?.message ?? '', /statisticConfirm: \[3002\] 未到统计确认时间/);
+    assert.match(
+      pending.lastFailure?.message ?? '',
+      /does not allow confirming yet \(createTjbbStatus 04, isAllowQrtj false\)/,
+    );
     assert.equal(pending.lastFailure?.applicationFailureInfo?.type, 'InvoiceCloudUnavailable', 'a retryable failure');
     assert.equal((await handle.describe()).status.name, 'RUNNING');
     assert.equal((await handle.query(progressQuery)).stage, 'CONFIRMING');
     assert.deepEqual(await stack.admin.ledger({ taxNo, interfaceCode: 'statisticConfirm' }), [], 'nothing accepted');
     const refused = await stack.admin.getTaxpayer(taxNo);
-    assert.equal(refused.statisticStatus, '02', 'the statistic is still only generated');
+    assert.equal(refused.statisticStatus, '02', 'the statistic is still only generated (02 in the store)');
     assert.deepEqual(refused.confirmedPeriods, []);
 
     // The period's month ends at the bureau: the next retry is accepted.

@@ -9,7 +9,8 @@ import {
 import { fileURLToPath } from 'node:url';
 import { createAccountingActivities } from '../activities/accountingActivities.js';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
-import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
+import { Context } from '@temporalio/activity';
+import { InvoiceCloudClient, type InvoiceCloudObserver } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
 import {
   createNotificationActivities,
@@ -74,9 +75,25 @@ function maxCachedWorkflowsFromEnv(): number {
   return value;
 }
 
+/** Drift in the invoice cloud's replies: one warning per interface and field, and a metric. */
+function driftObserver(metrics?: WorkerMetrics): InvoiceCloudObserver {
+  return {
+    onDrift(drift, captureFile) {
+      metrics?.replyDrift.inc({ interface: drift.interfaceCode, field: drift.field, kind: drift.kind });
+      // Inside an activity (always, on a worker): the activity's logger, with its workflow and taxNo.
+      Context.current().log.warn('The invoice cloud answered differently from the documented shape', {
+        ...drift,
+        captureFile,
+      });
+    },
+  };
+}
+
 /** A worker on the `invoice-deduction` queue with the bureau activities wired to the invoice cloud. */
 export async function createDeductionWorker(options: DeductionWorkerOptions): Promise<Worker> {
-  const client = options.client ?? new InvoiceCloudClient(options.invoiceCloud);
+  const client =
+    options.client ??
+    new InvoiceCloudClient(options.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
   return Worker.create({
     dataConverter: options.dataConverter ?? dataConverterFromEnv(),
     interceptors: {

@@ -12,6 +12,7 @@ export interface WorkerMetrics {
   invoicesSelected: Counter;
   bureauErrors: Counter<'interface' | 'code'>;
   taskPolls: Counter<'activity'>;
+  replyDrift: Counter<'interface' | 'field' | 'kind'>;
 }
 
 /** Activities that ask the bureau whether a task is done: each attempt is one poll. */
@@ -36,6 +37,12 @@ export function createWorkerMetrics(): WorkerMetrics {
       name: 'vat_bureau_errors_total',
       help: 'Errors returned by the invoice cloud or the bureau, by interface and code (6910 = task still processing)',
       labelNames: ['interface', 'code'],
+      registers: [registry],
+    }),
+    replyDrift: new Counter({
+      name: 'vat_invoice_cloud_reply_drift_total',
+      help: 'Replies that differ from the documented shape (unexpected or missing field, unknown code), by interface and field',
+      labelNames: ['interface', 'field', 'kind'],
       registers: [registry],
     }),
     taskPolls: new Counter({

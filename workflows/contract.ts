@@ -5,7 +5,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
-import { Money } from '../protocol/money.js';
+import type { StatisticItem } from '../protocol/interfaces.js';
 import { TaxPeriod } from '../protocol/period.js';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
@@ -143,16 +143,19 @@ export function pollingForExpectedTaskMs(expectedMs: number): {
 export type MonthlyDeductionInput = z.input<typeof MonthlyDeductionInput>;
 export type ParsedMonthlyDeductionInput = z.output<typeof MonthlyDeductionInput>;
 
-export const StatisticLine = z.object({
-  invoiceType: z.number().int(),
-  deductibleCount: z.number().int(),
-  deductibleAmount: Money,
-  deductibleTax: Money,
-  notDeductibleCount: z.number().int(),
-  notDeductibleAmount: Money,
-  notDeductibleTax: Money,
-});
-export type StatisticLine = z.infer<typeof StatisticLine>;
+/** A row of the bureau's statistic table: a statistic category ("01" special invoices, ...). */
+export type StatisticLine = StatisticItem;
+
+/**
+ * What the month meant to select (the invoices the bureau answered as selected) beside what the
+ * bureau's statistic table counts, on the table's total: deductible count and tax.
+ */
+export interface PlannedVersusBureau {
+  /** The tax is absent when the bureau's per-invoice results did not carry effectiveTaxAmount. */
+  planned: { count: number; tax?: string };
+  bureau: { count: number; tax: string };
+  agrees: boolean;
+}
 
 export interface StatisticSummary {
   /** Fingerprint an approval must name (rules/statisticDigest.ts). */
@@ -161,15 +164,18 @@ export interface StatisticSummary {
   updateTime: string;
   deductionDeadline: string;
   items: StatisticLine[];
+  /** The bureau's own total row, when it sent one. */
+  total?: StatisticLine;
   deductibleCount: number;
   deductibleAmount: string;
   deductibleTax: string;
 }
 
+/** An invoice the bureau did not select: its selectResult and description, verbatim. */
 export interface FailedInvoice {
   invoiceCode: string;
   invoiceNo: string;
-  resultCode: number;
+  resultCode: string;
   resultMsg: string;
 }
 
@@ -182,6 +188,10 @@ export interface SelectionTally {
   /** The first failures, kept for the approver (at most 50). */
   failures: FailedInvoice[];
   taskNos: string[];
+  /** Effective tax of the invoices answered as selected; absent when a result did not carry it. */
+  selectedTax?: string;
+  /** Invoices the source showed selected for the period that the month did not send (round 1). */
+  alreadySelectedInSource?: { count: number; tax?: string };
 }
 
 export interface Decision {
@@ -209,6 +219,8 @@ export interface Progress {
   approvalDeadline?: string;
   selection?: SelectionTally;
   statistic?: StatisticSummary;
+  /** Planned against the bureau's table, checked before approval. */
+  plannedVersusBureau?: PlannedVersusBureau;
   decision?: Decision;
   lastBureauError?: string;
   /** Signals refused (invalid, unauthorised, wrong stage, stale statistic), oldest first, at most 50. */

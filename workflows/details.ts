@@ -1,5 +1,6 @@
 import { formatShanghaiTime } from '../protocol/period.js';
 import type { Progress } from './contract.js';
+import { plannedVersusBureauText } from './plannedVersusBureauText.js';
 
 const STAGE_LABELS: Record<string, string> = {
   LOGGING_IN: '登录税局 Logging in to the bureau',
@@ -38,6 +39,7 @@ export function renderCurrentDetails(p: Progress): string {
       `- 统计表 Statistic: status ${st.statisticStatus}, ${st.deductibleCount} deductible, amount ${st.deductibleAmount}, tax ${st.deductibleTax} (updated ${st.updateTime})`,
     );
   }
+  if (p.plannedVersusBureau) lines.push(`- 核对 Planned vs bureau: ${plannedVersusBureauText(p.plannedVersusBureau)}`);
   if (p.decision) {
     lines.push(`- 审批 Decision: ${p.decision.decision} by ${p.decision.approver} at ${p.decision.decidedAt}`);
   }

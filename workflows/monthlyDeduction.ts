@@ -22,6 +22,8 @@ import { approvalDeadline } from '../rules/approvalDeadline.js';
 import { statisticDigest } from '../rules/statisticDigest.js';
 import { plannedReminders } from '../rules/reminders.js';
 import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
+import { checkPlanAgainstBureau } from '../rules/plannedVersusBureau.js';
+import { sumMoney } from '../protocol/money.js';
 import {
   ApproveSignalInput,
   approveSignal,
@@ -267,6 +269,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       failed: 0,
       failures: [],
       taskNos: [],
+      selectedTax: '0.00',
     };
     progress.selection = tally;
     for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
@@ -282,7 +285,10 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
               { summary: `发票勾选 select invoices (round ${round})` },
               [selectionInput(round)],
             );
-      if (round === 1) tally.candidates = submitted.candidates;
+      if (round === 1) {
+        tally.candidates = submitted.candidates;
+        if (submitted.alreadySelectedInSource) tally.alreadySelectedInSource = submitted.alreadySelectedInSource;
+      }
       tally.submitted += submitted.submitted;
       tally.taskNos.push(...submitted.taskNos);
       publish();
@@ -309,14 +315,27 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     // Steps 5-7 (4.07-4.09): bring the statistic table to "generated".
     enterStage(Stage.GeneratingStatistic);
     let statistic = await refreshStatistic();
+    // Months recorded before the plan check read "something selected" from the table alone.
+    const checksPlan = patched('plan-vs-bureau');
     for (let attempt = 1; ; attempt++) {
-      const totals = statisticTotals(statistic.items);
-      const step = planStatistic(statistic.statisticStatus, totals.deductibleCount + totals.notDeductibleCount);
+      const totals = statisticTotals(statistic);
+      const inTable = totals.deductibleCount + totals.notDeductibleCount;
+      // What the month selected counts too: a table that shows nothing after a selection the bureau
+      // answered "selected" is a wrong assumption to stop on, not "nothing to deduct".
+      const selected = checksPlan ? Math.max(inTable, plannedFigures(tally).count) : inTable;
+      const step = planStatistic(statistic.statisticStatus, selected);
+      if (checksPlan && step === 'generate' && attempt > 1) checkTableAgainstPlan(statistic, tally);
       if (step === 'ready-for-approval') break;
       if (step === 'already-confirmed')
         return finish('COMPLETED', `The statistic for ${taxPeriod} was already confirmed.`);
       if (step === 'nothing-to-deduct') {
         return finish('COMPLETED', `Nothing to deduct for ${taxNo} in ${taxPeriod}: no invoice selected.`);
+      }
+      if (step === 'unknown-status') {
+        throw ApplicationFailure.nonRetryable(
+          `The statistic for ${taxNo} ${taxPeriod} has status ${statistic.statisticStatus}, which this product does not know; nothing more was done`,
+          'UnknownStatisticStatus',
+        );
       }
       if (attempt > MAX_STATISTIC_ATTEMPTS) {
         throw ApplicationFailure.nonRetryable(
@@ -332,6 +351,10 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       }
       statistic = await refreshStatistic();
     }
+
+    // The bureau's table must count what the month selected: a wrong guess about the protocol
+    // (the select flag above all) stops the month here, before anyone approves or confirms it.
+    if (checksPlan) checkTableAgainstPlan(statistic, tally);
 
     // Step 8: a person checks the table and decides, before the approval deadline. An approval
     // stands only if the bureau's table is still the one the approver saw.
@@ -430,6 +453,25 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     );
   }
 
+  function checkTableAgainstPlan(statistic: StatisticQueryReply, tally: SelectionTally): void {
+    const totals = statisticTotals(statistic);
+    const planned = plannedFigures(tally);
+    const bureau = { count: totals.deductibleCount, tax: totals.deductibleTax };
+    const check = checkPlanAgainstBureau({ planned, bureau, failed: tally.failed });
+    progress.plannedVersusBureau = {
+      planned: planned.tax !== undefined ? planned : { count: planned.count },
+      bureau,
+      agrees: check.agrees,
+    };
+    publish();
+    if (!check.agrees) {
+      throw ApplicationFailure.nonRetryable(
+        `Stopped before approval: ${check.problem}. Nothing was confirmed.`,
+        'BureauDisagreesWithPlan',
+      );
+    }
+  }
+
   function selectionInput(round: number) {
     return {
       taxNo,
@@ -443,9 +485,25 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   }
 }
 
+/** What the month meant to have selected: what the bureau answered selected, and what it found selected. */
+function plannedFigures(tally: SelectionTally): { count: number; tax: string | undefined } {
+  const elsewhere = tally.alreadySelectedInSource ?? { count: 0, tax: '0.00' };
+  return {
+    count: tally.selected + tally.alreadySelected + elsewhere.count,
+    tax:
+      tally.selectedTax !== undefined && elsewhere.tax !== undefined
+        ? sumMoney([tally.selectedTax, elsewhere.tax])
+        : undefined,
+  };
+}
+
 function addResults(tally: SelectionTally, results: SelectionTaskResult[]): number {
   let toRetry = 0;
   for (const r of results) {
+    tally.selectedTax =
+      tally.selectedTax !== undefined && r.selectedTax !== undefined
+        ? sumMoney([tally.selectedTax, r.selectedTax])
+        : undefined;
     tally.selected += r.selected;
     tally.alreadySelected += r.alreadySelected;
     tally.failed += r.failed;
@@ -456,13 +514,14 @@ function addResults(tally: SelectionTally, results: SelectionTaskResult[]): numb
 }
 
 function summarize(statistic: StatisticQueryReply): StatisticSummary {
-  const totals = statisticTotals(statistic.items);
+  const totals = statisticTotals(statistic);
   return {
     digest: statisticDigest(statistic),
     statisticStatus: statistic.statisticStatus,
     updateTime: statistic.updateTime,
     deductionDeadline: statistic.deductionDeadline,
     items: statistic.items,
+    ...(statistic.total ? { total: statistic.total } : {}),
     deductibleCount: totals.deductibleCount,
     deductibleAmount: totals.deductibleAmount,
     deductibleTax: totals.deductibleTax,

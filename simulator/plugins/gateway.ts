@@ -67,13 +67,11 @@ function misbehave(action: 'http5xx' | 'hang' | 'reset', status: number, reply: 
   return reply;
 }
 
-/** A malformed but well-enveloped reply: the decoded data loses its first field. */
+/** A malformed but well-enveloped reply: the decoded data loses every field (a reader tolerant of drift still fails). */
 function corrupt(result: BusinessReply, tenantId: string, deps: GatewayDeps): BusinessReply {
   const tenant = deps.store.getTenant(tenantId);
   if (!tenant || result.data === undefined) return result;
   const encoding = tenantEncoding(tenant);
-  const data = decodeData(result.data, encoding) as Record<string, unknown>;
-  const [first] = Object.keys(data);
-  if (first !== undefined) delete data[first];
-  return { ...result, data: encodeData(data, encoding) };
+  decodeData(result.data, encoding);
+  return { ...result, data: encodeData({}, encoding) };
 }

@@ -108,7 +108,7 @@ export class FakeBureau {
       this.selected > 0
         ? [
             {
-              invoiceType: 27,
+              category: '01',
               deductibleCount: this.selected,
               deductibleAmount: `${this.selected * 100}.00`,
               deductibleTax: `${this.selected * 13}.00`,
@@ -156,7 +156,17 @@ export class FakeBureau {
       failed: r.failed ?? 0,
       failures: [],
     });
-    return { candidates: total, submitted: total, skipped: {}, taskNos: total > 0 ? [taskNo] : [] };
+    // Invoices selected before the month that round 1 did not resend (as "already selected"): the
+    // candidate source reports them, as the real one does, so the plan matches the table.
+    const before = this.options.alreadySelectedInvoices ?? 0;
+    const alreadySelectedInSource = { count: Math.max(0, before - (r.alreadySelected ?? 0)) };
+    return {
+      candidates: total,
+      submitted: total,
+      skipped: {},
+      taskNos: total > 0 ? [taskNo] : [],
+      ...(round === 1 ? { alreadySelectedInSource } : {}),
+    };
   }
 
   private selectionResult(taskNo: string): SelectionTaskResult {
@@ -193,6 +203,7 @@ export class FakeBureau {
           failed: 0,
           failures: [],
         };
+        this.selected += 1; // selected before, so in the table
         return { ...submitted, immediate };
       },
       awaitPreSelectionResult: async ({ taskNo }) => this.selectionResult(taskNo),
