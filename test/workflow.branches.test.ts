@@ -486,6 +486,33 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
       });
     });
 
+    it('stops before approval when the table does not count what the bureau answered selected (select flag)', async () => {
+      const fake = await bureau();
+      // Every invoice comes back "selected", but the bureau's table never counts them: what a
+      // cancellation of unselected invoices looks like when the select flag is the other way round.
+      fake.override('awaitSelectionResult', async ({ taskNo }) => {
+        const result = await fake.base.awaitSelectionResult({ taxNo: TAX_NO, taskNo });
+        fake.selected -= result.selected;
+        return result;
+      });
+      await withWorker(fake, async (start) => {
+        const handle = await start();
+        const failure = await failureOf(handle, 'DeductionFailed');
+        assert.match(
+          failure.message,
+          /Stopped before approval: the bureau's statistic table counts 0 deductible invoices/,
+        );
+        assert.match(failure.message, /authenticateFlag/);
+        const progress = await handle.query(progressQuery);
+        assert.deepEqual(progress.plannedVersusBureau, {
+          planned: { count: 3 },
+          bureau: { count: 0, tax: '0.00' },
+          agrees: false,
+        });
+        assert.equal(fake.count('requestConfirmation'), 0, 'nothing confirmed');
+      });
+    });
+
     it('completes when the statistic turns out to be confirmed after selection', async () => {
       const fake = await bureau();
       fake.override('queryStatistic', async (input) => {

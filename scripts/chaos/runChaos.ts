@@ -62,6 +62,8 @@ export interface FaultsFired {
 
 export interface ChaosReport {
   options: z.output<typeof ChaosOptions>;
+  /** Why each month that did not complete failed (its workflow's failure, root cause last). */
+  failures: string[];
   durationMs: number;
   actions: Record<string, number>;
   faultsFired: FaultsFired;
@@ -299,6 +301,7 @@ export async function runChaos(
 
   // Let the run finish; a workflow still open at the timeout is stuck.
   const closed = new Map<string, { status: string; result?: MonthlyDeductionResult }>();
+  const failures: string[] = [];
   const deadline = began + options.timeoutMs;
   while (closed.size < taxNos.length && Date.now() < deadline) {
     for (const taxNo of taxNos) {
@@ -308,10 +311,20 @@ export async function runChaos(
         const description = await handle.describe();
         const status = description.status.name;
         if (status === 'RUNNING') continue;
-        closed.set(
-          taxNo,
-          status === 'COMPLETED' ? { status, result: (await handle.result()) as MonthlyDeductionResult } : { status },
-        );
+        if (status === 'COMPLETED')
+          closed.set(taxNo, { status, result: (await handle.result()) as MonthlyDeductionResult });
+        else {
+          // Why a month did not complete, down to the root cause, for the report.
+          const error = await handle.result().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          const causes: string[] = [];
+          for (let c = error as (Error & { cause?: unknown }) | undefined; c; c = c.cause as typeof c)
+            causes.push(c.message);
+          closed.set(taxNo, { status });
+          failures.push(`${taxNo} ${period} ${status}: ${causes.join(' <- ')}`);
+        }
       } catch {
         // Temporal busy: next pass.
       }
@@ -391,6 +404,7 @@ export async function runChaos(
     approvalsAccepted: approvals.filter((a) => a.accepted).length,
     bureauWrites,
     invariants,
+    failures,
     ok: invariants.every((i) => i.held),
     dataDir,
   };
@@ -421,6 +435,7 @@ export function formatChaosReport(report: ChaosReport): string {
     'Invariant                                                        held  detail',
     ...report.invariants.map((i) => `  ${i.name.padEnd(62)} ${i.held ? 'yes ' : 'NO  '}  ${i.detail}`),
     '',
+    ...(report.failures.length ? ['', 'Months that failed:', ...report.failures.map((f) => `  ${f}`)] : []),
     report.ok ? 'All invariants held.' : 'SOME INVARIANTS FAILED.',
   ];
   return lines.join('\n');
