@@ -212,6 +212,14 @@ export class InvoiceCloudClient {
     }
   }
 
+  /**
+   * Obtains an access token now (1.01 and 1.02) unless a valid one is cached: `npm run cli -- doctor`
+   * checks the token calls on their own before any business call.
+   */
+  async authenticate(): Promise<void> {
+    await this.token();
+  }
+
   /** A valid access token; concurrent callers share one renewal. */
   private async token(): Promise<string> {
     if (this.accessToken && this.accessToken.expiresAt - TOKEN_EXPIRY_MARGIN_MS > this.now()) {

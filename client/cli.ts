@@ -30,6 +30,7 @@ import {
   type DeductionStatus,
 } from './deductions.js';
 import { addAccountingCommands } from './accountingCommands.js';
+import { addDoctorCommand } from './doctorCommand.js';
 import {
   TemporalConfigError,
   TemporalUnreachableError,
@@ -471,6 +472,8 @@ Examples:
   addScheduleCommands(program, io);
 
   addAccountingCommands(program, io);
+
+  addDoctorCommand(program, io);
 
   for (const command of program.commands) {
     command

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { likelyCurrentPeriod } from '../protocol/period.js';
 import { AdminOperations } from './admin/operations.js';
+import { ReplayError } from './replay.js';
 import { startSandbox } from './server.js';
 import { sandboxEnv } from './sandboxEnv.js';
 
@@ -8,13 +9,34 @@ import { sandboxEnv } from './sandboxEnv.js';
  * `npm run sandbox`: the sandbox alone, on SANDBOX_PORT, state in SANDBOX_DB. Faults at start:
  * SANDBOX_FAULTS (JSON FaultSettings), SANDBOX_QUOTA_RPS, SANDBOX_TASK_LATENCY (JSON kind ->
  * distribution), SANDBOX_ACCESS_TOKEN_TTL_MS; the protocol profile: SANDBOX_PROFILE (a JSON file)
- * (README "The sandbox").
+ * (README "The sandbox"); SANDBOX_REPLAY_DIR replays a folder of capture files instead
+ * (SANDBOX_REPLAY_DATA_PASSWORD for an AES-GCM tenant).
  */
 
 const logger = pino({ name: 'sandbox' });
 
 async function main(): Promise<void> {
   const env = sandboxEnv(process.env);
+  if (env.replayDir !== undefined) {
+    let replay;
+    try {
+      replay = await startSandbox({
+        port: env.port,
+        host: env.host,
+        replayDir: env.replayDir,
+        ...(env.replayEncoding ? { replayEncoding: env.replayEncoding } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ReplayError) throw new Error(`SANDBOX_REPLAY_DIR=${env.replayDir}: ${err.message}`);
+      throw err;
+    }
+    logger.info(
+      { url: replay.url, replayDir: env.replayDir },
+      `invoice-cloud sandbox replaying captures on ${replay.url}`,
+    );
+    stopOnSignals(replay);
+    return;
+  }
   const dbFile = env.dbFile;
   const sandbox = await startSandbox({
     port: env.port,
@@ -32,6 +54,10 @@ async function main(): Promise<void> {
   });
   logger.info({ url: sandbox.url, dbFile }, `invoice-cloud sandbox listening on ${sandbox.url}`);
 
+  stopOnSignals(sandbox);
+}
+
+function stopOnSignals(sandbox: { close(): Promise<void> }): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

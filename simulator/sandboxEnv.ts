@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { DataEncoding } from '../protocol/codec.js';
 import { describeZodError } from '../protocol/interfaces.js';
 import type { ProtocolProfile } from '../protocol/profile.js';
 import { resolveProfile } from './settings.js';
@@ -31,6 +32,10 @@ const Env = z.object({
   SANDBOX_ACCESS_TOKEN_TTL_MS: z.coerce.number().int().positive().optional(),
   /** A JSON file with the protocol profile the sandbox speaks (protocol/profile.ts). */
   SANDBOX_PROFILE: z.string().min(1).optional(),
+  /** Replay mode: a folder of capture files answers every business call (simulator/replay.ts). */
+  SANDBOX_REPLAY_DIR: z.string().min(1).optional(),
+  /** The replayed tenant's AES-GCM data password; unset = base64 data. */
+  SANDBOX_REPLAY_DATA_PASSWORD: z.string().min(1).optional(),
 });
 
 export interface SandboxEnv {
@@ -40,6 +45,8 @@ export interface SandboxEnv {
   faults?: StartFaults;
   accessTokenTtlMs?: number;
   profile?: ProtocolProfile;
+  replayDir?: string;
+  replayEncoding?: DataEncoding;
 }
 
 /** The profile in the JSON file SANDBOX_PROFILE names; errors name the variable and the file. */
@@ -71,5 +78,9 @@ export function sandboxEnv(env: NodeJS.ProcessEnv): SandboxEnv {
     ...(Object.keys(faults).length ? { faults } : {}),
     ...(e.SANDBOX_ACCESS_TOKEN_TTL_MS ? { accessTokenTtlMs: e.SANDBOX_ACCESS_TOKEN_TTL_MS } : {}),
     ...(e.SANDBOX_PROFILE ? { profile: profileFile(e.SANDBOX_PROFILE) } : {}),
+    ...(e.SANDBOX_REPLAY_DIR ? { replayDir: e.SANDBOX_REPLAY_DIR } : {}),
+    ...(e.SANDBOX_REPLAY_DATA_PASSWORD
+      ? { replayEncoding: { kind: 'aes-gcm' as const, password: e.SANDBOX_REPLAY_DATA_PASSWORD } }
+      : {}),
   };
 }

@@ -8,8 +8,10 @@ import { authPlugin } from './plugins/auth.js';
 import { gatewayPlugin } from './plugins/gateway.js';
 import { openApiPlugin } from './plugins/openapi.js';
 import { webhooksPlugin } from './plugins/webhooks.js';
+import { CaptureReplay, replayPlugin } from './replay.js';
 import { ANY_TENANT, resolveProfile, Settings } from './settings.js';
 import { Store, type TaskKind } from './store.js';
+import type { DataEncoding } from '../protocol/codec.js';
 import { DEFAULT_GATEWAY_PATH } from '../protocol/envelope.js';
 import type { ProtocolProfileInput } from '../protocol/profile.js';
 
@@ -40,6 +42,13 @@ export interface SandboxOptions {
    * time-skipping server passes that server's clock, so the bureau's calendar moves with workflow time.
    */
   followClock?: () => Promise<number>;
+  /**
+   * Replay mode (simulator/replay.ts): a folder of capture files answers every business call; the
+   * token calls always succeed; no bureau, admin API or db state. `replayEncoding` is the tenant's
+   * `data` encoding (default base64).
+   */
+  replayDir?: string;
+  replayEncoding?: DataEncoding;
   /** Runs once against the store before listening (e.g. seeding an empty db). */
   prepare?: (ctx: { store: Store; settings: Settings; bureau: Bureau }) => void;
 }
@@ -62,6 +71,7 @@ function applyStartFaults(settings: Settings, start: ReturnType<typeof StartFaul
 
 /** The invoice-cloud + tax-bureau sandbox: auth routes, business gateway, admin API over SQLite. */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSandbox> {
+  if (opts.replayDir !== undefined) return startReplaySandbox(opts, CaptureReplay.fromDir(opts.replayDir));
   const db = openDb(opts.dbFile ?? ':memory:');
   const store = new Store(db);
   const settings = new Settings(store);
@@ -105,4 +115,23 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
       db.close();
     },
   };
+}
+
+/** The sandbox in replay mode: the captures of `replay` answer, nothing else is served. */
+async function startReplaySandbox(opts: SandboxOptions, replay: CaptureReplay): Promise<RunningSandbox> {
+  const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
+  await app.register(replayPlugin, {
+    replay,
+    gatewayPath: opts.gatewayPath ?? DEFAULT_GATEWAY_PATH,
+    encoding: opts.replayEncoding ?? { kind: 'base64' },
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ port: opts.port ?? 0, host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 0);
+  return { url: `http://${host}:${port}`, port, routes, close: () => app.close() };
 }
