@@ -9,7 +9,9 @@ import { classified, FailureType } from './failures.js';
 import {
   emptyTally,
   planCandidates,
+  readDownload,
   type SelectionTaskResult,
+  type SourceRef,
   tallyResultItem,
   tallyTaskResults,
 } from './selectionCandidates.js';
@@ -38,6 +40,10 @@ export interface SubmitSelectionInput {
   round: number;
   /** Count the candidates without submitting anything. */
   dryRun?: boolean;
+  /** Where candidates come from (an invoices file, a download task); absent: the sandbox's pool query. */
+  source?: SourceRef;
+  /** Rounds after the first with a file or a download: the previous round's tasks (selectionCandidates.ts). */
+  retryOf?: string[];
 }
 
 export type { SelectionTaskResult };
@@ -51,6 +57,14 @@ export interface SubmitSelectionResult {
   immediate?: SelectionTaskResult;
   /** Invoices the source shows selected for the period that were not sent (the table counts them). */
   alreadySelectedInSource?: { count: number; tax?: string };
+  /** For an invoices file: its skipped rows by reason, as ranges ("5-9, 12"). */
+  skippedRows?: Partial<Record<SkipReason, string>>;
+}
+
+/** 进项表头归集 finished: how many invoices the download lists. */
+export interface InvoiceDownloadOutcome {
+  taskNo: string;
+  total: number;
 }
 
 /** The bureau's current period (4.04) with its statistic status (4.07). */
@@ -126,13 +140,16 @@ export function createDeductionActivities({ client, config, now = () => new Date
     async submitSelection(input: SubmitSelectionInput): Promise<SubmitSelectionResult> {
       const context = `selection for ${input.taxNo} ${input.taxPeriod}`;
       return classified(context, async () => {
-        const plan = await planCandidates(client, input, now(), profile);
+        const plan = await planCandidates(client, input, now(), profile, (taskNo, pageNo, pageSize) =>
+          client.call('invoiceSelectQuery', { taxNo: input.taxNo, taskNo, pageNo, pageSize }),
+        );
         const result: SubmitSelectionResult = {
           candidates: plan.candidates.length,
           submitted: 0,
           skipped: plan.skipped,
           taskNos: [],
           alreadySelectedInSource: plan.selectedForPeriodElsewhere,
+          ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
         };
         if (input.dryRun) return result;
         for (const batch of chunk(plan.candidates, input.batchSize)) {
@@ -167,6 +184,33 @@ export function createDeductionActivities({ client, config, now = () => new Date
           batches: result.taskNos.length,
         });
         return result;
+      });
+    },
+
+    /**
+     * 进项表头归集 (invoiceDown): the bureau's invoices of the period, collected into the pool. One
+     * download per month; a resend carries the same requestId.
+     */
+    async requestInvoiceDownload(input: { taxNo: string; taxPeriod: string }): Promise<{ taskNo: string }> {
+      return classified(`invoiceDown for ${input.taxNo} ${input.taxPeriod}`, async () => {
+        const accepted = await client.call(
+          'invoiceDown',
+          { taxNo: input.taxNo, asyncFlag: '1', searchOpt: { taxPeriod: input.taxPeriod } },
+          stableRequestId('invoice-down', input.taxPeriod),
+        );
+        return { taskNo: accepted.taskNo };
+      });
+    },
+
+    /**
+     * 进项表头归集结果 (invoiceDownQuery): every page of the download, read to see it finished and
+     * count it (the rows stay with the bureau; submitSelection reads them again). Throws
+     * BureauTaskPending while the bureau answers 6910.
+     */
+    async awaitInvoiceDownload(input: { taxNo: string; taskNo: string }): Promise<InvoiceDownloadOutcome> {
+      return classified(`download task ${input.taskNo} for ${input.taxNo}`, async () => {
+        const { invoices } = await readDownload(client, input.taxNo, input.taskNo);
+        return { taskNo: input.taskNo, total: invoices.length };
       });
     },
 

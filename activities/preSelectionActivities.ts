@@ -41,7 +41,9 @@ export function createPreSelectionActivities({
      */
     async submitPreSelection(input: SubmitSelectionInput): Promise<SubmitPreSelectionResult> {
       return classified(`pre-selection for ${input.taxNo} ${input.taxPeriod}`, async () => {
-        const plan = await planCandidates(client, input, now(), profile);
+        const plan = await planCandidates(client, input, now(), profile, (taskNo, pageNo, pageSize) =>
+          client.call('preSelectConfirmQuery', { taxNo: input.taxNo, taskNo, pageNo, pageSize }),
+        );
         const result: SubmitPreSelectionResult = {
           candidates: plan.candidates.length,
           submitted: 0,
@@ -49,6 +51,7 @@ export function createPreSelectionActivities({
           taskNos: [],
           immediate: emptyTally('preSelect'),
           alreadySelectedInSource: plan.selectedForPeriodElsewhere,
+          ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
         };
         if (input.dryRun) return result;
         for (const batch of chunk(plan.candidates, input.batchSize)) {

@@ -1,13 +1,27 @@
 import { Context } from '@temporalio/activity';
-import type { PoolInvoice, SelectResultItem } from '../protocol/interfaces.js';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  DOWNLOAD_PAGE_SIZE,
+  type DownloadedInvoice,
+  type PoolInvoice,
+  type SelectResultItem,
+} from '../protocol/interfaces.js';
+import type { InvoiceFileRow } from '../protocol/invoicesFile.js';
 import { sumMoney } from '../protocol/money.js';
 import type { ProtocolProfile } from '../protocol/profile.js';
 import { lastDayOfPeriod, shanghaiParts } from '../protocol/period.js';
 import type { PoolFilter } from '../rules/poolFilter.js';
 import { classifySelectItem } from '../rules/selectResult.js';
-import { planSelection, type SelectionPlan } from '../rules/selectionPolicy.js';
+import {
+  type CandidateInvoice,
+  describeRows,
+  planSelection,
+  type SelectionPlan,
+  type SkipReason,
+} from '../rules/selectionPolicy.js';
 import type { FailedInvoice } from '../workflows/contract.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
+import { InvoiceRowsUnusable, invoiceFilesDir, readInvoiceRows } from './invoiceFileStore.js';
 
 /** What both selection paths (invoiceSelect and 预勾选) share: reading the pool and tallying results. */
 
@@ -29,6 +43,13 @@ export interface SelectionTaskResult {
   selectedTax?: string;
 }
 
+/**
+ * Where an activity reads candidates (the workflow's candidateSource, as the activity needs it);
+ * absent: the sandbox's pool query.
+ */
+export type SourceRef =
+  { kind: 'invoices-file'; sha256: string; rows: number } | { kind: 'bureau-download'; taskNo: string };
+
 export interface CandidateQuery {
   taxNo: string;
   taxPeriod: string;
@@ -37,10 +58,25 @@ export interface CandidateQuery {
   poolFilter?: PoolFilter;
   /** Selection round: the first rebuilds the same batches when retried (docs/assumptions.md). */
   round: number;
+  source?: SourceRef;
+  /**
+   * Rounds after the first, for an invoices file or a download: the previous round's tasks. Only
+   * the invoices they answered "send again" (the profile's selectRetry) are candidates; the file
+   * and the download do not know what the bureau selected since.
+   */
+  retryOf?: string[];
 }
 
 /** What planning needs from the protocol profile. */
-export type CandidateProfile = Pick<ProtocolProfile, 'totalTaxAmount'>;
+export type CandidateProfile = Pick<ProtocolProfile, 'totalTaxAmount' | 'selectRetry'>;
+
+/** A plan with the skipped rows of an invoices file as ranges ("5-9, 12"). */
+export interface CandidatePlan extends SelectionPlan {
+  skippedRowRanges?: Partial<Record<SkipReason, string>>;
+}
+
+/** Reads one page of a selection task's per-invoice results (4.06, or 预勾选确认结果查询). */
+export type ResultPageReader = (taskNo: string, pageNo: number, pageSize: number) => Promise<ResultPage>;
 
 /** Every pool invoice issued up to the period's end, page by page, heartbeating as it goes. */
 async function readPool(client: InvoiceCloudClient, taxNo: string, taxPeriod: string, includeSelected: boolean) {
@@ -59,27 +95,187 @@ async function readPool(client: InvoiceCloudClient, taxNo: string, taxPeriod: st
   }
 }
 
+const NO_DIMENSIONS = {
+  dataSource: '1',
+  boundBillType: '0',
+  boundBillNo: '',
+  accountStatus: '0',
+  accountPeriod: '',
+} as const;
+
+/** Pool flags (authenticateFlag) that mean selected: 1 已勾选, 2 勾选认证, 3 扫描认证. */
+const SELECTED_FLAGS = ['1', '2', '3'];
+
+/** A downloaded invoice (invoiceDownQuery) as the selection policy reads it. */
+export function fromDownload(d: DownloadedInvoice, totalTaxAmount: 'tax' | 'total'): CandidateInvoice {
+  const total = d.totalAmount ?? sumMoney([d.invoiceAmount, d.totalTaxAmount]);
+  const effective = d.effectiveTaxAmount ?? d.totalTaxAmount;
+  const status = Number(d.invoiceStatus);
+  return {
+    invoiceType: Number(d.invoiceType),
+    invoiceCode: d.invoiceCode,
+    invoiceNo: d.invoiceNo,
+    etaxInvoiceNo: d.etaxInvoiceNo,
+    invoiceDate: d.invoiceDate,
+    salerName: d.salerName,
+    salerTaxNo: d.salerTaxNo,
+    invoiceAmount: d.invoiceAmount,
+    taxAmount: effective,
+    totalAmount: total,
+    invoiceStatus: Number.isInteger(status) ? status : -1,
+    agricultural: false,
+    selectStatus: SELECTED_FLAGS.includes(d.authenticateFlag) ? '1' : '0',
+    selectPeriod: d.taxPeriod ?? '',
+    ...NO_DIMENSIONS,
+    line: {
+      salerName: d.salerName,
+      salerTaxNo: d.salerTaxNo,
+      invoiceType: d.invoiceType,
+      invoiceCode: d.invoiceCode,
+      invoiceNo: d.invoiceNo,
+      etaxInvoiceNo: d.etaxInvoiceNo,
+      invoiceDate: d.invoiceDate,
+      invoiceAmount: d.invoiceAmount,
+      effectiveTaxAmount: effective,
+      totalTaxAmount: totalTaxAmount === 'tax' ? d.totalTaxAmount : total,
+      notDeductibleType: '',
+    },
+  };
+}
+
 /**
- * The candidates of a round by the selection policy. Round 1 keeps invoices already selected for
- * this period, so a retried round rebuilds the same batches; later rounds take only unselected ones.
+ * A row of an invoices file as the selection policy reads it: the file knows no status and no
+ * selection (the bureau answers for those), and its own figures are sent as they are.
+ */
+export function fromFileRow(r: InvoiceFileRow): CandidateInvoice {
+  return {
+    invoiceType: Number(r.invoiceType),
+    invoiceCode: r.invoiceCode,
+    invoiceNo: r.invoiceNo,
+    etaxInvoiceNo: r.etaxInvoiceNo,
+    invoiceDate: r.invoiceDate,
+    salerName: r.salerName,
+    salerTaxNo: r.salerTaxNo,
+    invoiceAmount: r.invoiceAmount,
+    taxAmount: r.effectiveTaxAmount,
+    totalAmount: sumMoney([r.invoiceAmount, r.effectiveTaxAmount]),
+    invoiceStatus: 0,
+    agricultural: r.agricultural,
+    selectStatus: '0',
+    selectPeriod: '',
+    ...NO_DIMENSIONS,
+    row: r.row,
+    line: {
+      salerName: r.salerName,
+      salerTaxNo: r.salerTaxNo,
+      invoiceType: r.invoiceType,
+      invoiceCode: r.invoiceCode,
+      invoiceNo: r.invoiceNo,
+      etaxInvoiceNo: r.etaxInvoiceNo,
+      invoiceDate: r.invoiceDate,
+      invoiceAmount: r.invoiceAmount,
+      effectiveTaxAmount: r.effectiveTaxAmount,
+      totalTaxAmount: r.totalTaxAmount,
+      notDeductibleType: '',
+    },
+  };
+}
+
+/** Every invoice of a download task (invoiceDownQuery), page by page. Throws BureauTaskPending on 6910. */
+export async function readDownload(client: InvoiceCloudClient, taxNo: string, taskNo: string) {
+  const invoices: DownloadedInvoice[] = [];
+  for (let pageNo = 1; ; pageNo++) {
+    const page = await client.call('invoiceDownQuery', {
+      taxNo,
+      taskNo,
+      saveFlag: '1',
+      pageNo,
+      pageSize: DOWNLOAD_PAGE_SIZE,
+    });
+    invoices.push(...page.invoices);
+    Context.current().heartbeat({ downloadRead: invoices.length });
+    const done = page.total !== undefined ? invoices.length >= page.total : page.invoices.length < DOWNLOAD_PAGE_SIZE;
+    if (done || page.invoices.length === 0) return { invoices, total: page.total ?? invoices.length };
+  }
+}
+
+/** The stored rows of an invoices file; a missing or altered file fails the month naming it. */
+function readFileRows(ref: { sha256: string; rows: number }): InvoiceFileRow[] {
+  try {
+    return readInvoiceRows(invoiceFilesDir(), ref);
+  } catch (error) {
+    if (error instanceof InvoiceRowsUnusable)
+      throw ApplicationFailure.nonRetryable(error.message, 'InvoicesFileUnusable');
+    throw error;
+  }
+}
+
+/** Invoice numbers the given tasks answered "send again" (the profile's selectRetry). */
+async function invoicesToRetry(
+  taskNos: readonly string[],
+  readPage: ResultPageReader,
+  profile: TallyProfile,
+): Promise<Set<string>> {
+  const retry = new Set<string>();
+  for (const taskNo of taskNos) {
+    for (let pageNo = 1, seen = 0; ; pageNo++) {
+      const page = await readPage(taskNo, pageNo, RESULT_PAGE_SIZE);
+      const items = [...page.success, ...page.fail];
+      seen += items.length;
+      for (const item of items) {
+        if (classifySelectItem(item, profile.selectRetry) === 'retry') {
+          retry.add(item.invoiceNo || (item.etaxInvoiceNo ?? ''));
+        }
+      }
+      const done = page.total !== undefined ? seen >= page.total : items.length < RESULT_PAGE_SIZE;
+      if (done || items.length === 0) break;
+    }
+  }
+  return retry;
+}
+
+/**
+ * The candidates of a round by the selection policy, from the round's source. Round 1 keeps
+ * invoices already selected for this period, so a retried round rebuilds the same batches; later
+ * rounds take only unselected pool invoices, or, for a file or a download, those the previous
+ * round's tasks answered "send again". Round 0 (a dry run) counts what is not selected yet: for a
+ * file, which knows no selection, every candidate row.
  */
 export async function planCandidates(
   client: InvoiceCloudClient,
   query: CandidateQuery,
   now: Date,
   profile: CandidateProfile,
-): Promise<SelectionPlan> {
+  readResultPage?: ResultPageReader,
+): Promise<CandidatePlan> {
   const firstRound = query.round === 1;
-  const pool = await readPool(client, query.taxNo, query.taxPeriod, firstRound);
-  return planSelection(pool, {
+  const source = query.source;
+  let invoices: CandidateInvoice[];
+  if (source?.kind === 'invoices-file') invoices = readFileRows(source).map(fromFileRow);
+  else if (source?.kind === 'bureau-download') {
+    const downloaded = await readDownload(client, query.taxNo, source.taskNo);
+    invoices = downloaded.invoices.map((d) => fromDownload(d, profile.totalTaxAmount));
+  } else invoices = await readPool(client, query.taxNo, query.taxPeriod, firstRound);
+  const plan: CandidatePlan = planSelection(invoices, {
     taxPeriod: query.taxPeriod,
     deductionDeadline: query.deductionDeadline,
     today: shanghaiParts(now).iso,
     resubmitSelectedForPeriod: firstRound,
     totalTaxAmount: profile.totalTaxAmount,
     invoiceTypes: query.invoiceTypes,
-    poolFilter: query.poolFilter,
+    // The pool's business dimensions exist only in the sandbox pool.
+    poolFilter: source ? undefined : query.poolFilter,
   });
+  if (source && query.round > 1) {
+    const retry =
+      query.retryOf && readResultPage ? await invoicesToRetry(query.retryOf, readResultPage, profile) : new Set();
+    plan.candidates = plan.candidates.filter((line) => retry.has(line.invoiceNo || line.etaxInvoiceNo));
+  }
+  const rowReasons = Object.entries(plan.skippedRows) as [SkipReason, number[]][];
+  if (rowReasons.length > 0) {
+    plan.skippedRowRanges = Object.fromEntries(rowReasons.map(([reason, rows]) => [reason, describeRows(rows)]));
+  }
+  return plan;
 }
 
 export function emptyTally(taskNo: string): SelectionTaskResult {

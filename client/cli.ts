@@ -12,7 +12,7 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { formatShanghaiTime, likelyCurrentPeriod } from '../protocol/period.js';
 import { categoryName } from '../rules/statisticObject.js';
-import { STAGES, type Progress, type StatisticLine } from '../workflows/contract.js';
+import { CANDIDATE_SOURCE_KINDS, STAGES, type Progress, type StatisticLine } from '../workflows/contract.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import {
   DeductionInputError,
@@ -39,6 +39,8 @@ import {
 } from './temporalConnection.js';
 import { RegistryError } from './registry.js';
 import { addScheduleCommands } from './scheduleCommands.js';
+import { candidateSourceFromOptions } from './candidateSourceOption.js';
+import { INVOICE_FILE_COLUMNS } from '../protocol/invoicesFile.js';
 import { watchStatus } from './watchStatus.js';
 
 export const EXIT_OK = 0;
@@ -147,6 +149,15 @@ function validText(value: string | undefined, option: string, max: number): stri
   return trimmed;
 }
 
+interface StartOptions {
+  taxNo: string;
+  period?: string;
+  approvalDeadline?: string;
+  changePeriodTo?: string;
+  invoicesFile?: string;
+  source?: string;
+}
+
 // ---- output --------------------------------------------------------------------------------------
 
 const STATISTIC_STATUS: Record<string, string> = {
@@ -219,6 +230,12 @@ export function formatStatus(status: DeductionStatus): string {
       `candidates ${s.candidates}, submitted ${s.submitted}, selected ${s.selected}, ` +
         `already selected ${s.alreadySelected}, failed ${s.failed}`,
     );
+    // Candidate source and the invoices it skipped (with an invoices file's row numbers).
+    if (s.source) text += line('Candidates from 候选来源', s.source);
+    for (const [reason, count] of Object.entries(s.skipped ?? {})) {
+      const rows = s.skippedRows?.[reason as keyof typeof s.skipped];
+      text += `  skipped 未选: ${reason} ${count}${rows ? ` (rows ${rows})` : ''}\n`;
+    }
     for (const f of s.failures) {
       text += `  failed 失败: ${f.invoiceCode}/${f.invoiceNo} code ${f.resultCode}: ${f.resultMsg}\n`;
     }
@@ -327,18 +344,30 @@ ${ENV_HELP}`,
     .option('--period <YYYYMM>', "tax period 税款所属期 (default: the likely current period from today's date)")
     .option('--approval-deadline <ISO>', 'approval deadline instant, e.g. 2026-12-14T00:00:00+08:00')
     .option('--change-period-to <YYYYMM>', 'after confirmation, move the bureau period on to this one')
+    // Candidate source (client/candidateSourceOption.ts).
+    .option('--invoices-file <file>', 'select exactly the invoices of this CSV (UTF-8) or .xlsx file')
+    .addOption(
+      new Option('--source <kind>', 'where candidates come from (default: the sandbox pool, sandbox only)').choices(
+        CANDIDATE_SOURCE_KINDS,
+      ),
+    )
     .addHelpText(
       'after',
       `
 The bureau's current period (taxperiodQuery) is authoritative: when it differs from --period the workflow
 reports the mismatch instead of selecting invoices.
 
+Candidates: --source bureau-download (进项表头归集, for a real tenant), --invoices-file F (a CSV or .xlsx with
+the columns ${INVOICE_FILE_COLUMNS.join(', ')}; every row is checked first and nothing starts on a bad one),
+or by default the sandbox's own pool query (sandbox and demo only).
+
 Examples:
   npm run cli -- start --tax-no 91440300591872133B
   npm run cli -- start --tax-no 91440300591872133B --period 202610 --approval-deadline 2026-11-14T00:00:00+08:00
+  npm run cli -- start --tax-no 91440300591872133B --period 202610 --invoices-file invoices-202610.csv
 `,
     )
-    .action(async (opts: { taxNo: string; period?: string; approvalDeadline?: string; changePeriodTo?: string }) => {
+    .action(async (opts: StartOptions) => {
       const taxNo = validTaxNo(opts.taxNo);
       const inferred = opts.period === undefined;
       const period = inferred ? likelyCurrentPeriod(io.now()) : validPeriod(opts.period!, '--period');
@@ -346,12 +375,17 @@ Examples:
         opts.approvalDeadline !== undefined ? validInstant(opts.approvalDeadline, '--approval-deadline') : undefined;
       const changePeriodTo =
         opts.changePeriodTo !== undefined ? validPeriod(opts.changePeriodTo, '--change-period-to') : undefined;
+      const { candidateSource, stored } = await candidateSourceFromOptions(opts, io.env);
+      if (stored) {
+        io.out(`Invoices file ${stored.fileName}: ${stored.rows} rows checked, stored as ${stored.path}.\n`);
+      }
       const started = await withClient(io, (client) =>
         startMonthlyDeduction(client, {
           taxNo,
           taxPeriod: period,
           ...(approvalDeadline ? { approvalDeadline } : {}),
           ...(changePeriodTo ? { changePeriodTo } : {}),
+          ...(candidateSource ? { candidateSource } : {}),
         }),
       );
       if (started.alreadyStarted) {

@@ -35,6 +35,7 @@ function launcherInput(entry: RegistryEntry): LauncherInput {
     ...(entry.options.invoiceTypes ? { invoiceTypes: entry.options.invoiceTypes } : {}),
     ...(entry.options.batchSize ? { batchSize: entry.options.batchSize } : {}),
     ...(entry.options.poolFilter ? { poolFilter: entry.options.poolFilter } : {}),
+    ...(entry.options.candidateSource ? { candidateSource: { kind: entry.options.candidateSource } } : {}),
     ...(entry.options.reminderHoursBeforeDeadline || entry.options.notificationChannel
       ? {
           notifications: {
@@ -44,6 +45,17 @@ function launcherInput(entry: RegistryEntry): LauncherInput {
         }
       : {}),
   };
+}
+
+/** Paused in the registry, or by its source: an invoices file is given by hand each month. */
+function scheduleState(entry: RegistryEntry): { paused: boolean; note?: string } {
+  if (entry.options.candidateSource === 'invoices-file') {
+    return {
+      paused: true,
+      note: 'candidates from an invoices file: start each month with `start --invoices-file`',
+    };
+  }
+  return { paused: entry.paused, note: entry.paused ? 'paused in the taxpayer registry' : undefined };
 }
 
 /** The schedule for one registry entry (everything but its id comes from the entry). */
@@ -67,7 +79,7 @@ export function scheduleOptionsFor(entry: RegistryEntry): ScheduleOptions {
       staticSummary: `Monthly deduction launcher 每月抵扣启动 ${entry.name} ${entry.taxNo}`,
     },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
-    state: { paused: entry.paused, note: entry.paused ? 'paused in the taxpayer registry' : undefined },
+    state: scheduleState(entry),
     memo: { name: entry.name, approvers: entry.approvers },
   };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import { ChannelName } from '../workflows/contract.js';
+import { CANDIDATE_SOURCE_KINDS, ChannelName } from '../workflows/contract.js';
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 
@@ -42,8 +42,18 @@ export const RegistryOptions = z
       .optional(),
     /** Notification channel (a name the worker resolves to a webhook: NOTIFY_WEBHOOKS); default 'default'. */
     notificationChannel: ChannelName.optional(),
+    /**
+     * Where candidates come from: 'bureau-download' (进项表头归集, for a real tenant), 'invoices-file'
+     * (each month started by hand with `start --invoices-file`: the schedule is kept paused), or
+     * 'sandbox-pool' (the sandbox's own pool query; also the default, for the sandbox and demo only).
+     */
+    candidateSource: z.enum(CANDIDATE_SOURCE_KINDS).optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => !o.poolFilter || (o.candidateSource ?? 'sandbox-pool') === 'sandbox-pool', {
+    message: "filters the sandbox pool's dimensions: it needs candidateSource sandbox-pool",
+    path: ['poolFilter'],
+  });
 
 export const RegistryEntry = z
   .object({

@@ -142,36 +142,86 @@ export const InvoiceSelectQueryReply = z.looseObject({
 export type InvoiceSelectQueryReply = z.infer<typeof InvoiceSelectQueryReply>;
 
 /**
- * 进项表头归集 (invoiceDown): pull the bureau's invoices of a date range into the pool. The seed
- * names the step only; codes and fields are assumptions (docs/assumptions.md).
+ * 进项表头归集 (invoiceDown / invoiceDownQuery): the bureau's input invoices, collected into the pool
+ * and listed page by page. The requests are Kingdee's (KB: codes and fields); the meaning of
+ * searchOpt's fields beyond their names and the whole reply of invoiceDownQuery are OUR ASSUMPTION
+ * (docs/protocol.md, docs/assumptions.md), read tolerantly like every reply.
  */
 export const MAX_DOWNLOAD_DAYS = 366;
-export const InvoiceDownRequest = z
+/** Invoices per invoiceDownQuery page (Kingdee's notes name 200). */
+export const DOWNLOAD_PAGE_SIZE = 200;
+const codes = (field: string) => z.string().regex(/^\d+(,\d+)*$/, `${field} must be a code or a comma list of codes`);
+export const InvoiceDownSearchOpt = z
   .object({
-    taxNo: TaxNo,
-    startDate: IsoDate,
-    endDate: IsoDate,
-    invoiceType: z
-      .string()
-      .regex(/^\d+(,\d+)*$/, 'invoiceType must be a code or a comma list of codes')
-      .optional(),
-    asyncFlag: flag(['0', '1']).default('1'),
+    /** The period the invoices are selectable for, or were selected for (our reading). */
+    taxPeriod: TaxPeriod.optional(),
+    invoiceCode: z.string().optional(),
+    invoiceNo: z.string().optional(),
+    salerTaxNo: z.string().optional(),
+    /** Pool flags (0 未勾选, 1 已勾选, 2 勾选认证, 3 扫描认证, 4 预勾选, 5 勾选中), a comma list. */
+    authenticateFlags: codes('authenticateFlags').optional(),
+    invoiceStatus: codes('invoiceStatus').optional(),
+    invoiceType: codes('invoiceType').optional(),
+    /** Invoice dates (开票日期), YYYY-MM-DD (our reading of the format). */
+    startTime: IsoDate.optional(),
+    endTime: IsoDate.optional(),
   })
-  .refine((r) => r.endDate >= r.startDate, { message: 'endDate must not be before startDate', path: ['endDate'] })
-  .refine((r) => Date.parse(r.endDate) - Date.parse(r.startDate) < MAX_DOWNLOAD_DAYS * 86_400_000, {
-    message: `the date range spans at most ${MAX_DOWNLOAD_DAYS} days`,
-    path: ['endDate'],
-  });
-export const InvoiceDownQueryReply = z.object({
-  taskNo: TaskNo,
-  success: z.boolean(),
-  resultMsg: z.string(),
-  startDate: IsoDate,
-  endDate: IsoDate,
-  /** Invoices the bureau holds in the range. */
-  total: z.number().int().nonnegative(),
-  /** Of those, how many were new to the pool. */
-  added: z.number().int().nonnegative(),
+  .refine((o) => !o.startTime || !o.endTime || o.endTime >= o.startTime, {
+    message: 'endTime must not be before startTime',
+    path: ['endTime'],
+  })
+  .refine(
+    (o) =>
+      !o.startTime || !o.endTime || Date.parse(o.endTime) - Date.parse(o.startTime) < MAX_DOWNLOAD_DAYS * 86_400_000,
+    { message: `the date range spans at most ${MAX_DOWNLOAD_DAYS} days`, path: ['endTime'] },
+  );
+export const InvoiceDownRequest = z.object({
+  taxNo: TaxNo,
+  asyncFlag: flag(['0', '1']).default('1'),
+  searchOpt: InvoiceDownSearchOpt.default({}),
+});
+export const InvoiceDownQueryRequest = TaskQuery.extend({
+  /** Whether the collected invoices are saved into the pool (our reading: "1" save). */
+  saveFlag: flag(['0', '1']).default('1'),
+  pageNo: positiveInt.default(1),
+  pageSize: positiveInt.pipe(z.number().max(DOWNLOAD_PAGE_SIZE)).default(DOWNLOAD_PAGE_SIZE),
+});
+
+/** A date as YYYY-MM-DD, also read from "YYYY-MM-DD HH:mm:ss" or "YYYYMMDD". */
+const dateText = text
+  .transform((v) => (/^\d{8}$/.test(v) ? `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}` : v.slice(0, 10)))
+  .pipe(IsoDate);
+
+/**
+ * One invoice of invoiceDownQuery (OUR ASSUMPTION; field names of KINGDEE-API §5 and Kingdee's data
+ * model): totalTaxAmount is the tax (税额) and totalAmount the total (价税合计) as in that model;
+ * authenticateFlag the pool's flag; taxPeriod the period a selected invoice was selected for.
+ */
+export const DownloadedInvoice = z.looseObject({
+  invoiceType: text.pipe(z.string().regex(/^\d+$/, 'invoiceType must be a code')),
+  invoiceCode: text.default(''),
+  invoiceNo: text.pipe(z.string().min(1, 'invoiceNo is required')),
+  etaxInvoiceNo: text.default(''),
+  invoiceDate: dateText,
+  salerTaxNo: text.default(''),
+  salerName: z.string().default(''),
+  invoiceAmount: amount,
+  totalTaxAmount: amount,
+  totalAmount: amount.optional(),
+  effectiveTaxAmount: amount.optional(),
+  invoiceStatus: text.default('0'),
+  authenticateFlag: text.default('0'),
+  taxPeriod: text.optional(),
+});
+export type DownloadedInvoice = z.infer<typeof DownloadedInvoice>;
+
+/** invoiceDownQuery's reply (OUR ASSUMPTION): one page of the task's invoices; without total, a short page is the last. */
+export const InvoiceDownQueryReply = z.looseObject({
+  taskNo: z.string().optional(),
+  total: count.optional(),
+  pageNo: count.optional(),
+  pageSize: count.optional(),
+  invoices: z.array(DownloadedInvoice),
 });
 export type InvoiceDownQueryReply = z.infer<typeof InvoiceDownQueryReply>;
 
@@ -491,19 +541,20 @@ export const interfaces = {
     request: TaxperiodChangeRequest,
     reply: TaxperiodChangeReply,
   }),
-  // 进项表头归集 and pre-selection (补充说明 1): codes and fields are ours (docs/assumptions.md).
+  // 进项表头归集: Kingdee's requests (KB), our reply (docs/protocol.md). Pre-selection (补充说明 1):
+  // codes and fields are ours (docs/assumptions.md).
   invoiceDown: define({
     interfaceCode: 'invoiceDown',
-    section: '异构对接说明 1',
+    section: 'KB 进项表头归集',
     title: '进项表头归集',
     request: InvoiceDownRequest,
     reply: AsyncTaskAccepted,
   }),
   invoiceDownQuery: define({
     interfaceCode: 'invoiceDownQuery',
-    section: '异构对接说明 1',
+    section: 'KB 进项表头归集',
     title: '进项表头归集结果查询',
-    request: TaskQuery,
+    request: InvoiceDownQueryRequest,
     reply: InvoiceDownQueryReply,
   }),
   preSelect: define({
@@ -535,6 +586,16 @@ export const interfaces = {
     title: '沙箱全票池查询 (sandbox pool query)',
     request: InvoicePoolQueryRequest,
     reply: InvoicePoolQueryReply,
+  }),
+  // 4.18 出口退税勾选统计 (DOC): read-only; listed so every documented reply reads the same way.
+  exportRebateStatisticQuery: define({
+    interfaceCode: 'exportRebateStatisticQuery',
+    section: '4.18',
+    title: '出口退税勾选统计',
+    request: z.object({ taxNo: TaxNo, taxPeriod: TaxPeriod.optional(), queryType: z.enum(['0', '1']).optional() }),
+    reply: z.looseObject({
+      statInfoArr: z.array(z.looseObject({ statInvoiceType: text, num: count, totalTaxAmount: amount })).default([]),
+    }),
   }),
   // Auto-accounting (补充说明 2): interface codes and fields are ours (docs/assumptions.md).
   invoiceAccount: define({

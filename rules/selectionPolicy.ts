@@ -35,9 +35,17 @@ export interface SelectionScope {
   totalTaxAmount?: 'tax' | 'total';
 }
 
+/**
+ * An invoice of any candidate source, read as a pool invoice. `line` is the 4.05 line to send as
+ * is (an invoices file's own figures); `row` the file's row number, for reporting skipped rows.
+ */
+export type CandidateInvoice = PoolInvoice & { line?: SelectInvoiceLine; row?: number };
+
 export interface SelectionPlan {
   candidates: SelectInvoiceLine[];
   skipped: Partial<Record<SkipReason, number>>;
+  /** Row numbers of skipped invoices that came with one (an invoices file), by reason. */
+  skippedRows: Partial<Record<SkipReason, number[]>>;
   /**
    * Invoices the source shows selected for this period that are not candidates here: the bureau's
    * table counts them, so the month's plan does too (rules/plannedVersusBureau.ts).
@@ -65,7 +73,8 @@ export function skipReason(invoice: PoolInvoice, scope: SelectionScope): SkipRea
  * The select line for a candidate: deduct its whole tax amount. totalTaxAmount carries the total
  * including tax (价税合计) or the tax, as the protocol profile reads the field (docs/protocol.md).
  */
-export function toSelectLine(invoice: PoolInvoice, totalTaxAmount: 'tax' | 'total' = 'total'): SelectInvoiceLine {
+export function toSelectLine(invoice: CandidateInvoice, totalTaxAmount: 'tax' | 'total' = 'total'): SelectInvoiceLine {
+  if (invoice.line) return invoice.line;
   return {
     salerName: invoice.salerName,
     salerTaxNo: invoice.salerTaxNo,
@@ -85,15 +94,17 @@ export function toSelectLine(invoice: PoolInvoice, totalTaxAmount: 'tax' | 'tota
  * Which pool invoices to select for the period, in a stable order (date, then number) so that
  * the same pool always yields the same batches.
  */
-export function planSelection(pool: readonly PoolInvoice[], scope: SelectionScope): SelectionPlan {
+export function planSelection(pool: readonly CandidateInvoice[], scope: SelectionScope): SelectionPlan {
   const skipped: Partial<Record<SkipReason, number>> = {};
-  const chosen: PoolInvoice[] = [];
+  const skippedRows: Partial<Record<SkipReason, number[]>> = {};
+  const chosen: CandidateInvoice[] = [];
   const elsewhere: string[] = [];
   for (const invoice of pool) {
     const reason = skipReason(invoice, scope);
     if (!reason) chosen.push(invoice);
     else {
       skipped[reason] = (skipped[reason] ?? 0) + 1;
+      if (invoice.row !== undefined) (skippedRows[reason] ??= []).push(invoice.row);
       if (invoice.selectStatus === '1' && invoice.selectPeriod === scope.taxPeriod) elsewhere.push(invoice.taxAmount);
     }
   }
@@ -106,6 +117,7 @@ export function planSelection(pool: readonly PoolInvoice[], scope: SelectionScop
   return {
     candidates: chosen.map((i) => toSelectLine(i, scope.totalTaxAmount)),
     skipped,
+    skippedRows,
     selectedForPeriodElsewhere: { count: elsewhere.length, tax: sumMoney(elsewhere) },
   };
 }
@@ -114,4 +126,29 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** Row numbers as ranges, e.g. [2, 3, 4, 7] -> "2-4, 7"; cut at `maxLength` characters with a count of the rest. */
+export function describeRows(rows: readonly number[], maxLength = 2000): string {
+  const sorted = [...new Set(rows)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  let text = '';
+  for (const [k, part] of parts.entries()) {
+    const next = text ? `${text}, ${part}` : part;
+    if (next.length > maxLength) {
+      const rest = parts.slice(k).reduce((n, p) => {
+        const [a, b] = p.split('-').map(Number);
+        return n + (b === undefined ? 1 : b - a! + 1);
+      }, 0);
+      return `${text} … and ${rest} more rows`;
+    }
+    text = next;
+  }
+  return text;
 }

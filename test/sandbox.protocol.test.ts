@@ -54,47 +54,67 @@ describe('sandbox: protocol completeness', () => {
     assert.equal(full.errorCode, '0000');
   });
 
-  it('invoiceDown pulls the bureau invoices of a date range into the pool; invoiceDownQuery reports it', async () => {
+  it('invoiceDown collects the bureau invoices of its search into the pool; invoiceDownQuery pages through them', async () => {
     await t.admin.addBureauInvoices(TAX, [
       inv('D1', { invoiceDate: '2025-10-03' }),
       inv('D2', { invoiceDate: '2025-10-20', invoiceType: 4, invoiceCode: '044001900111' }),
       inv('D3', { invoiceDate: '2025-11-02' }),
       inv('P1'), // already in the pool
     ]);
+    await selectAndWait(t, TAX, [selectLine('P2')]);
     const before = (await t.admin.getTaxpayer(TAX)).invoiceCount;
-    const { taskNo } = await t.ok('invoiceDown', {
-      taxNo: TAX,
-      startDate: '2025-10-01',
-      endDate: '2025-10-31',
-      asyncFlag: '1',
-    });
-    const result = await t.settled('invoiceDownQuery', { taxNo: TAX, taskNo });
-    assert.equal(result.errorCode, '0000');
-    assert.deepEqual(result.decoded, {
-      taskNo,
-      success: true,
-      resultMsg: '归集成功',
-      startDate: '2025-10-01',
-      endDate: '2025-10-31',
-      total: 3,
-      added: 2,
-    });
-    assert.equal((await t.admin.getTaxpayer(TAX)).invoiceCount, before + 2);
+    const { taskNo } = await t.ok('invoiceDown', { taxNo: TAX, asyncFlag: '1', searchOpt: { taxPeriod: '202510' } });
+    const first = await t.settled('invoiceDownQuery', { taxNo: TAX, taskNo, saveFlag: '1', pageNo: 1, pageSize: 4 });
+    assert.equal(first.errorCode, '0000');
+    assert.deepEqual([first.decoded?.total, first.decoded?.pageNo, first.decoded?.invoices.length], [6, 1, 4]);
+    const second = await t.ok('invoiceDownQuery', { taxNo: TAX, taskNo, saveFlag: '1', pageNo: 2, pageSize: 4 });
+    const listed = [...first.decoded!.invoices, ...second.invoices];
+    // The period's view: its invoices up to the period's end (D3 is later), the bureau's collected in.
+    assert.deepEqual(
+      listed.map((i) => i.invoiceNo),
+      ['D1', 'P1', 'P2', 'P3', 'P4', 'D2'],
+    );
+    const p2 = listed.find((i) => i.invoiceNo === 'P2')!;
+    assert.deepEqual(
+      [p2.invoiceType, p2.invoiceDate, p2.invoiceAmount, p2.totalTaxAmount, p2.totalAmount, p2.effectiveTaxAmount],
+      ['27', '2025-10-10', '100.00', '13.00', '113.00', '13.00'],
+    );
+    assert.deepEqual([p2.authenticateFlag, p2.taxPeriod, p2.invoiceStatus], ['1', '202510', '0']);
+    assert.deepEqual(
+      listed.filter((i) => i.invoiceNo !== 'P2').map((i) => i.authenticateFlag),
+      ['0', '0', '0', '0', '0'],
+    );
+    assert.equal(listed.find((i) => i.invoiceNo === 'P4')!.invoiceStatus, '2');
+    assert.equal((await t.admin.getTaxpayer(TAX)).invoiceCount, before + 2, 'D1 and D2 entered the pool');
     assert.deepEqual(await selectAndWait(t, TAX, [selectLine('D1'), selectLine('D2')]), { D1: '1', D2: '1' });
 
-    const again = await t.ok('invoiceDown', { taxNo: TAX, startDate: '2025-10-01', endDate: '2025-10-31' });
-    assert.equal((await t.settled('invoiceDownQuery', { taxNo: TAX, taskNo: again.taskNo })).decoded?.added, 0);
+    const later = await t.ok('invoiceDown', {
+      taxNo: TAX,
+      searchOpt: { startTime: '2025-11-01', endTime: '2025-11-30' },
+    });
+    const found = await t.settled('invoiceDownQuery', { taxNo: TAX, taskNo: later.taskNo });
+    assert.deepEqual(
+      found.decoded?.invoices.map((i) => i.invoiceNo),
+      ['D3'],
+    );
+    assert.equal((await t.admin.getTaxpayer(TAX)).invoiceCount, before + 3);
+    const tooLarge = await t.call('invoiceDownQuery', { taxNo: TAX, taskNo, pageSize: 201 });
+    assert.equal(tooLarge.errorCode, '1001');
+    assert.match(tooLarge.message, /pageSize/);
   });
 
-  it('invoiceDown refuses a reversed range (1001 naming endDate) and fails without a bureau login', async () => {
-    const reversed = await t.call('invoiceDown', { taxNo: TAX, startDate: '2025-10-31', endDate: '2025-10-01' });
+  it('invoiceDown refuses a reversed range (1001 naming searchOpt.endTime); without a bureau login its query answers 3001', async () => {
+    const reversed = await t.call('invoiceDown', {
+      taxNo: TAX,
+      searchOpt: { startTime: '2025-10-31', endTime: '2025-10-01' },
+    });
     assert.equal(reversed.errorCode, '1001');
-    assert.match(reversed.message, /endDate: endDate must not be before startDate/);
+    assert.match(reversed.message, /searchOpt\.endTime: endTime must not be before startTime/);
     await t.admin.expireBureauLogins(TAX);
-    const { taskNo } = await t.ok('invoiceDown', { taxNo: TAX, startDate: '2025-10-01', endDate: '2025-10-31' });
+    const { taskNo } = await t.ok('invoiceDown', { taxNo: TAX, searchOpt: { taxPeriod: '202510' } });
     const result = await t.settled('invoiceDownQuery', { taxNo: TAX, taskNo });
-    assert.equal(result.decoded?.success, false);
-    assert.equal(result.decoded?.resultMsg, '税局登录失败');
+    assert.equal(result.errorCode, '3001');
+    assert.equal(result.message, '税局登录失败');
   });
 
   it('pre-selects, confirms, and reports per-invoice results through preSelectConfirmQuery', async () => {

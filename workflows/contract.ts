@@ -6,9 +6,11 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { StatisticItem } from '../protocol/interfaces.js';
+import type { SkipReason } from '../rules/selectionPolicy.js';
 import { TaxPeriod } from '../protocol/period.js';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
+import { MAX_INVOICE_FILE_ROWS } from '../protocol/invoicesFile.js';
 
 export const WORKFLOW_TYPE = 'MonthlyDeductionWorkflow';
 export const TASK_QUEUE = 'invoice-deduction';
@@ -67,7 +69,35 @@ export const ChannelName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,40}$/, 'channel must be 1-40 letters, digits, "_" or "-" (a name, not a URL)');
 
-export const MonthlyDeductionInput = z.object({
+/**
+ * Where the month's candidate invoices come from (docs/protocol.md, candidate invoices):
+ * - `invoices-file`: rows from the company's own system, checked by the CLI and stored on a folder
+ *   the workers read (`<INVOICE_FILES_DIR>/<sha256>.json`); only the sha256 and row count travel
+ *   here, never the rows. The month selects exactly those invoices (the selection policy still applies).
+ * - `bureau-download`: 进项表头归集 (invoiceDown, invoiceDownQuery), the route Kingdee documents.
+ * - `sandbox-pool`: the sandbox's own pool query (invoicePoolQuery), a sandbox feature that exists in
+ *   no Kingdee source: the default, for the sandbox and the demo only.
+ */
+export const CandidateSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sandbox-pool') }).strict(),
+  z.object({ kind: z.literal('bureau-download') }).strict(),
+  z
+    .object({
+      kind: z.literal('invoices-file'),
+      /** sha256 of the stored, checked rows (hex). */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 hex characters'),
+      /** Rows the file holds (checked again by the activity). */
+      rows: z.number().int().positive().max(MAX_INVOICE_FILE_ROWS),
+      /** The file the operator gave, for people to read. */
+      fileName: z.string().max(200).optional(),
+    })
+    .strict(),
+]);
+export type CandidateSource = z.infer<typeof CandidateSource>;
+export const CANDIDATE_SOURCE_KINDS = ['sandbox-pool', 'bureau-download', 'invoices-file'] as const;
+
+/** The input's fields (MonthlyDeductionInput adds the checks across fields). */
+export const MonthlyDeductionFields = z.object({
   taxNo: TaxNo,
   /** The period the caller expects; the bureau's current period must match it. */
   taxPeriod: TaxPeriod,
@@ -83,6 +113,8 @@ export const MonthlyDeductionInput = z.object({
    * Default: no restriction (every dimension), as before issue 7.
    */
   poolFilter: PoolFilter.optional(),
+  /** Where candidates come from; default: the sandbox's pool query (sandbox and demo only). */
+  candidateSource: CandidateSource.optional(),
   /**
    * How invoices reach the bureau: 'select' (4.05 invoiceSelect, the default) or 'preselect'
    * (预勾选 preSelect + 预勾选确认 preSelectConfirm, the seed's alternative path, 补充说明 1).
@@ -127,6 +159,15 @@ export const MonthlyDeductionInput = z.object({
     })
     .prefault({}),
 });
+
+export const MonthlyDeductionInput = MonthlyDeductionFields.refine(
+  (input) => !input.poolFilter || (input.candidateSource?.kind ?? 'sandbox-pool') === 'sandbox-pool',
+  {
+    message: "poolFilter filters the sandbox pool's dimensions: it needs candidateSource sandbox-pool",
+    path: ['poolFilter'],
+  },
+);
+
 /**
  * A polling schedule for bureau tasks expected to take about `expectedMs`: one query every
  * expectedMs/12 (at least 1.25 s), so a task is noticed within 1/12 of its latency after about
@@ -192,6 +233,12 @@ export interface SelectionTally {
   selectedTax?: string;
   /** Invoices the source showed selected for the period that the month did not send (round 1). */
   alreadySelectedInSource?: { count: number; tax?: string };
+  /** Where the candidates came from, e.g. `invoices file march.csv (2000 rows, sha256 1f2e…)`. */
+  source?: string;
+  /** Invoices of the source not selected, by the selection policy's reason (round 1). */
+  skipped?: Partial<Record<SkipReason, number>>;
+  /** For an invoices file: the file's rows skipped, by reason, e.g. `{"issued-after-period": "5-9, 12"}`. */
+  skippedRows?: Partial<Record<SkipReason, string>>;
 }
 
 export interface Decision {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import { MonthlyDeductionInput } from './contract.js';
+import { MonthlyDeductionFields as MonthlyDeductionInput } from './contract.js';
 
 export const LAUNCHER_WORKFLOW_TYPE = 'ScheduledDeductionLauncher';
 export const SCHEDULE_ID_PREFIX = 'deduction-schedule-';
@@ -24,6 +24,14 @@ export const LauncherInput = z.object({
   poolFilter: PoolFilter.optional(),
   /** Approver notices and reminders (registry option reminderHoursBeforeDeadline). */
   notifications: MonthlyDeductionInput.shape.notifications,
+  /**
+   * Candidate source (registry option candidateSource). An invoices file comes by hand each month:
+   * a launcher run for such a taxpayer (its schedule is kept paused) starts nothing and fails saying so.
+   */
+  candidateSource: z
+    .object({ kind: z.enum(['sandbox-pool', 'bureau-download', 'invoices-file']) })
+    .strict()
+    .optional(),
 });
 export type LauncherInput = z.infer<typeof LauncherInput>;
 

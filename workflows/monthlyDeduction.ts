@@ -27,6 +27,7 @@ import { sumMoney } from '../protocol/money.js';
 import {
   ApproveSignalInput,
   approveSignal,
+  type CandidateSource,
   DeductionStageSearchAttribute,
   type Decision,
   MonthlyDeductionInput,
@@ -77,6 +78,10 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   const { taxNo, taxPeriod } = input;
 
   const poll = proxyActivities<DeductionActivities>(pollingOptions(input.polling));
+  // Absent: the sandbox's pool query, as before sources existed (the activity input stays as it was).
+  const source = input.candidateSource?.kind === 'sandbox-pool' ? undefined : input.candidateSource;
+  let downloadTaskNo: string | undefined;
+  let sourceText = describeSource(input.candidateSource ?? { kind: 'sandbox-pool' });
 
   const progress: Progress = { taxNo, taxPeriod, stage: Stage.LoggingIn, updatedAt: new Date().toISOString() };
   let decision: Decision | undefined;
@@ -254,6 +259,19 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
 
     // Steps 1-4 (4.05, 4.06): choose and select the candidates, then collect per-invoice results.
     enterStage(Stage.Selecting);
+    // 进项表头归集: one download of the bureau's invoices for the month, read by every round.
+    if (source?.kind === 'bureau-download') {
+      const { taskNo } = await bureau.requestInvoiceDownload.executeWithOptions(
+        { summary: `进项表头归集 download the bureau's invoices of ${taxPeriod}` },
+        [{ taxNo, taxPeriod }],
+      );
+      const downloaded = await poll.awaitInvoiceDownload.executeWithOptions(
+        { summary: `归集结果 await download task ${taskNo}` },
+        [{ taxNo, taskNo }],
+      );
+      downloadTaskNo = taskNo;
+      sourceText = `bureau download 进项表头归集 task ${taskNo} (${downloaded.total} invoices)`;
+    }
     if (statisticLocksSelection(period.statisticStatus)) {
       const pending = await selection.submitSelection.executeWithOptions({ summary: 'count candidates (dry run)' }, [
         { ...selectionInput(0), dryRun: true },
@@ -270,24 +288,31 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       failures: [],
       taskNos: [],
       selectedTax: '0.00',
+      // Months without a named source report as they always did.
+      ...(input.candidateSource ? { source: sourceText } : {}),
     };
     progress.selection = tally;
+    let previousTaskNos: string[] = [];
     for (let round = 1; round <= MAX_SELECTION_ROUNDS; round++) {
       if (round > 1)
         await bureau.logInToBureau.executeWithOptions({ summary: '重新登录 bureau login again' }, [{ taxNo }]);
+      const roundInput = selectionInput(round, previousTaskNos);
       const submitted =
         input.selectionMode === 'preselect'
           ? await selection.submitPreSelection.executeWithOptions(
               { summary: `预勾选 pre-select and confirm invoices (round ${round})` },
-              [selectionInput(round)],
+              [roundInput],
             )
           : await selection.submitSelection.executeWithOptions(
               { summary: `发票勾选 select invoices (round ${round})` },
-              [selectionInput(round)],
+              [roundInput],
             );
+      previousTaskNos = submitted.taskNos;
       if (round === 1) {
         tally.candidates = submitted.candidates;
         if (submitted.alreadySelectedInSource) tally.alreadySelectedInSource = submitted.alreadySelectedInSource;
+        if (input.candidateSource) tally.skipped = submitted.skipped;
+        if (submitted.skippedRows) tally.skippedRows = submitted.skippedRows;
       }
       tally.submitted += submitted.submitted;
       tally.taskNos.push(...submitted.taskNos);
@@ -472,7 +497,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     }
   }
 
-  function selectionInput(round: number) {
+  function selectionInput(round: number, previousTaskNos: string[] = []) {
     return {
       taxNo,
       taxPeriod,
@@ -481,7 +506,29 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       invoiceTypes: input.invoiceTypes,
       poolFilter: input.poolFilter,
       round,
+      // Only months with a source of their own carry it (the sandbox pool's input is as it was).
+      ...(source?.kind === 'invoices-file'
+        ? { source: { kind: 'invoices-file' as const, sha256: source.sha256, rows: source.rows } }
+        : {}),
+      ...(source?.kind === 'bureau-download' && downloadTaskNo
+        ? { source: { kind: 'bureau-download' as const, taskNo: downloadTaskNo } }
+        : {}),
+      ...(source && round > 1 ? { retryOf: previousTaskNos } : {}),
     };
+  }
+}
+
+/** The month's candidate source, for people to read. */
+function describeSource(source: CandidateSource): string {
+  switch (source.kind) {
+    case 'invoices-file': {
+      const name = source.fileName ? `${source.fileName} ` : '';
+      return `invoices file ${name}(${source.rows} rows, sha256 ${source.sha256.slice(0, 12)}…)`;
+    }
+    case 'bureau-download':
+      return 'bureau download 进项表头归集';
+    case 'sandbox-pool':
+      return 'sandbox pool query invoicePoolQuery (sandbox only)';
   }
 }
 

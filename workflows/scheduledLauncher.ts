@@ -29,7 +29,13 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`Invalid launcher input: ${describeZodError(parsed.error)}`, 'InvalidInput');
   }
-  const { taxNo, approvers, invoiceTypes, batchSize, poolFilter, notifications } = parsed.data;
+  const { taxNo, approvers, invoiceTypes, batchSize, poolFilter, notifications, candidateSource } = parsed.data;
+  if (candidateSource?.kind === 'invoices-file') {
+    throw ApplicationFailure.nonRetryable(
+      `${taxNo} takes its candidates from an invoices file: start the month with \`start --tax-no ${taxNo} --invoices-file <file>\``,
+      'InvoicesFileNeeded',
+    );
+  }
   const info = workflowInfo();
   const scheduled = info.typedSearchAttributes.get(ScheduledStartTime) ?? info.runStartTime;
   const taxPeriod = likelyCurrentPeriod(scheduled);
@@ -47,6 +53,9 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
           ...(batchSize ? { batchSize } : {}),
           ...(poolFilter ? { poolFilter } : {}),
           ...(notifications ? { notifications } : {}),
+          ...(candidateSource
+            ? { candidateSource: { kind: candidateSource.kind as 'sandbox-pool' | 'bureau-download' } }
+            : {}),
         },
       ],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',

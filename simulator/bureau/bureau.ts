@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { SELECT_RESULT_MESSAGES, SelectResultCode, StatisticOperation, StatisticStatus } from '../../protocol/codes.js';
 import type { ParsedRequestOf } from '../../protocol/interfaces.js';
-import { addMonths, likelyCurrentPeriod } from '../../protocol/period.js';
+import { addMonths, lastDayOfPeriod, likelyCurrentPeriod } from '../../protocol/period.js';
 import type { Settings } from '../settings.js';
-import type { Store, Task, TaskKind, Taxpayer } from '../store.js';
+import type { StoredInvoice, Store, Task, TaskKind, Taxpayer } from '../store.js';
 import { deadlineDay, formatShanghaiTime, insideFilingWindow, nextRolloverAt } from './calendar.js';
 import { PoolStore } from './poolStore.js';
 import { evaluateSelectLine, matchPoolInvoice } from './selectRules.js';
@@ -42,10 +42,12 @@ export interface DownloadTaskRequest {
 export interface DownloadTaskResult {
   success: boolean;
   resultMsg: string;
-  startDate: string;
-  endDate: string;
+  /** Invoices the search found (what invoiceDownQuery lists). */
   total: number;
+  /** Of the bureau's invoices collected by the search, how many were new to the pool. */
   added: number;
+  /** The search's invoices as they stood when the task settled, for invoiceDownQuery to page through. */
+  invoices: StoredInvoice[];
 }
 /**
  * The bureau's internal verdict on one invoice of a select task: a numeric result code
@@ -230,16 +232,45 @@ export class Bureau {
     return { lines, period };
   }
 
-  /** 进项表头归集: the bureau's invoices of the range enter the pool (existing ones are kept as they are). */
+  /**
+   * 进项表头归集: the bureau's invoices the search reaches enter the pool (existing ones are kept as
+   * they are), then the pool's invoices matching the search are the task's list (sandbox reading of
+   * searchOpt, docs/assumptions.md).
+   */
   private settleDownload(taxNo: string, request: DownloadTaskRequest): DownloadTaskResult {
-    const { startDate, endDate, invoiceType } = request.payload;
-    const base = { startDate, endDate, total: 0, added: 0 };
-    if (!request.loggedIn) return { ...base, success: false, resultMsg: SELECT_RESULT_MESSAGES[36] };
-    const types = invoiceType ? invoiceType.split(',').map(Number) : undefined;
-    const found = new PoolStore(this.store.db).bureauInvoices(taxNo, startDate, endDate, types);
+    const search = request.payload.searchOpt;
+    if (!request.loggedIn) {
+      return { success: false, resultMsg: SELECT_RESULT_MESSAGES[36], total: 0, added: 0, invoices: [] };
+    }
+    const list = (value: string | undefined) => value?.split(',');
+    const types = list(search.invoiceType)?.map(Number);
+    const endDate = [search.endTime, search.taxPeriod && lastDayOfPeriod(search.taxPeriod)]
+      .filter((d): d is string => Boolean(d))
+      .sort()[0];
+    const collected = new PoolStore(this.store.db).bureauInvoices(
+      taxNo,
+      search.startTime ?? '0000-00-00',
+      endDate ?? '9999-99-99',
+      types,
+    );
     let added = 0;
-    for (const inv of found) if (this.store.insertInvoice(taxNo, inv, false)) added += 1;
-    return { ...base, success: true, resultMsg: '归集成功', total: found.length, added };
+    for (const inv of collected) if (this.store.insertInvoice(taxNo, inv, false)) added += 1;
+    const statuses = list(search.invoiceStatus)?.map(Number);
+    const flags = list(search.authenticateFlags);
+    const invoices = this.store.allInvoices(taxNo).filter(
+      (inv) =>
+        (!search.startTime || inv.invoiceDate >= search.startTime) &&
+        (!endDate || inv.invoiceDate <= endDate) &&
+        // A period's view: unselected invoices, and those selected for that period.
+        (!search.taxPeriod || inv.selectStatus === '0' || inv.selectPeriod === search.taxPeriod) &&
+        (!types || types.includes(inv.invoiceType)) &&
+        (!statuses || statuses.includes(inv.invoiceStatus)) &&
+        (!flags || flags.includes(inv.selectStatus)) &&
+        (search.invoiceCode === undefined || inv.invoiceCode === search.invoiceCode) &&
+        (search.invoiceNo === undefined || inv.invoiceNo === search.invoiceNo) &&
+        (search.salerTaxNo === undefined || inv.salerTaxNo === search.salerTaxNo),
+    );
+    return { success: true, resultMsg: '归集成功', total: invoices.length, added, invoices };
   }
 
   private settleStatistic(task: Task, at: number): StatisticTaskResult {

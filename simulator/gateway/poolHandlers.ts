@@ -4,9 +4,33 @@ import type { DownloadTaskRequest, DownloadTaskResult, SelectTaskRequest } from 
 import { PoolStore } from '../bureau/poolStore.js';
 import { matchPoolInvoice } from '../bureau/selectRules.js';
 import { GatewayError } from '../errors.js';
+import type { StoredInvoice } from '../store.js';
 import type { Handler } from './handlers.js';
 import { resultItem, selectResultPage, splitResults } from './replies.js';
 import { ledgerAccepted, noSuchTask, settledTask } from './taskHelpers.js';
+
+/**
+ * A pool invoice as invoiceDownQuery lists it (Kingdee's field names, our shape): totalTaxAmount the
+ * tax, totalAmount the total, authenticateFlag 0/1, taxPeriod the period it was selected for.
+ */
+export function downloadedInvoice(inv: StoredInvoice) {
+  return {
+    invoiceType: String(inv.invoiceType),
+    invoiceCode: inv.invoiceCode,
+    invoiceNo: inv.invoiceNo,
+    etaxInvoiceNo: inv.etaxInvoiceNo,
+    invoiceDate: inv.invoiceDate,
+    salerTaxNo: inv.salerTaxNo,
+    salerName: inv.salerName,
+    invoiceAmount: inv.invoiceAmount,
+    totalTaxAmount: inv.taxAmount,
+    totalAmount: inv.totalAmount,
+    effectiveTaxAmount: inv.selectStatus === '1' && inv.effectiveTax ? inv.effectiveTax : inv.taxAmount,
+    invoiceStatus: String(inv.invoiceStatus),
+    authenticateFlag: inv.selectStatus,
+    taxPeriod: inv.selectStatus === '1' ? inv.selectPeriod : '',
+  };
+}
 
 /** A confirmed pre-selection is a selection task with this operateType. */
 export const PRESELECT_OPERATION = 'preselect';
@@ -27,9 +51,20 @@ export const poolHandlers: { [C in PoolCode]: Handler<C> } = {
     return { asyncFlag: '1', taskNo: task.taskNo };
   },
 
+  // The reply's shape is our assumption (docs/protocol.md): one page of the search's invoices. A
+  // search the bureau could not run (no bureau login) answers 3001 with its message.
   invoiceDownQuery: (req, ctx) => {
     const task = settledTask(ctx, req.taskNo, 'download', noSuchTask(req.taskNo));
-    return { taskNo: task.taskNo, ...(task.result as DownloadTaskResult) };
+    const result = task.result as DownloadTaskResult;
+    if (!result.success) throw new GatewayError(GatewayCode.BusinessRuleViolated, result.resultMsg);
+    const start = (req.pageNo - 1) * req.pageSize;
+    return {
+      taskNo: task.taskNo,
+      total: result.total,
+      pageNo: req.pageNo,
+      pageSize: req.pageSize,
+      invoices: result.invoices.slice(start, start + req.pageSize).map(downloadedInvoice),
+    };
   },
 
   preSelect: (req, ctx) => {
