@@ -74,6 +74,7 @@ const documented: [InterfaceCode, unknown][] = [
   ['statisticCreateQuery', statisticObject],
   ['statisticConfirm', { asyncFlag: '1', taskNo: 'd1902f3072db4441a3d7d990709f8cfb' }],
   ['taxperiodChange', { taxPeriod: '202611', allowChangeSsqBySeason: false }],
+  ['exportRebateStatisticQuery', { statInfoArr: [{ statInvoiceType: '01', num: 2, totalTaxAmount: '26.00' }] }],
 ];
 
 /** The same reply with numbers and booleans as strings, and fields nobody documented. */

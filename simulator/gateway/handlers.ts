@@ -5,6 +5,7 @@ import {
   StatisticStatus,
 } from '../../protocol/codes.js';
 import type { InterfaceCode, ParsedRequestOf, ReplyOf } from '../../protocol/interfaces.js';
+import { sumMoney } from '../../protocol/money.js';
 import { addMonths, shanghaiMonth } from '../../protocol/period.js';
 import type { ProtocolProfile } from '../../protocol/profile.js';
 import type {
@@ -159,6 +160,28 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
     ctx.bureau.setPeriod(taxNo, target, ctx.now);
     ledgerAccepted(ctx, 'taxperiodChange', '', [], `ok ${taxPeriod} -> ${target}`);
     return changed(target);
+  },
+
+  // 4.18: invoices selected for export-tax refund (deductionPurpose 3) in the period, counted by
+  // the documented statInvoiceType: "04" for customs payment receipts, "01" for every other type
+  // (the split is the sandbox's reading; docs/assumptions.md).
+  exportRebateStatisticQuery: (req, { store, taxpayer }) => {
+    const period = req.taxPeriod ?? taxpayer.taxPeriod;
+    const refunds = store
+      .queryInvoices(taxpayer.taxNo, { selectStatus: '1' }, 1_000_000, 0)
+      .rows.filter((i) => i.selectPurpose === '3' && i.selectPeriod === period);
+    const groups = new Map<string, string[]>();
+    for (const i of refunds) {
+      const type = i.invoiceType === 21 ? '04' : '01';
+      groups.set(type, [...(groups.get(type) ?? []), i.effectiveTax || i.taxAmount]);
+    }
+    return {
+      statInfoArr: [...groups].map(([statInvoiceType, taxes]) => ({
+        statInvoiceType,
+        num: taxes.length,
+        totalTaxAmount: sumMoney(taxes),
+      })),
+    };
   },
 
   invoicePoolQuery: (req, { store, taxpayer }) => {
