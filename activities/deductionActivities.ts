@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DeductionPurpose, StatisticOperation, StatisticStatus } from '../protocol/codes.js';
 import type { StatisticQueryReply } from '../protocol/interfaces.js';
 import { readSkssq, readStatistic } from '../rules/statisticObject.js';
+import { type CategoryFigures, figuresByCategory } from '../rules/plannedVersusBureau.js';
 import type { PoolFilter } from '../rules/poolFilter.js';
 import { chunk, type SkipReason } from '../rules/selectionPolicy.js';
 import { classified, FailureType } from './failures.js';
@@ -57,6 +58,8 @@ export interface SubmitSelectionResult {
   immediate?: SelectionTaskResult;
   /** Invoices the source shows selected for the period that were not sent (the table counts them). */
   alreadySelectedInSource?: { count: number; tax?: string };
+  /** The candidates by the bureau's statistic category (profile.statisticCategories), for the plan check. */
+  candidatesByCategory?: Record<string, CategoryFigures>;
   /** For an invoices file: its skipped rows by reason, as ranges ("5-9, 12"). */
   skippedRows?: Partial<Record<SkipReason, string>>;
 }
@@ -149,6 +152,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
           skipped: plan.skipped,
           taskNos: [],
           alreadySelectedInSource: plan.selectedForPeriodElsewhere,
+          candidatesByCategory: figuresByCategory(plan.candidates, profile.statisticCategories),
           ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
         };
         if (input.dryRun) return result;

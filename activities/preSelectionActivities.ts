@@ -10,6 +10,7 @@ import {
   tallyTaskResults,
 } from './selectionCandidates.js';
 import type { ProtocolProfile } from '../protocol/profile.js';
+import { figuresByCategory } from '../rules/plannedVersusBureau.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
@@ -51,6 +52,7 @@ export function createPreSelectionActivities({
           taskNos: [],
           immediate: emptyTally('preSelect'),
           alreadySelectedInSource: plan.selectedForPeriodElsewhere,
+          candidatesByCategory: figuresByCategory(plan.candidates, profile.statisticCategories),
           ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
         };
         if (input.dryRun) return result;

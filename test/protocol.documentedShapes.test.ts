@@ -3,7 +3,7 @@ import { BusinessReply } from '../protocol/envelope.js';
 import { interfaces, type InterfaceCode } from '../protocol/interfaces.js';
 import { DEFAULT_PROFILE, parseProfile, ProfileError } from '../protocol/profile.js';
 import { classifyReply } from '../activities/invoiceCloudErrors.js';
-import { checkPlanAgainstBureau } from '../rules/plannedVersusBureau.js';
+import { checkPlanAgainstBureau, compareCategories, figuresByCategory } from '../rules/plannedVersusBureau.js';
 import { parseTjInfo, readSkssq, readStatistic, StatisticReadError } from '../rules/statisticObject.js';
 
 /**
@@ -241,5 +241,26 @@ describe('planned against the bureau', () => {
       checkPlanAgainstBureau({ planned: { count: 2 }, bureau: { count: 2, tax: '26.00' }, failed: 0 }).agrees,
       true,
     );
+  });
+  it('places candidates in the bureau categories by the profile, and names each category that differs', () => {
+    const lines = [
+      { invoiceType: '4', effectiveTaxAmount: '13.00' },
+      { invoiceType: '27', effectiveTaxAmount: '6.50' },
+      { invoiceType: '12', effectiveTaxAmount: '100.00' },
+      { invoiceType: '28', effectiveTaxAmount: '9.00' }, // no category: in the total only
+    ];
+    const planned = figuresByCategory(lines, DEFAULT_PROFILE.statisticCategories);
+    assert.deepEqual(planned, { '01': { count: 2, tax: '19.50' }, '03': { count: 1, tax: '100.00' } });
+    const row = (category: string, deductibleCount: number, deductibleTax: string) => ({
+      category,
+      deductibleCount,
+      deductibleTax,
+    });
+    assert.deepEqual(compareCategories(planned, [row('01', 2, '19.5'), row('03', 1, '100.00')]).problems, []);
+    const differing = compareCategories(planned, [row('01', 1, '13.00'), row('03', 1, '100.00'), row('14', 1, '2.00')]);
+    assert.deepEqual(differing.problems, [
+      "category 01: planned 2 (tax 19.50), the bureau's row 1 (tax 13.00)",
+      "category 14: planned 0 (tax 0.00), the bureau's row 1 (tax 2.00)",
+    ]);
   });
 });

@@ -54,6 +54,11 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     assert.equal(result.decision?.comment, '核对无误');
     assert.ok(result.confirmedAt, 'the bureau reported a confirmation time');
     assert.equal(result.statistic?.statisticStatus, '05');
+    // The bureau's table counted what the month selected, in total and per category.
+    assert.equal(result.plannedVersusBureau?.agrees, true);
+    assert.equal(result.plannedVersusBureau.planned.count, result.statistic.deductibleCount);
+    assert.ok(result.plannedVersusBureau.categories?.length, 'compared per statistic category');
+    for (const c of result.plannedVersusBureau.categories) assert.deepEqual(c.planned, c.bureau, c.category);
     const attributes = await searchAttributes(handle);
     assert.deepEqual([attributes.TaxNo, attributes.TaxPeriod, attributes.DeductionStage], [taxNo, PERIOD, 'COMPLETED']);
     const state = await stack.admin.getTaxpayer(taxNo);

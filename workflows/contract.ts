@@ -195,6 +195,11 @@ export interface PlannedVersusBureau {
   /** The tax is absent when the bureau's per-invoice results did not carry effectiveTaxAmount. */
   planned: { count: number; tax?: string };
   bureau: { count: number; tax: string };
+  /**
+   * Per statistic category, when the plan knows every selected invoice's category (every candidate
+   * ended selected and none came from elsewhere).
+   */
+  categories?: { category: string; planned: { count: number; tax: string }; bureau: { count: number; tax: string } }[];
   agrees: boolean;
 }
 
@@ -233,6 +238,10 @@ export interface SelectionTally {
   selectedTax?: string;
   /** Invoices the source showed selected for the period that the month did not send (round 1). */
   alreadySelectedInSource?: { count: number; tax?: string };
+  /** Round 1's candidates by statistic category (count and effective tax). */
+  candidatesByCategory?: Record<string, { count: number; tax: string }>;
+  /** Invoices the bureau still asked to send again after the last round. */
+  outstandingRetries?: number;
   /** Where the candidates came from, e.g. `invoices file march.csv (2000 rows, sha256 1f2e…)`. */
   source?: string;
   /** Invoices of the source not selected, by the selection policy's reason (round 1). */

@@ -22,7 +22,7 @@ import { approvalDeadline } from '../rules/approvalDeadline.js';
 import { statisticDigest } from '../rules/statisticDigest.js';
 import { plannedReminders } from '../rules/reminders.js';
 import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
-import { checkPlanAgainstBureau } from '../rules/plannedVersusBureau.js';
+import { checkPlanAgainstBureau, compareCategories } from '../rules/plannedVersusBureau.js';
 import { sumMoney } from '../protocol/money.js';
 import {
   ApproveSignalInput,
@@ -311,6 +311,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       if (round === 1) {
         tally.candidates = submitted.candidates;
         if (submitted.alreadySelectedInSource) tally.alreadySelectedInSource = submitted.alreadySelectedInSource;
+        if (submitted.candidatesByCategory) tally.candidatesByCategory = submitted.candidatesByCategory;
         if (input.candidateSource) tally.skipped = submitted.skipped;
         if (submitted.skippedRows) tally.skippedRows = submitted.skippedRows;
       }
@@ -332,6 +333,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       // Pre-selection answers some invoices at once (19 already selected, 2 not in the pool).
       const immediate = 'immediate' in submitted ? [submitted.immediate as SelectionTaskResult] : [];
       const toRetry = addResults(tally, [...immediate, ...results]);
+      if (tally.candidatesByCategory) tally.outstandingRetries = toRetry;
       publish();
       if (toRetry === 0) break;
       log.info('Bureau asked to retry some invoices', { taxNo, taxPeriod, round, toRetry });
@@ -483,15 +485,24 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     const planned = plannedFigures(tally);
     const bureau = { count: totals.deductibleCount, tax: totals.deductibleTax };
     const check = checkPlanAgainstBureau({ planned, bureau, failed: tally.failed });
+    // Per category only where the plan knows every selected invoice's category.
+    const knowsCategories =
+      tally.candidatesByCategory !== undefined &&
+      tally.failed === 0 &&
+      (tally.outstandingRetries ?? 0) === 0 &&
+      (tally.alreadySelectedInSource?.count ?? 0) === 0;
+    const byCategory = knowsCategories ? compareCategories(tally.candidatesByCategory!, statistic.items) : undefined;
+    const problems = [...(check.problem ? [check.problem] : []), ...(byCategory?.problems ?? [])];
     progress.plannedVersusBureau = {
       planned: planned.tax !== undefined ? planned : { count: planned.count },
       bureau,
-      agrees: check.agrees,
+      ...(byCategory ? { categories: byCategory.rows } : {}),
+      agrees: problems.length === 0,
     };
     publish();
-    if (!check.agrees) {
+    if (problems.length > 0) {
       throw ApplicationFailure.nonRetryable(
-        `Stopped before approval: ${check.problem}. Nothing was confirmed.`,
+        `Stopped before approval: ${problems.join('; ')}. Nothing was confirmed.`,
         'BureauDisagreesWithPlan',
       );
     }
