@@ -1,6 +1,7 @@
 /**
- * Codes of the invoice cloud and the bureau. Values from the seed are marked (seed); the rest
- * are from shared/DESIGN.md §4 or are our assumptions (docs/assumptions.md).
+ * Codes of the invoice cloud and the bureau. Values seen in the integration guide's samples are
+ * marked (seed); the rest are the sandbox's own or our assumptions (docs/assumptions.md). The
+ * client recognises replies through the protocol profile, not through these constants.
  */
 
 /** Gateway-level errorCode values of the business envelope. */
@@ -10,7 +11,7 @@ export const GatewayCode = {
   NoSuchStatisticTask: '2002', // (seed) 4.11: 未查询到“生成统计表”或“撤销统计表”相关任务…
   TaxpayerNotAvailable: '1130', // (seed) taxNo not in tenant / 没有开启软证书模式
   TaskProcessing: '6910', // (seed) 异步任务处理中，请稍后再查询。
-  // Assumptions: codes the seed does not show.
+  // The sandbox's own codes: nothing documents them (a real tenant's are recognised by the profile).
   InvalidRequest: '1001', // request body or decoded data failed validation
   TokenInvalid: '1002', // access_token missing, unknown or expired
   UnknownInterface: '1003', // interfaceCode not served

@@ -16,7 +16,7 @@ import { TaxNo } from './taxNo.js';
  */
 
 // The seed mixes numbers and numeric strings ("asyncFlag": "1" but "authenticateFlag": 0).
-// Requests accept either form for flags; the client sends the seed's own form.
+// Requests accept either form for flags; the client sends strings.
 const flag = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .union([z.string(), z.number()])
