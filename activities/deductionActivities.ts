@@ -163,8 +163,9 @@ export function createDeductionActivities({ client, config, now = () => new Date
             {
               taxNo: input.taxNo,
               billType: '0',
-              // Which value selects is the profile's (docs/protocol.md); the month checks the table.
-              authenticateFlag: profile.selectFlag.select,
+              // A number, as documented; which value selects is the profile's (docs/protocol.md), and
+              // the month checks the table.
+              authenticateFlag: Number(profile.selectFlag.select),
               deductionPurpose: DeductionPurpose.Deduct,
               asyncFlag: '1',
               invoices: batch,

@@ -16,7 +16,8 @@ import { TaxNo } from './taxNo.js';
  */
 
 // The seed mixes numbers and numeric strings ("asyncFlag": "1" but "authenticateFlag": 0).
-// Requests accept either form for flags; the client sends strings.
+// Requests accept either form for flags; the client sends authenticateFlag as a number (as
+// documented and as the seed does) and the other flags as strings.
 const flag = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .union([z.string(), z.number()])
