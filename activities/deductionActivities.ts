@@ -41,6 +41,8 @@ export interface SubmitSelectionInput {
   round: number;
   /** Count the candidates without submitting anything. */
   dryRun?: boolean;
+  /** A locked table that was not revoked: round 1 leaves invoices already selected for the period as they are. */
+  keepSelectedAsIs?: boolean;
   /** Where candidates come from (an invoices file, a download task); absent: the sandbox's pool query. */
   source?: SourceRef;
   /** Rounds after the first with a file or a download: the previous round's tasks (selectionCandidates.ts). */
@@ -60,6 +62,8 @@ export interface SubmitSelectionResult {
   alreadySelectedInSource?: { count: number; tax?: string };
   /** The candidates by the bureau's statistic category (profile.statisticCategories), for the plan check. */
   candidatesByCategory?: Record<string, CategoryFigures>;
+  /** Candidates of types without a statistic category. */
+  uncategorisedCandidates?: number;
   /** For an invoices file: its skipped rows by reason, as ranges ("5-9, 12"). */
   skippedRows?: Partial<Record<SkipReason, string>>;
 }
@@ -153,6 +157,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
           taskNos: [],
           alreadySelectedInSource: plan.selectedForPeriodElsewhere,
           candidatesByCategory: figuresByCategory(plan.candidates, profile.statisticCategories),
+          uncategorisedCandidates: plan.candidates.filter((c) => !profile.statisticCategories[c.invoiceType]).length,
           ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
         };
         if (input.dryRun) return result;
@@ -286,8 +291,16 @@ export function createDeductionActivities({ client, config, now = () => new Date
     async requestConfirmation(input: { taxNo: string }): Promise<{ taskNo: string }> {
       return classified(`statistic confirmation for ${input.taxNo}`, async () => {
         const statistic = await readCurrentStatistic(input.taxNo);
-        if (statistic.statisticStatus === StatisticStatus.Confirmed) return { taskNo: '' };
-        if (statistic.confirmable === false || statistic.statisticStatus === StatisticStatus.GeneratedNotConfirmable) {
+        const status = statistic.statisticStatus;
+        if (status === StatisticStatus.Confirmed) return { taskNo: '' };
+        // Only a generated table waits for confirmation to open; any other state is a surprise.
+        if (status !== StatisticStatus.Generated && status !== StatisticStatus.GeneratedNotConfirmable) {
+          throw ApplicationFailure.nonRetryable(
+            `the statistic of ${input.taxNo} is ${status} at confirmation, not generated (02/04); nothing was confirmed`,
+            FailureType.Business,
+          );
+        }
+        if (statistic.confirmable === false || status === StatisticStatus.GeneratedNotConfirmable) {
           throw new InvoiceCloudError(
             'retryable',
             'statisticQuery',

@@ -53,6 +53,7 @@ export function createPreSelectionActivities({
           immediate: emptyTally('preSelect'),
           alreadySelectedInSource: plan.selectedForPeriodElsewhere,
           candidatesByCategory: figuresByCategory(plan.candidates, profile.statisticCategories),
+          uncategorisedCandidates: plan.candidates.filter((c) => !profile.statisticCategories[c.invoiceType]).length,
           ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
         };
         if (input.dryRun) return result;

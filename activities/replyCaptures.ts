@@ -20,7 +20,7 @@ export interface CaptureRecord {
   problem?: string;
 }
 
-const SECRET_KEY = /pass(word)?|secret|securet|token|aeskey/i;
+const SECRET_KEY = /pass|pwd|secret|securet|token|key|ticket/i;
 
 /** A deep copy with every secret-looking field replaced by "***". */
 export function redact(value: unknown): unknown {
@@ -31,14 +31,17 @@ export function redact(value: unknown): unknown {
   return value;
 }
 
-/** Where captures go when none was configured but one must be written (drift, unreadable reply). */
-export const DEFAULT_CAPTURE_DIR = join(tmpdir(), 'vat-invoice-cloud-captures');
+/**
+ * Where captures go when none was configured but one must be written (drift, unreadable reply):
+ * a folder of this user's, readable by nobody else (captures hold tax numbers and invoices).
+ */
+export const DEFAULT_CAPTURE_DIR = join(tmpdir(), `vat-invoice-cloud-captures-${process.getuid?.() ?? 'user'}`);
 
 let sequence = 0;
 
 /** Writes one capture (redacted) and returns its path. */
 export function writeCapture(dir: string, record: CaptureRecord): string {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   sequence = (sequence + 1) % 1_000_000;
   const stamp = record.capturedAt.replace(/[-:.]/g, '').replace('T', '-').slice(0, 18);
   const file = join(dir, `${stamp}-${String(sequence).padStart(6, '0')}-${record.interface}.json`);
@@ -47,6 +50,6 @@ export function writeCapture(dir: string, record: CaptureRecord): string {
     request: redact(record.request),
     reply: { ...record.reply, data: redact(record.reply.data) },
   };
-  writeFileSync(file, `${JSON.stringify(safe, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(safe, null, 2)}\n`, { mode: 0o600 });
   return file;
 }

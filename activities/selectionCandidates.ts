@@ -65,6 +65,8 @@ export interface CandidateQuery {
    * and the download do not know what the bureau selected since.
    */
   retryOf?: string[];
+  /** Round 1 under a locked table that was not revoked: leave invoices selected for the period alone. */
+  keepSelectedAsIs?: boolean;
 }
 
 /** What planning needs from the protocol profile. */
@@ -210,7 +212,12 @@ function readFileRows(ref: { sha256: string; rows: number }): InvoiceFileRow[] {
   }
 }
 
-/** Invoice numbers the given tasks answered "send again" (the profile's selectRetry). */
+/** An invoice's identity: paper invoice numbers repeat across invoice codes. */
+function invoiceKey(invoiceCode: string, number: string): string {
+  return `${invoiceCode}|${number}`;
+}
+
+/** The invoices the given tasks answered "send again" (the profile's selectRetry). */
 async function invoicesToRetry(
   taskNos: readonly string[],
   readPage: ResultPageReader,
@@ -224,7 +231,7 @@ async function invoicesToRetry(
       seen += items.length;
       for (const item of items) {
         if (classifySelectItem(item, profile.selectRetry) === 'retry') {
-          retry.add(item.invoiceNo || (item.etaxInvoiceNo ?? ''));
+          retry.add(invoiceKey(item.invoiceCode, item.invoiceNo || (item.etaxInvoiceNo ?? '')));
         }
       }
       const done = page.total !== undefined ? seen >= page.total : items.length < RESULT_PAGE_SIZE;
@@ -235,11 +242,13 @@ async function invoicesToRetry(
 }
 
 /**
- * The candidates of a round by the selection policy, from the round's source. Round 1 keeps
- * invoices already selected for this period, so a retried round rebuilds the same batches; later
- * rounds take only unselected pool invoices, or, for a file or a download, those the previous
- * round's tasks answered "send again". Round 0 (a dry run) counts what is not selected yet: for a
- * file, which knows no selection, every candidate row.
+ * The candidates of a round by the selection policy, from the round's source. Every round must
+ * rebuild the same batches when its activity is retried (a batch's requestId comes from its
+ * invoices): round 1 keeps invoices already selected for this period; a later round takes exactly
+ * the invoices the previous round's tasks answered "send again" (`retryOf`), whatever was selected
+ * meanwhile. A later round without `retryOf` (started before it existed) takes unselected pool
+ * invoices. Round 0 (a dry run) counts what is not selected yet: for a file, which knows no
+ * selection, every candidate row.
  */
 export async function planCandidates(
   client: InvoiceCloudClient,
@@ -248,7 +257,8 @@ export async function planCandidates(
   profile: CandidateProfile,
   readResultPage?: ResultPageReader,
 ): Promise<CandidatePlan> {
-  const firstRound = query.round === 1;
+  const retrying = query.round > 1 && query.retryOf !== undefined;
+  const firstRound = query.round === 1 || retrying;
   const source = query.source;
   let invoices: CandidateInvoice[];
   if (source?.kind === 'invoices-file') invoices = readFileRows(source).map(fromFileRow);
@@ -260,16 +270,18 @@ export async function planCandidates(
     taxPeriod: query.taxPeriod,
     deductionDeadline: query.deductionDeadline,
     today: shanghaiParts(now).iso,
-    resubmitSelectedForPeriod: firstRound,
+    resubmitSelectedForPeriod: firstRound && !query.keepSelectedAsIs,
     totalTaxAmount: profile.totalTaxAmount,
     invoiceTypes: query.invoiceTypes,
     // The pool's business dimensions exist only in the sandbox pool.
     poolFilter: source ? undefined : query.poolFilter,
   });
-  if (source && query.round > 1) {
+  if (query.round > 1 && (source || retrying)) {
     const retry =
       query.retryOf && readResultPage ? await invoicesToRetry(query.retryOf, readResultPage, profile) : new Set();
-    plan.candidates = plan.candidates.filter((line) => retry.has(line.invoiceNo || line.etaxInvoiceNo));
+    plan.candidates = plan.candidates.filter((line) =>
+      retry.has(invoiceKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
+    );
   }
   const rowReasons = Object.entries(plan.skippedRows) as [SkipReason, number[]][];
   if (rowReasons.length > 0) {

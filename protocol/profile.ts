@@ -65,7 +65,7 @@ export const ProtocolProfile = z
     /** Replies that mean the request quota is exhausted: wait and resend. */
     quotaExceeded: Recogniser.default({ codes: [], patterns: ['频繁', '限流', '超出.*限额'] }),
     /** Replies that mean a passing fault of the cloud: resend with backoff. */
-    transient: Recogniser.default({ codes: [], patterns: ['系统内部错误', '系统繁忙', '稍后重试'] }),
+    transient: Recogniser.default({ codes: [], patterns: ['系统内部错误', '繁忙', '稍后重试', '稍后再试', '超时'] }),
     /**
      * Conditions that no wait will cure, checked before everything else: e.g. the seed's 6910
      * "...[税号:…,没有开启软证书模式]" is a taxpayer without soft-certificate mode, not a pending task.

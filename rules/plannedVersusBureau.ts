@@ -75,10 +75,12 @@ export interface CategoryComparison {
 export function compareCategories(
   planned: Readonly<Record<string, CategoryFigures>>,
   bureau: readonly { category: string; deductibleCount: number; deductibleTax: string }[],
+  /** Whether a bureau row the plan has nothing for is a difference (false when some candidates had no category). */
+  rowsOutsideThePlanDiffer = true,
 ): { rows: CategoryComparison[]; problems: string[] } {
   const names = new Set([
     ...Object.keys(planned),
-    ...bureau.filter((r) => r.deductibleCount > 0).map((r) => r.category),
+    ...(rowsOutsideThePlanDiffer ? bureau.filter((r) => r.deductibleCount > 0).map((r) => r.category) : []),
   ]);
   const rows = [...names].sort().map((category) => {
     const row = bureau.find((r) => r.category === category);

@@ -139,6 +139,29 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     await slowHandle.terminate('test done');
   });
 
+  it('started again while its table is generated, keeps the selection as it is and reaches approval', async () => {
+    const taxNo = withCheckCharacter('91440300MA5CRAG00');
+    await addTaxpayer(stack.admin, taxNo, { invoices: 10, seed: 41 });
+    const first = await start(taxNo);
+    const waiting = await waitForStage(first, 'AWAITING_APPROVAL');
+    await first.terminate('an operator starts the month again');
+    const selectsBefore = (await stack.admin.ledger({ taxNo, interfaceCode: 'invoiceSelect' })).length;
+
+    const { WORKFLOW_TYPE, TASK_QUEUE } = await import('../workflows/contract.js');
+    const again = await stack.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `deduction-${taxNo}-${PERIOD}-again`,
+      args: [{ taxNo, taxPeriod: PERIOD, polling: FAST_POLLING }],
+    });
+    const second = await waitForStage(again, 'AWAITING_APPROVAL');
+    assert.equal(second.plannedVersusBureau?.agrees, true, JSON.stringify(second.plannedVersusBureau));
+    assert.equal(second.plannedVersusBureau.planned.count, waiting.statistic!.deductibleCount);
+    assert.equal(second.statistic?.digest, waiting.statistic!.digest, 'the same table, not revoked');
+    const selectsAfter = (await stack.admin.ledger({ taxNo, interfaceCode: 'invoiceSelect' })).length;
+    assert.equal(selectsAfter, selectsBefore, 'nothing selected again under the locked table');
+    await again.terminate('test done');
+  });
+
   it('survives a restart of the worker while it polls the bureau', async () => {
     const taxNo = withCheckCharacter('91440300MA5G9GK7R');
     await addTaxpayer(stack.admin, taxNo, {

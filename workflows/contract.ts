@@ -240,6 +240,8 @@ export interface SelectionTally {
   alreadySelectedInSource?: { count: number; tax?: string };
   /** Round 1's candidates by statistic category (count and effective tax). */
   candidatesByCategory?: Record<string, { count: number; tax: string }>;
+  /** Round 1's candidates of types without a statistic category (they count in the total only). */
+  uncategorisedCandidates?: number;
   /** Invoices the bureau still asked to send again after the last round. */
   outstandingRetries?: number;
   /** Where the candidates came from, e.g. `invoices file march.csv (2000 rows, sha256 1f2e…)`. */

@@ -200,6 +200,8 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   }
 
   let statisticOperations = 0;
+  /** A table left locked (nothing new to select): round 1 keeps what is selected as it is. */
+  let keepSelectedAsIs = false;
   async function runStatisticOperation(operation: 'generate' | 'revoke'): Promise<void> {
     statisticOperations++;
     const { taskNo } = await bureau.requestStatisticOperation.executeWithOptions(
@@ -272,12 +274,15 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       downloadTaskNo = taskNo;
       sourceText = `bureau download 进项表头归集 task ${taskNo} (${downloaded.total} invoices)`;
     }
+    // A table left locked (nothing new to add) keeps what is selected: round 1 does not send it
+    // again (the locked bureau would refuse it), the plan counts it as found selected.
     if (statisticLocksSelection(period.statisticStatus)) {
       const pending = await selection.submitSelection.executeWithOptions({ summary: 'count candidates (dry run)' }, [
         { ...selectionInput(0), dryRun: true },
       ]);
       // A generated statistic locks selection (code 20): revoke it so new invoices can be added.
       if (pending.candidates > 0) await runStatisticOperation('revoke');
+      else keepSelectedAsIs = true;
     }
     const tally: SelectionTally = {
       candidates: 0,
@@ -312,6 +317,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
         tally.candidates = submitted.candidates;
         if (submitted.alreadySelectedInSource) tally.alreadySelectedInSource = submitted.alreadySelectedInSource;
         if (submitted.candidatesByCategory) tally.candidatesByCategory = submitted.candidatesByCategory;
+        if (submitted.uncategorisedCandidates) tally.uncategorisedCandidates = submitted.uncategorisedCandidates;
         if (input.candidateSource) tally.skipped = submitted.skipped;
         if (submitted.skippedRows) tally.skippedRows = submitted.skippedRows;
       }
@@ -406,8 +412,10 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       }
       if (decision.decision === 'rejected') break;
       const approvedDigest = progress.statistic?.digest;
-      await refreshStatistic();
+      const current = await refreshStatistic();
       if (progress.statistic?.digest === approvedDigest) break;
+      // The new table must still count what the month selected before anyone approves it.
+      if (checksPlan && patched('plan-vs-bureau-on-change')) checkTableAgainstPlan(current, tally);
       refuse(
         'approve',
         `the bureau's statistic changed from ${approvedDigest} to ${progress.statistic?.digest} after it was approved; approve the new table`,
@@ -491,7 +499,9 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       tally.failed === 0 &&
       (tally.outstandingRetries ?? 0) === 0 &&
       (tally.alreadySelectedInSource?.count ?? 0) === 0;
-    const byCategory = knowsCategories ? compareCategories(tally.candidatesByCategory!, statistic.items) : undefined;
+    const byCategory = knowsCategories
+      ? compareCategories(tally.candidatesByCategory!, statistic.items, (tally.uncategorisedCandidates ?? 0) === 0)
+      : undefined;
     const problems = [...(check.problem ? [check.problem] : []), ...(byCategory?.problems ?? [])];
     progress.plannedVersusBureau = {
       planned: planned.tax !== undefined ? planned : { count: planned.count },
@@ -524,7 +534,10 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       ...(source?.kind === 'bureau-download' && downloadTaskNo
         ? { source: { kind: 'bureau-download' as const, taskNo: downloadTaskNo } }
         : {}),
-      ...(source && round > 1 ? { retryOf: previousTaskNos } : {}),
+      ...(keepSelectedAsIs ? { keepSelectedAsIs } : {}),
+      // Later rounds send again exactly what the previous round's tasks asked for, so a retried
+      // round rebuilds the same batches (activities/selectionCandidates.ts).
+      ...(round > 1 ? { retryOf: previousTaskNos } : {}),
     };
   }
 }

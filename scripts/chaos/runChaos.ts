@@ -16,7 +16,7 @@ import { SandboxAdmin, type FaultsServed } from '../../simulator/adminClient.js'
 import { filingWindowContaining } from '../../simulator/filingWindow.js';
 import { prng } from '../../simulator/random.js';
 import { WORKFLOWS_PATH } from '../../workers/createWorker.js';
-import { deductionWorkflowId, type MonthlyDeductionResult } from '../../workflows/contract.js';
+import { deductionWorkflowId, progressQuery, type MonthlyDeductionResult } from '../../workflows/contract.js';
 import { freePort, startDevServer, type DevServer } from '../devServer.js';
 import { checkInvariants, type ApprovalSent, type InvariantResult, type MonthEvidence } from './invariants.js';
 import { ManagedProcess } from './processes.js';
@@ -323,7 +323,11 @@ export async function runChaos(
           for (let c = error as (Error & { cause?: unknown }) | undefined; c; c = c.cause as typeof c)
             causes.push(c.message);
           closed.set(taxNo, { status });
-          failures.push(`${taxNo} ${period} ${status}: ${causes.join(' <- ')}`);
+          const selection = await handle
+            .query(progressQuery)
+            .then((p) => JSON.stringify(p.selection))
+            .catch(() => 'no progress');
+          failures.push(`${taxNo} ${period} ${status}: ${causes.join(' <- ')}; selection ${selection}`);
         }
       } catch {
         // Temporal busy: next pass.
