@@ -21,7 +21,7 @@ import type { InvoiceCloudConfig } from './invoiceCloudConfig.js';
 import { classifyReply, InvoiceCloudError } from './invoiceCloudErrors.js';
 import { formatRequestId } from './requestIds.js';
 import { type CaptureRecord, DEFAULT_CAPTURE_DIR, writeCapture } from './replyCaptures.js';
-import { type Drift, findDrift } from './replyDrift.js';
+import { type Drift, findDrift, isReportable } from './replyDrift.js';
 import { RequestRateLimiter } from './requestRateLimiter.js';
 
 interface CachedToken {
@@ -156,7 +156,7 @@ export class InvoiceCloudClient {
       const file = capture(decoded, { problem });
       throw new InvoiceCloudError('protocol', code, 'BAD_REPLY', `${problem} (capture ${file})`);
     }
-    const drift = findDrift(code, schema, decoded);
+    const drift = findDrift(code, schema, decoded).filter(isReportable);
     const fresh = drift.filter((d) => {
       const key = `${d.interfaceCode}|${d.kind}|${d.field}|${d.value ?? ''}`;
       if (this.driftSeen.has(key)) return false;

@@ -69,3 +69,46 @@ export function findDrift(interfaceCode: string, schema: z.ZodType, reply: unkno
     return true;
   });
 }
+
+/** Documented fields of the statistic object (no field of its table is marked optional). */
+const STATISTIC_FIELDS = [
+  'taxPeriod',
+  'skssq',
+  'gxrqfw',
+  'updateTime',
+  'createTjbbStatus',
+  'isAllowQxTj',
+  'isAllowQrtj',
+  'allowChangeSsqBySeason',
+  'tjInfo',
+  'tjInfoArr',
+];
+/** Documented fields of a per-invoice result item that are always there (etaxInvoiceNo, selectDate may not be). */
+const RESULT_ITEM_FIELDS = [
+  'invoiceCode',
+  'invoiceNo',
+  'invoiceDate',
+  'effectiveTaxAmount',
+  'taxPeriod',
+  'selectResult',
+  'description',
+];
+const resultItems = (list: string) => RESULT_ITEM_FIELDS.map((f) => `${list}[].${f}`);
+
+/**
+ * Fields whose absence is drift worth a warning: documented as present, yet not needed for a
+ * decision. Fields documented as optional (taxLogin's needAuth, an item's etaxInvoiceNo) or whose
+ * whole reply is our guess are not: `doctor` lists those too, the worker does not warn about them.
+ */
+const EXPECTED_FIELDS: Record<string, readonly string[]> = {
+  statisticQuery: STATISTIC_FIELDS,
+  statisticCreateQuery: STATISTIC_FIELDS,
+  statisticConfirmResult: STATISTIC_FIELDS,
+  invoiceSelectQuery: [...resultItems('success'), ...resultItems('fail')],
+  invoiceSelect: [...resultItems('success'), ...resultItems('fail')],
+};
+
+/** Whether a worker should report this drift: every unexpected field or value, and expected fields missing. */
+export function isReportable(drift: Drift): boolean {
+  return drift.kind !== 'missing-field' || (EXPECTED_FIELDS[drift.interfaceCode] ?? []).includes(drift.field);
+}

@@ -3,6 +3,7 @@ import { BusinessReply } from '../protocol/envelope.js';
 import { interfaces, type InterfaceCode } from '../protocol/interfaces.js';
 import { DEFAULT_PROFILE, parseProfile, ProfileError } from '../protocol/profile.js';
 import { classifyReply } from '../activities/invoiceCloudErrors.js';
+import { findDrift, isReportable } from '../activities/replyDrift.js';
 import { checkPlanAgainstBureau, compareCategories, figuresByCategory } from '../rules/plannedVersusBureau.js';
 import { parseTjInfo, readSkssq, readStatistic, StatisticReadError } from '../rules/statisticObject.js';
 
@@ -99,6 +100,25 @@ describe('documented reply shapes (docs/protocol.md)', () => {
       assert.equal((loose.data as Record<string, unknown>).undocumentedField, 'x', 'unknown fields are kept');
     });
   }
+
+  it('reports drift: unknown fields and codes always, missing fields only where documented as present', () => {
+    const { tjInfoArr: _rows, ...noRows } = statisticObject;
+    const statisticDrift = findDrift('statisticQuery', interfaces.statisticQuery.reply, {
+      ...noRows,
+      createTjbbStatus: '23',
+      extra: 1,
+    }).filter(isReportable);
+    assert.deepEqual(
+      statisticDrift.map((d) => [d.kind, d.field, d.value]).sort(),
+      [
+        ['missing-field', 'tjInfoArr', undefined],
+        ['unexpected-field', 'extra', undefined],
+        ['unknown-value', 'createTjbbStatus', '23'],
+      ].sort(),
+    );
+    // The seed's own taxLogin reply leaves out optional documented fields: nothing to warn about.
+    assert.deepEqual(findDrift('taxLogin', interfaces.taxLogin.reply, { loginType: '1' }).filter(isReportable), []);
+  });
 
   it('a reply missing a field a decision needs fails, naming the field', () => {
     const { createTjbbStatus: _status, ...noStatus } = statisticObject;
