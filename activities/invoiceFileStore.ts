@@ -56,6 +56,10 @@ export class InvoiceRowsUnusable extends Error {
 
 /** Reads stored rows and checks that they are the ones the month was started with. */
 export function readInvoiceRows(dir: string, ref: { sha256: string; rows: number }): InvoiceFileRow[] {
+  // The name is a digest, never a path: nothing outside the folder can be named.
+  if (!/^[0-9a-f]{64}$/.test(ref.sha256)) {
+    throw new InvoiceRowsUnusable(`the invoices file reference ${JSON.stringify(ref.sha256)} is not a sha256`);
+  }
   const path = storedRowsPath(dir, ref.sha256);
   let bytes: Buffer;
   try {
