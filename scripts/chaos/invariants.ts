@@ -1,4 +1,5 @@
 import { GatewayCode, SelectResultCode, StatisticStatus } from '../../protocol/codes.js';
+import type { LedgerRecord } from '../../simulator/adminClient.js';
 
 /**
  * The chaos run's invariants, computed from plain data only: the bureau's ledger of write
@@ -8,32 +9,9 @@ import { GatewayCode, SelectResultCode, StatisticStatus } from '../../protocol/c
  * integer cents (BigInt), not with the product's helpers. Pure: the unit tests feed it by hand.
  */
 
-/** A write request that reached the bureau (a LedgerRecord of the sandbox admin API). */
-export interface LedgerWrite {
-  /** Sandbox time, ISO. */
-  time: string;
-  taxNo: string;
-  interfaceCode: string;
-  requestId: string;
-  taskNo: string;
-  accepted: boolean;
-  refusal: { code: string; message: string } | null;
-  /** The taxpayer's period, and the status of its statistic table, when the request arrived. */
-  period: string;
-  statisticStatus: string;
-  /** statisticCreate: 1 generate, 2 revoke. */
-  operateType: string;
-  /** invoiceSelect: the authenticateFlag sent (its meaning depends on the tenant's protocol profile). */
-  authenticateFlag: string;
-  /** invoiceSelect / preSelectConfirm: 'select' or 'cancel' as the sandbox read the request under the tenant's profile. */
-  selectAction: string;
-  invoices: { invoiceCode: string; invoiceNo: string; effectiveTaxAmount?: string; purpose?: string }[];
-  /**
-   * The settled task's result in the bureau's internal codes (not the documented reply shapes):
-   * select → { lines: [{invoiceCode, invoiceNo, resultCode}] }, confirm → { success }.
-   */
-  taskResult: unknown;
-}
+/** A write request that reached the bureau, as the sandbox admin API's ledger gives it. */
+// The fields the invariants read; the admin API's record has a few more (id, invoiceNos, outcome).
+export type LedgerWrite = Omit<LedgerRecord, 'id' | 'invoiceNos' | 'outcome'>;
 
 export interface Totals {
   deductibleCount: number;
