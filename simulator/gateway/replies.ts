@@ -27,8 +27,6 @@ type StatisticRow = NonNullable<StatisticObjectReply['tjInfoArr']>[number];
 
 /** The first invoice date the sandbox lets select (it has no age limit): the start of gxrqfw. */
 export const FIRST_SELECTABLE_DATE = '20170101';
-/** Reported for a table generated in the filing window while the period's own month runs (KINGDEE-API §3). */
-export const GENERATED_NOT_CONFIRMABLE = '04';
 /** The total row of tjInfoArr / tjInfo. */
 export const TOTAL_CATEGORY = '99';
 
@@ -204,14 +202,15 @@ export function packRows(rows: readonly StatisticRow[]): string {
  * not confirmable, while the period's own month has not ended on the sandbox clock.
  */
 export function reportedStatus(stored: string, period: string, now: number): string {
-  if (stored === StatisticStatus.Generated && shanghaiMonth(new Date(now)) <= period) return GENERATED_NOT_CONFIRMABLE;
+  if (stored === StatisticStatus.Generated && shanghaiMonth(new Date(now)) <= period)
+    return StatisticStatus.GeneratedNotConfirmable;
   return stored;
 }
 
 const REVOCABLE: readonly string[] = [
   StatisticStatus.Generated,
   StatisticStatus.GeneratedOutsideWindow,
-  GENERATED_NOT_CONFIRMABLE,
+  StatisticStatus.GeneratedNotConfirmable,
 ];
 
 export interface StatisticContext {
