@@ -8,19 +8,27 @@ import type { PoolFilter } from '../rules/poolFilter.js';
 import { chunk, type SkipReason } from '../rules/selectionPolicy.js';
 import { classified, FailureType } from './failures.js';
 import {
+  type BureauView,
   emptyTally,
+  notYetSent,
   planCandidates,
+  readBureauView,
   readDownload,
+  type ResultPageReader,
+  type RoundPlan,
   type SelectionTaskResult,
   type SourceRef,
   tallyResultItem,
   tallyTaskResults,
 } from './selectionCandidates.js';
+import { earlierProgress, immediateOf, recordProgress, sentKey, sentKeys } from './selectionProgress.js';
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { confirmPasswordFor, type InvoiceCloudConfig } from './invoiceCloudConfig.js';
 import { createPreSelectionActivities } from './preSelectionActivities.js';
 import { stableRequestId } from './requestIds.js';
+import { markSending, mayStillLand } from './writeIntent.js';
+import { confirmReadiness, generateReadiness, revokeReadiness } from '../rules/writeReadiness.js';
 
 export interface DeductionActivityDeps {
   client: InvoiceCloudClient;
@@ -112,9 +120,52 @@ export function createDeductionActivities({ client, config, now = () => new Date
     return readStatistic(object, period.taxPeriod ?? readSkssq(period.skssq).period);
   }
 
+  /**
+   * The round's plan with the bureau's view (selectionCandidates.ts planCandidates): what earlier
+   * attempts sent, and for a file or a download the bureau's flags read now. Waits (throws
+   * BureauTaskPending) while the bureau is still selecting invoices for a request whose answer
+   * never arrived.
+   */
+  async function readBeforeSelecting(input: SubmitSelectionInput, readResultPage: ResultPageReader) {
+    const progress = earlierProgress(input.round);
+    const attempt = Context.current().info.attempt;
+    const view: BureauView = {
+      sent: sentKeys(progress),
+      ...(input.source
+        ? {
+            live: await readBureauView(
+              client,
+              input,
+              progress,
+              stableRequestId('selection-view', String(input.round), String(attempt)),
+            ),
+          }
+        : {}),
+    };
+    const plan = await planCandidates(client, input, now(), profile, readResultPage, view);
+    if (plan.inProgress > 0 && !input.dryRun) {
+      throw pending(
+        `${plan.inProgress} invoices of ${input.taxNo} are still being selected at the bureau (勾选中) for a request whose answer was lost; waiting before sending the rest`,
+      );
+    }
+    return { plan, view, progress };
+  }
+
+  /** What a submission reports of its plan, whatever it sends. */
+  function planSummary(plan: RoundPlan) {
+    return {
+      candidates: plan.candidates.length,
+      skipped: plan.skipped,
+      alreadySelectedInSource: plan.selectedForPeriodElsewhere,
+      candidatesByCategory: figuresByCategory(plan.candidates, profile.statisticCategories),
+      uncategorisedCandidates: plan.candidates.filter((c) => !profile.statisticCategories[c.invoiceType]).length,
+      ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
+    };
+  }
+
   return {
     // selectionMode 'preselect': 预勾选 → 预勾选确认 → 预勾选确认结果查询 (activities/preSelectionActivities.ts).
-    ...createPreSelectionActivities({ client, now, profile }),
+    ...createPreSelectionActivities({ client, profile, readBeforeSelecting, planSummary }),
 
     /** 4.02 税局登录. */
     async logInToBureau(input: { taxNo: string }): Promise<{ loginType: string }> {
@@ -140,28 +191,26 @@ export function createDeductionActivities({ client, config, now = () => new Date
     },
 
     /**
-     * Steps 1-3: read the pool, choose candidates by the selection policy, and submit them in
-     * batches (4.05, asyncFlag 1). Safe to repeat: a batch's requestId is derived from its
-     * content, and an invoice selected twice answers 19 (already selected).
+     * Steps 1-3: read the candidates, choose them by the selection policy, and submit them in
+     * batches (4.05, asyncFlag 1). Reads before it sends, on every attempt: what earlier attempts
+     * of the round sent (heartbeat details) is not sent again, invoices the bureau shows selected
+     * count as done, and invoices it is still selecting for a lost request are waited for
+     * (BureauTaskPending) instead of being sent twice.
      */
     async submitSelection(input: SubmitSelectionInput): Promise<SubmitSelectionResult> {
       const context = `selection for ${input.taxNo} ${input.taxPeriod}`;
       return classified(context, async () => {
-        const plan = await planCandidates(client, input, now(), profile, (taskNo, pageNo, pageSize) =>
+        const { plan, view, progress } = await readBeforeSelecting(input, (taskNo, pageNo, pageSize) =>
           client.call('invoiceSelectQuery', { taxNo: input.taxNo, taskNo, pageNo, pageSize }),
         );
         const result: SubmitSelectionResult = {
-          candidates: plan.candidates.length,
-          submitted: 0,
-          skipped: plan.skipped,
-          taskNos: [],
-          alreadySelectedInSource: plan.selectedForPeriodElsewhere,
-          candidatesByCategory: figuresByCategory(plan.candidates, profile.statisticCategories),
-          uncategorisedCandidates: plan.candidates.filter((c) => !profile.statisticCategories[c.invoiceType]).length,
-          ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
+          ...planSummary(plan),
+          submitted: progress.sent.reduce((n, batch) => n + batch.keys.length, 0),
+          taskNos: progress.sent.flatMap((batch) => (batch.taskNo ? [batch.taskNo] : [])),
+          ...(progress.immediate ? { immediate: immediateOf(progress) } : {}),
         };
         if (input.dryRun) return result;
-        for (const batch of chunk(plan.candidates, input.batchSize)) {
+        for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
           const requestId = stableRequestId('select', String(input.round), ...batch.map((i) => i.invoiceNo));
           const accepted = await client.call(
             'invoiceSelect',
@@ -185,7 +234,12 @@ export function createDeductionActivities({ client, config, now = () => new Date
             for (const item of [...accepted.success, ...accepted.fail])
               tallyResultItem(result.immediate, item, profile);
           }
-          Context.current().heartbeat({ submitted: result.submitted });
+          progress.sent.push({
+            ...(accepted.taskNo !== undefined ? { taskNo: accepted.taskNo } : {}),
+            keys: batch.map((line) => sentKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
+          });
+          if (result.immediate) progress.immediate = result.immediate;
+          recordProgress(progress);
         }
         Context.current().log.info('Selection submitted', {
           taxNo: input.taxNo,
@@ -253,14 +307,36 @@ export function createDeductionActivities({ client, config, now = () => new Date
       return statistic;
     },
 
-    /** 4.08 生成统计表 (operateType 1) or 撤销统计表 (2); `ordinal` tells repeated operations apart. */
+    /**
+     * 4.08 生成统计表 (operateType 1) or 撤销统计表 (2), after reading the table: nothing is sent
+     * when the bureau already has the result (taskNo ''), and nothing while it is still processing
+     * one (BureauTaskPending) or an earlier request of this step may still land. `ordinal` tells
+     * the month's operations apart.
+     */
     async requestStatisticOperation(input: {
       taxNo: string;
       operation: 'generate' | 'revoke';
       ordinal: number;
-    }): Promise<{ taskNo: string }> {
+    }): Promise<{ taskNo: string; statisticStatus?: string }> {
       const operateType = input.operation === 'generate' ? StatisticOperation.Generate : StatisticOperation.Revoke;
+      const write = `statistic-${input.operation}-${input.ordinal}`;
       return classified(`statistic ${input.operation} for ${input.taxNo}`, async () => {
+        const statistic = await readCurrentStatistic(input.taxNo);
+        const table = { status: statistic.statisticStatus, revocable: statistic.revocable };
+        const readiness = input.operation === 'generate' ? generateReadiness(table) : revokeReadiness(table);
+        const seen = `the statistic of ${input.taxNo} is ${table.status}`;
+        if (readiness === 'done') return { taskNo: '', statisticStatus: table.status };
+        if (readiness === 'unexpected') {
+          throw ApplicationFailure.nonRetryable(
+            `${seen}: a ${input.operation} cannot start from it; nothing was sent`,
+            FailureType.Business,
+          );
+        }
+        if (readiness === 'wait') throw pending(`${seen} (revocable ${String(table.revocable)}): waiting`);
+        if (mayStillLand(write, now().getTime())) {
+          throw pending(`${seen}: an earlier ${input.operation} request got no answer and may still land; waiting`);
+        }
+        markSending(write, now().getTime());
         const accepted = await client.call(
           'statisticCreate',
           { taxNo: input.taxNo, operateType, asyncFlag: '1' },
@@ -285,29 +361,37 @@ export function createDeductionActivities({ client, config, now = () => new Date
 
     /**
      * 4.10 确认统计表, after reading the table: a table already confirmed (05) is not confirmed
-     * again, and one the bureau does not let us confirm yet (isAllowQrtj false) waits, retried up to
-     * the deadline. The confirmation password is resolved here, on the worker, never in history.
+     * again (taskNo ''); one the bureau does not let us confirm yet (04, isAllowQrtj false, also
+     * while a confirmation is processed) waits, retried up to the deadline; and an earlier request
+     * that got no answer is given time to land before a second is sent. The confirmation password
+     * is resolved here, on the worker, never in history.
      */
     async requestConfirmation(input: { taxNo: string }): Promise<{ taskNo: string }> {
       return classified(`statistic confirmation for ${input.taxNo}`, async () => {
         const statistic = await readCurrentStatistic(input.taxNo);
         const status = statistic.statisticStatus;
-        if (status === StatisticStatus.Confirmed) return { taskNo: '' };
-        // Only a generated table waits for confirmation to open; any other state is a surprise.
-        if (status !== StatisticStatus.Generated && status !== StatisticStatus.GeneratedNotConfirmable) {
+        const readiness = confirmReadiness({ status, confirmable: statistic.confirmable });
+        if (readiness === 'done') return { taskNo: '' };
+        if (readiness === 'unexpected') {
           throw ApplicationFailure.nonRetryable(
             `the statistic of ${input.taxNo} is ${status} at confirmation, not generated (02/04); nothing was confirmed`,
             FailureType.Business,
           );
         }
-        if (statistic.confirmable === false || status === StatisticStatus.GeneratedNotConfirmable) {
+        if (readiness === 'wait') {
           throw new InvoiceCloudError(
             'retryable',
             'statisticQuery',
-            `STATUS_${statistic.statisticStatus}`,
-            `the bureau does not allow confirming yet (createTjbbStatus ${statistic.statisticStatus}, isAllowQrtj ${String(statistic.confirmable)})`,
+            `STATUS_${status}`,
+            `the bureau does not allow confirming now (createTjbbStatus ${status}, isAllowQrtj ${String(statistic.confirmable)})`,
           );
         }
+        if (mayStillLand('statistic-confirm', now().getTime())) {
+          throw pending(
+            `the statistic of ${input.taxNo} is ${status}: an earlier confirm request got no answer and may still land; waiting`,
+          );
+        }
+        markSending('statistic-confirm', now().getTime());
         const accepted = await client.call(
           'statisticConfirm',
           { taxNo: input.taxNo, password: confirmPasswordFor(config, input.taxNo), asyncFlag: '1' },
@@ -336,15 +420,18 @@ export function createDeductionActivities({ client, config, now = () => new Date
       });
     },
 
-    /** 4.12 变更税款所属期. */
+    /** 4.12 变更税款所属期, after reading the current period: a bureau already there is not asked again. */
     async changeTaxPeriod(input: { taxNo: string; taxPeriod: string }) {
-      return classified(`taxperiodChange for ${input.taxNo} to ${input.taxPeriod}`, () =>
-        client.call(
+      return classified(`taxperiodChange for ${input.taxNo} to ${input.taxPeriod}`, async () => {
+        const current = await client.call('taxperiodQuery', { taxNo: input.taxNo });
+        const period = current.taxPeriod ?? readSkssq(current.skssq).period;
+        if (period === input.taxPeriod) return { taxNo: input.taxNo, taxPeriod: period };
+        return client.call(
           'taxperiodChange',
           { taxNo: input.taxNo, taxPeriod: input.taxPeriod, status: 1 },
           stableRequestId('taxperiod-change', input.taxPeriod),
-        ),
-      );
+        );
+      });
     },
   };
 }

@@ -1,16 +1,18 @@
-import { Context } from '@temporalio/activity';
 import { DeductionPurpose } from '../protocol/codes.js';
 import { chunk } from '../rules/selectionPolicy.js';
 import type { SubmitSelectionInput, SubmitSelectionResult } from './deductionActivities.js';
 import {
+  type BureauView,
   emptyTally,
-  planCandidates,
+  notYetSent,
+  type ResultPageReader,
+  type RoundPlan,
   type SelectionTaskResult,
   tallyResultItem,
   tallyTaskResults,
 } from './selectionCandidates.js';
+import { immediateOf, recordProgress, type SelectionHeartbeat, sentKey } from './selectionProgress.js';
 import type { ProtocolProfile } from '../protocol/profile.js';
-import { figuresByCategory } from '../rules/plannedVersusBureau.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
@@ -26,38 +28,37 @@ export interface SubmitPreSelectionResult extends SubmitSelectionResult {
   immediate: SelectionTaskResult;
 }
 
-export function createPreSelectionActivities({
-  client,
-  now,
-  profile,
-}: {
+export interface PreSelectionDeps {
   client: InvoiceCloudClient;
-  now: () => Date;
   profile: ProtocolProfile;
-}) {
+  /** The round's plan after reading the bureau (deductionActivities.ts). */
+  readBeforeSelecting: (
+    input: SubmitSelectionInput,
+    readResultPage: ResultPageReader,
+  ) => Promise<{ plan: RoundPlan; view: BureauView; progress: SelectionHeartbeat }>;
+  planSummary: (plan: RoundPlan) => Omit<SubmitSelectionResult, 'submitted' | 'taskNos'>;
+}
+
+export function createPreSelectionActivities({ client, profile, readBeforeSelecting, planSummary }: PreSelectionDeps) {
   return {
     /**
-     * Pre-selects the candidates batch by batch and confirms each batch. Safe to repeat: every
-     * call's requestId is derived from the batch, so a retry gets the first replies.
+     * Pre-selects the candidates batch by batch and confirms each batch. Reads before it sends,
+     * as submitSelection does: batches an earlier attempt confirmed are not sent again, and
+     * invoices the bureau is still selecting are waited for.
      */
     async submitPreSelection(input: SubmitSelectionInput): Promise<SubmitPreSelectionResult> {
       return classified(`pre-selection for ${input.taxNo} ${input.taxPeriod}`, async () => {
-        const plan = await planCandidates(client, input, now(), profile, (taskNo, pageNo, pageSize) =>
+        const { plan, view, progress } = await readBeforeSelecting(input, (taskNo, pageNo, pageSize) =>
           client.call('preSelectConfirmQuery', { taxNo: input.taxNo, taskNo, pageNo, pageSize }),
         );
         const result: SubmitPreSelectionResult = {
-          candidates: plan.candidates.length,
-          submitted: 0,
-          skipped: plan.skipped,
-          taskNos: [],
-          immediate: emptyTally('preSelect'),
-          alreadySelectedInSource: plan.selectedForPeriodElsewhere,
-          candidatesByCategory: figuresByCategory(plan.candidates, profile.statisticCategories),
-          uncategorisedCandidates: plan.candidates.filter((c) => !profile.statisticCategories[c.invoiceType]).length,
-          ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
+          ...planSummary(plan),
+          submitted: progress.sent.reduce((n, batch) => n + batch.keys.length, 0),
+          taskNos: progress.sent.flatMap((batch) => (batch.taskNo ? [batch.taskNo] : [])),
+          immediate: immediateOf(progress) ?? emptyTally('preSelect'),
         };
         if (input.dryRun) return result;
-        for (const batch of chunk(plan.candidates, input.batchSize)) {
+        for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
           const ids = batch.map((i) => i.invoiceNo);
           const pre = await client.call(
             'preSelect',
@@ -71,15 +72,22 @@ export function createPreSelectionActivities({
             if (!preSelectedOnly) tallyResultItem(result.immediate, item, profile);
           }
           result.submitted += batch.length;
+          let taskNo: string | undefined;
           if (pre.pendingCount > 0) {
             const confirmed = await client.call(
               'preSelectConfirm',
               { taxNo: input.taxNo, asyncFlag: '1' },
               stableRequestId('preselect-confirm', String(input.round), ...ids),
             );
-            result.taskNos.push(confirmed.taskNo);
+            taskNo = confirmed.taskNo;
+            result.taskNos.push(taskNo);
           }
-          Context.current().heartbeat({ submitted: result.submitted });
+          progress.sent.push({
+            ...(taskNo ? { taskNo } : {}),
+            keys: batch.map((line) => sentKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
+          });
+          progress.immediate = result.immediate;
+          recordProgress(progress);
         }
         return result;
       });

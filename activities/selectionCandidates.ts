@@ -4,6 +4,7 @@ import {
   DOWNLOAD_PAGE_SIZE,
   type DownloadedInvoice,
   type PoolInvoice,
+  type SelectInvoiceLine,
   type SelectResultItem,
 } from '../protocol/interfaces.js';
 import type { InvoiceFileRow } from '../protocol/invoicesFile.js';
@@ -18,10 +19,12 @@ import {
   planSelection,
   type SelectionPlan,
   type SkipReason,
+  skipReason,
 } from '../rules/selectionPolicy.js';
 import type { FailedInvoice } from '../workflows/contract.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { InvoiceRowsUnusable, invoiceFilesDir, readInvoiceRows } from './invoiceFileStore.js';
+import { recordProgress, type SelectionHeartbeat, sentKey } from './selectionProgress.js';
 
 /** What both selection paths (invoiceSelect and 预勾选) share: reading the pool and tallying results. */
 
@@ -56,7 +59,7 @@ export interface CandidateQuery {
   deductionDeadline: string;
   invoiceTypes?: number[];
   poolFilter?: PoolFilter;
-  /** Selection round: the first rebuilds the same batches when retried (docs/assumptions.md). */
+  /** Selection round (1 first; later ones send again what the bureau asked to retry). */
   round: number;
   source?: SourceRef;
   /**
@@ -65,7 +68,7 @@ export interface CandidateQuery {
    * and the download do not know what the bureau selected since.
    */
   retryOf?: string[];
-  /** Round 1 under a locked table that was not revoked: leave invoices selected for the period alone. */
+  /** Kept for months started before every round left selected invoices alone (it is what happens now). */
   keepSelectedAsIs?: boolean;
 }
 
@@ -107,6 +110,14 @@ const NO_DIMENSIONS = {
 
 /** Pool flags (authenticateFlag) that mean selected: 1 已勾选, 2 勾选认证, 3 扫描认证. */
 const SELECTED_FLAGS = ['1', '2', '3'];
+/** Pool flags that mean a selection is under way: 4 预勾选 (awaiting its confirmation), 5 勾选中. */
+const IN_PROGRESS_FLAGS = ['4', '5'];
+/** The pool state an invoice is planned with, from a bureau flag: selected, in progress ('5'), or not. */
+function statusOfFlag(flag: string): CandidateInvoice['selectStatus'] {
+  if (SELECTED_FLAGS.includes(flag)) return '1';
+  return (IN_PROGRESS_FLAGS.includes(flag) ? '5' : '0') as CandidateInvoice['selectStatus'];
+}
+const inProgress = (invoice: CandidateInvoice) => (invoice.selectStatus as string) === '5';
 
 /** A downloaded invoice (invoiceDownQuery) as the selection policy reads it. */
 export function fromDownload(d: DownloadedInvoice, totalTaxAmount: 'tax' | 'total'): CandidateInvoice {
@@ -126,7 +137,7 @@ export function fromDownload(d: DownloadedInvoice, totalTaxAmount: 'tax' | 'tota
     totalAmount: total,
     invoiceStatus: Number.isInteger(status) ? status : -1,
     agricultural: false,
-    selectStatus: SELECTED_FLAGS.includes(d.authenticateFlag) ? '1' : '0',
+    selectStatus: statusOfFlag(d.authenticateFlag),
     selectPeriod: d.taxPeriod ?? '',
     ...NO_DIMENSIONS,
     line: {
@@ -242,13 +253,30 @@ async function invoicesToRetry(
 }
 
 /**
- * The candidates of a round by the selection policy, from the round's source. Every round must
- * rebuild the same batches when its activity is retried (a batch's requestId comes from its
- * invoices): round 1 keeps invoices already selected for this period; a later round takes exactly
- * the invoices the previous round's tasks answered "send again" (`retryOf`), whatever was selected
- * meanwhile. A later round without `retryOf` (started before it existed) takes unselected pool
- * invoices. Round 0 (a dry run) counts what is not selected yet: for a file, which knows no
- * selection, every candidate row.
+ * What the bureau already has for a round's invoices, read before anything is sent
+ * (docs/protocol.md, "Writes read before they send").
+ */
+export interface BureauView {
+  /** Invoices earlier attempts of this round sent and got an answer for (selectionProgress.ts digests). */
+  sent: ReadonlySet<string>;
+  /** For an invoices file or a download: the bureau's current flags by invoice, read just now. */
+  live?: ReadonlyMap<string, DownloadedInvoice>;
+}
+
+/** A plan, and how many of its invoices the bureau is still selecting for a request we have no answer to. */
+export interface RoundPlan extends CandidatePlan {
+  inProgress: number;
+}
+
+/**
+ * The candidates of a round by the selection policy, from the round's source and the bureau's
+ * view. Invoices the bureau shows selected for the period are not sent again: the table counts
+ * them (selectedForPeriodElsewhere). Invoices an earlier attempt sent stay candidates (their
+ * task answers for them) and are not sent again by the caller. Invoices the bureau is selecting
+ * for a request whose answer was lost are counted in `inProgress`: the caller waits for them.
+ * A later round with `retryOf` takes exactly the invoices the previous round's tasks answered
+ * "send again"; a later round without it (started before it existed) takes unselected pool
+ * invoices. Round 0 (a dry run) counts what is not selected yet.
  */
 export async function planCandidates(
   client: InvoiceCloudClient,
@@ -256,7 +284,8 @@ export async function planCandidates(
   now: Date,
   profile: CandidateProfile,
   readResultPage?: ResultPageReader,
-): Promise<CandidatePlan> {
+  view: BureauView = { sent: new Set() },
+): Promise<RoundPlan> {
   const retrying = query.round > 1 && query.retryOf !== undefined;
   const firstRound = query.round === 1 || retrying;
   const source = query.source;
@@ -266,16 +295,23 @@ export async function planCandidates(
     const downloaded = await readDownload(client, query.taxNo, source.taskNo);
     invoices = downloaded.invoices.map((d) => fromDownload(d, profile.totalTaxAmount));
   } else invoices = await readPool(client, query.taxNo, query.taxPeriod, firstRound);
-  const plan: CandidatePlan = planSelection(invoices, {
+  invoices = invoices.map((invoice) => asTheBureauHasIt(invoice, view));
+  const scope = {
     taxPeriod: query.taxPeriod,
     deductionDeadline: query.deductionDeadline,
     today: shanghaiParts(now).iso,
-    resubmitSelectedForPeriod: firstRound && !query.keepSelectedAsIs,
     totalTaxAmount: profile.totalTaxAmount,
     invoiceTypes: query.invoiceTypes,
     // The pool's business dimensions exist only in the sandbox pool.
     poolFilter: source ? undefined : query.poolFilter,
-  });
+  };
+  const underWay = invoices.filter(
+    (invoice) => inProgress(invoice) && skipReason({ ...invoice, selectStatus: '0' }, scope) === undefined,
+  );
+  const plan: CandidatePlan = planSelection(
+    invoices.filter((invoice) => !inProgress(invoice)),
+    scope,
+  );
   if (query.round > 1 && (source || retrying)) {
     const retry =
       query.retryOf && readResultPage ? await invoicesToRetry(query.retryOf, readResultPage, profile) : new Set();
@@ -287,7 +323,54 @@ export async function planCandidates(
   if (rowReasons.length > 0) {
     plan.skippedRowRanges = Object.fromEntries(rowReasons.map(([reason, rows]) => [reason, describeRows(rows)]));
   }
-  return plan;
+  return { ...plan, inProgress: underWay.length };
+}
+
+/** An invoice with the bureau's current state: ours when an earlier attempt sent it, else the live flag. */
+function asTheBureauHasIt(invoice: CandidateInvoice, view: BureauView): CandidateInvoice {
+  const number = invoice.invoiceNo || invoice.etaxInvoiceNo;
+  if (view.sent.has(sentKey(invoice.invoiceCode, number))) return { ...invoice, selectStatus: '0', selectPeriod: '' };
+  const live = view.live?.get(invoiceKey(invoice.invoiceCode, number));
+  if (!view.live) return invoice;
+  if (!live) return { ...invoice, selectStatus: '0', selectPeriod: '' };
+  return { ...invoice, selectStatus: statusOfFlag(live.authenticateFlag), selectPeriod: live.taxPeriod ?? '' };
+}
+
+/** The invoices of a plan no earlier attempt sent: what this attempt sends. */
+export function notYetSent(plan: CandidatePlan, view: BureauView): SelectInvoiceLine[] {
+  return plan.candidates.filter(
+    (line) => !view.sent.has(sentKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
+  );
+}
+
+/** Download searches for the bureau's view of a period: every flag but 0 未勾选. */
+const VIEW_FLAGS = [...SELECTED_FLAGS, ...IN_PROGRESS_FLAGS].join(',');
+
+/**
+ * The bureau's current selections for the period, as a 进项表头归集 search by flag lists them
+ * (the view of an invoices file or a download, which know nothing of what was sent since). The
+ * search's task is kept in the round's progress, so an attempt that finds it still running
+ * (BureauTaskPending) is followed by one that reads the same task.
+ */
+export async function readBureauView(
+  client: InvoiceCloudClient,
+  query: { taxNo: string; taxPeriod: string },
+  progress: SelectionHeartbeat,
+  requestId: string,
+): Promise<Map<string, DownloadedInvoice>> {
+  if (!progress.stateReadTaskNo) {
+    const accepted = await client.call(
+      'invoiceDown',
+      { taxNo: query.taxNo, asyncFlag: '1', searchOpt: { taxPeriod: query.taxPeriod, authenticateFlags: VIEW_FLAGS } },
+      requestId,
+    );
+    progress.stateReadTaskNo = accepted.taskNo;
+    recordProgress(progress);
+  }
+  const { invoices } = await readDownload(client, query.taxNo, progress.stateReadTaskNo);
+  delete progress.stateReadTaskNo;
+  recordProgress(progress);
+  return new Map(invoices.map((d) => [invoiceKey(d.invoiceCode, d.invoiceNo || d.etaxInvoiceNo), d]));
 }
 
 export function emptyTally(taskNo: string): SelectionTaskResult {

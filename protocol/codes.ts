@@ -76,6 +76,20 @@ export const StatisticStatus = {
 export type StatisticStatus = (typeof StatisticStatus)[keyof typeof StatisticStatus];
 export const STATISTIC_STATUSES = Object.values(StatisticStatus) as [StatisticStatus, ...StatisticStatus[]];
 
+const STATISTIC_STATUS_TEXT: Record<string, string> = {
+  '01': 'not generated 未生成',
+  '21': 'generating 生成中',
+  '02': 'generated, confirmable 已生成',
+  '22': 'nothing selected 无勾选数据',
+  '03': 'generated outside the filing window, regenerate 非申报期生成',
+  '04': 'generated, not confirmable yet 已生成（暂不可确认）',
+  '05': 'confirmed 已确认',
+};
+/** A statistic status (createTjbbStatus) for people: English and Chinese; '' for a status nobody documented. */
+export function describeStatisticStatus(status: string): string {
+  return STATISTIC_STATUS_TEXT[status] ?? '';
+}
+
 /** Kingdee invoice type codes (发票类型). */
 export const InvoiceType = {
   ElectronicOrdinary: 1,

@@ -21,12 +21,6 @@ export interface SelectionScope {
   deductionDeadline: string;
   /** Today in Shanghai (YYYY-MM-DD), by the bureau's clock where known. */
   today: string;
-  /**
-   * Keep invoices already selected for this same period as candidates (they answer 19, already
-   * selected). A first selection round does this so that a retried round rebuilds exactly the
-   * same batches, and so the same requestIds (docs/assumptions.md, idempotent writes).
-   */
-  resubmitSelectedForPeriod?: boolean;
   /** Restrict to these invoice types; undefined = every deductible type. */
   invoiceTypes?: readonly number[];
   /** Restrict by the pool's business dimensions (rules/poolFilter.ts); undefined = any dimensions. */
@@ -55,9 +49,7 @@ export interface SelectionPlan {
 
 /** Why `invoice` can't be selected for `scope`, or undefined when it is a candidate. */
 export function skipReason(invoice: PoolInvoice, scope: SelectionScope): SkipReason | undefined {
-  if (invoice.selectStatus === '1') {
-    if (!scope.resubmitSelectedForPeriod || invoice.selectPeriod !== scope.taxPeriod) return 'already-selected';
-  }
+  if (invoice.selectStatus === '1') return 'already-selected';
   if (scope.today > scope.deductionDeadline) return 'past-deadline';
   if (scope.invoiceTypes && !scope.invoiceTypes.includes(invoice.invoiceType)) return 'type-not-in-scope';
   if (!passesPoolFilter(invoice, scope.poolFilter)) return 'dimension-not-in-scope';

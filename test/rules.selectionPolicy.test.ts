@@ -52,13 +52,17 @@ describe('selection policy', () => {
     assert.equal(skipReason(invoice(), { ...scope, today: '2026-12-15' }), undefined);
   });
 
-  it('keeps invoices selected for this same period when asked to resubmit them (idempotent first round)', () => {
-    const selectedHere = invoice({ selectStatus: '1', selectPeriod: '202611' });
-    const selectedBefore = invoice({ selectStatus: '1', selectPeriod: '202610' });
-    const resubmit = { ...scope, resubmitSelectedForPeriod: true };
-    assert.equal(skipReason(selectedHere, resubmit), undefined);
-    assert.equal(skipReason(selectedBefore, resubmit), 'already-selected');
+  it('never proposes an invoice selected for this or another period again, and counts those of this period', () => {
+    const selectedHere = invoice({ invoiceNo: '1', selectStatus: '1', selectPeriod: '202611', taxAmount: '13.00' });
+    const selectedBefore = invoice({ invoiceNo: '2', selectStatus: '1', selectPeriod: '202610' });
     assert.equal(skipReason(selectedHere, scope), 'already-selected');
+    assert.equal(skipReason(selectedBefore, scope), 'already-selected');
+    const plan = planSelection([selectedHere, selectedBefore, invoice({ invoiceNo: '3' })], scope);
+    assert.deepEqual(
+      plan.candidates.map((c) => c.invoiceNo),
+      ['3'],
+    );
+    assert.deepEqual(plan.selectedForPeriodElsewhere, { count: 1, tax: '13.00' });
   });
 
   it('restricts to the requested invoice types', () => {

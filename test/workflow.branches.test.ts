@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { FailureType, toActivityFailure } from '../activities/failures.js';
 import { InvoiceCloudError } from '../activities/invoiceCloudErrors.js';
 import { GatewayCode, StatisticStatus } from '../protocol/codes.js';
 import { shanghaiParts } from '../protocol/period.js';
 import { statisticDigest } from '../rules/statisticDigest.js';
-import { workflowBundle } from '../workers/createWorker.js';
+import { workflowBundle, WORKFLOWS_PATH } from '../workers/createWorker.js';
 import {
   type ApproveSignalInput,
   approveSignal,
@@ -783,25 +784,75 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
       });
     });
 
-    it('cancelled while awaiting approval: today the workflow ends FAILED (DeductionFailed), not cancelled', async () => {
-      // What the code does today, asserted as is: the catch-all of MonthlyDeductionWorkflow turns
-      // the CancelledFailure into a DeductionFailed failure, so the execution ends FAILED, not
-      // CANCELLED, and nothing is revoked. Another engineer will change this; update this test then.
+    it('cancelled while awaiting approval: ends CANCELED, with what the bureau was left with on record', async () => {
       const fake = await bureau();
       await withWorker(fake, async (start) => {
         const handle = await start();
         await awaitingApproval(handle);
         await handle.cancel();
-        const failure = await failureOf(handle, 'DeductionFailed');
-        assert.equal(failure.message, `Deduction for ${TAX_NO} ${PERIOD} failed: Workflow cancelled`);
-        assert.equal((await handle.describe()).status.name, 'FAILED');
+        const error = await handle.result().then(
+          (result) => assert.fail(`expected a cancellation, got ${JSON.stringify(result)}`),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(error)}`);
+        assert.ok(error.cause instanceof CancelledFailure, `expected a CancelledFailure, got ${String(error.cause)}`);
+        assert.equal((await handle.describe()).status.name, 'CANCELLED');
         const progress = await handle.query(progressQuery);
-        assert.equal(progress.stage, 'FAILED');
-        assert.equal(progress.lastBureauError, 'Workflow cancelled');
+        assert.equal(progress.stage, 'CANCELED');
+        assert.equal(progress.leftAtBureau, 'statistic 02 generated, confirmable 已生成');
+        assert.equal(progress.lastBureauError, undefined);
         assert.equal(progress.decision, undefined);
         assert.equal(fake.count('requestConfirmation'), 0);
         assert.equal(fake.count('requestStatisticOperation'), 1, 'the statistic was not revoked');
       });
+    });
+  });
+
+  describe('a bug in our own workflow code', () => {
+    it('fails the workflow task, not the month: a fixed worker carries the month on to COMPLETED', async () => {
+      const fake = await bureau();
+      const taskQueue = `branches-bug-${Date.now()}`;
+      const broken = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: await bundleWorkflowCode({
+          workflowsPath: WORKFLOWS_PATH,
+          workflowInterceptorModules: [fileURLToPath(new URL('./support/bugInWorkflowCode.ts', import.meta.url))],
+          logger: new DefaultLogger('WARN'),
+        }),
+        activities: fake.activities(),
+      });
+      const handle = await env.client.workflow.start<typeof MonthlyDeductionWorkflow>(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: `branches-bug-${Date.now()}`,
+        args: [{ taxNo: TAX_NO, taxPeriod: PERIOD, polling: { initialIntervalMs: 100, maximumIntervalMs: 100 } }],
+      });
+      await broken.runUntil(async () => {
+        const waiting = await awaitingApproval(handle);
+        await handle.signal(approveSignal, { approver: APPROVER, statisticDigest: waiting.statistic!.digest });
+        // The confirmation step hits the bug: its workflow task fails and is retried, the month runs on.
+        const deadline = Date.now() + 20_000;
+        let taskFailures = 0;
+        while (taskFailures === 0 && Date.now() < deadline) {
+          const history = await handle.fetchHistory();
+          taskFailures = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length;
+          if (taskFailures === 0) await sleep(100);
+        }
+        assert.ok(taskFailures > 0, 'the bug failed a workflow task');
+        assert.equal((await handle.describe()).status.name, 'RUNNING');
+      });
+      assert.equal(fake.count('requestConfirmation'), 0, 'nothing confirmed by the broken worker');
+
+      const fixed = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: fake.activities(),
+      });
+      const result = await fixed.runUntil(handle.result());
+      assert.equal(result.outcome, 'COMPLETED');
+      assert.equal(result.decision?.approver, APPROVER, 'the approval given before the fix stands');
+      assert.equal(fake.count('requestConfirmation'), 1);
     });
   });
 

@@ -11,11 +11,21 @@ export const FINAL_FAILURE_TYPES = [
   'WorkerConfigError',
 ];
 
-/** Short bureau calls: retried with backoff through outages, never on a refusal. */
-export function bureauCallOptions(extraFinalTypes: string[] = []): ActivityOptions {
+/**
+ * How long a step may keep retrying through a bureau outage: until the period's deduction
+ * deadline by default (a month fails only when success has become impossible), or less when the
+ * caller set a limit. At least a minute, so that a step scheduled at the last moment is tried.
+ */
+export function retryBudgetMs(until: Date, nowMs: number, limitMs?: number): number {
+  const toDeadline = Math.max(until.getTime() - nowMs, 60_000);
+  return limitMs === undefined ? toDeadline : Math.min(toDeadline, limitMs);
+}
+
+/** Short bureau calls: retried with backoff through outages for `budgetMs`, never on a refusal. */
+export function bureauCallOptions(budgetMs: number, extraFinalTypes: string[] = []): ActivityOptions {
   return {
     startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: '6 hours',
+    scheduleToCloseTimeout: budgetMs,
     retry: {
       initialInterval: '1s',
       backoffCoefficient: 2,
@@ -26,11 +36,11 @@ export function bureauCallOptions(extraFinalTypes: string[] = []): ActivityOptio
 }
 
 /** Long activities (reading a large pool, submitting its batches): heartbeats so a dead worker is noticed soon. */
-export function heartbeatingOptions(extraFinalTypes: string[] = []): ActivityOptions {
+export function heartbeatingOptions(budgetMs: number, extraFinalTypes: string[] = []): ActivityOptions {
   return {
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '1 minute',
-    scheduleToCloseTimeout: '6 hours',
+    scheduleToCloseTimeout: budgetMs,
     retry: {
       initialInterval: '2s',
       backoffCoefficient: 2,
@@ -44,17 +54,22 @@ export interface PollingSchedule {
   initialIntervalMs: number;
   maximumIntervalMs: number;
   backoffCoefficient: number;
-  giveUpAfterMs: number;
+  /** Absent: the caller's retry budget (the deadline). */
+  giveUpAfterMs?: number | undefined;
 }
 
 /**
  * Awaiting a bureau task: the activity throws BureauTaskPending until the task is done and
  * Temporal retries it on this schedule. Only the final attempt is recorded in history.
  */
-export function pollingOptions(polling: PollingSchedule, extraFinalTypes: string[] = []): ActivityOptions {
+export function pollingOptions(
+  polling: PollingSchedule,
+  budgetMs: number,
+  extraFinalTypes: string[] = [],
+): ActivityOptions {
   return {
     startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: polling.giveUpAfterMs,
+    scheduleToCloseTimeout: polling.giveUpAfterMs ?? budgetMs,
     retry: {
       initialInterval: polling.initialIntervalMs,
       backoffCoefficient: polling.backoffCoefficient,

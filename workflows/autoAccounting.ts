@@ -25,9 +25,15 @@ import { TaxNoSearchAttribute, TaxPeriodSearchAttribute } from './contract.js';
 const ACCOUNTING_FINAL_TYPES = ['AccountingRulesInvalid'];
 const MAX_FAILURES_KEPT = 50;
 
+/** Booking has no filing deadline: a bureau outage is retried for six hours. */
+const ACCOUNTING_RETRY_BUDGET_MS = 6 * 3600_000;
 /** Planning reads the whole unbooked pool (heartbeating); each invoiceAccount call keeps its requestId on retry. */
-const planner = proxyActivities<AccountingActivities>(heartbeatingOptions(ACCOUNTING_FINAL_TYPES));
-const booking = proxyActivities<AccountingActivities>(bureauCallOptions(ACCOUNTING_FINAL_TYPES));
+const planner = proxyActivities<AccountingActivities>(
+  heartbeatingOptions(ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES),
+);
+const booking = proxyActivities<AccountingActivities>(
+  bureauCallOptions(ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES),
+);
 
 /**
  * AutoAccountingWorkflow (自动入账, 补充说明 2): one taxpayer, one run. Matches the unbooked pool
@@ -46,7 +52,7 @@ export async function AutoAccountingWorkflow(rawInput: AutoAccountingInputType):
   const accountPeriod = input.accountPeriod ?? shanghaiMonth(new Date());
 
   const poll = proxyActivities<AccountingActivities>(
-    pollingOptions({ ...input.polling, backoffCoefficient: 1.5 }, ACCOUNTING_FINAL_TYPES),
+    pollingOptions({ ...input.polling, backoffCoefficient: 1.5 }, ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES),
   );
 
   const report: AccountingReport = {

@@ -31,6 +31,7 @@ export const Stage = {
   Rejected: 'REJECTED',
   Expired: 'EXPIRED',
   Failed: 'FAILED',
+  Canceled: 'CANCELED',
 } as const;
 export type Stage = (typeof Stage)[keyof typeof Stage];
 export const STAGES = Object.values(Stage) as [Stage, ...Stage[]];
@@ -142,6 +143,15 @@ export const MonthlyDeductionFields = z.object({
     })
     .strict()
     .optional(),
+  /**
+   * Give up on a bureau that does not answer after this many hours of one step, so that the month
+   * fails and someone looks (resume it with \`retry\`). Default: retry until the deduction deadline.
+   */
+  outageLimitHours: z
+    .number()
+    .positive()
+    .max(24 * 62)
+    .optional(),
   /** After confirmation, move the bureau's period on to this one (4.12), then query it again. */
   changePeriodTo: TaxPeriod.optional(),
   /**
@@ -154,8 +164,8 @@ export const MonthlyDeductionFields = z.object({
       initialIntervalMs: Milliseconds.default(1000),
       maximumIntervalMs: Milliseconds.default(50_000),
       backoffCoefficient: z.number().min(1).max(10).default(1.25),
-      /** Give up on a bureau task after this long. */
-      giveUpAfterMs: Milliseconds.default(24 * 3600_000),
+      /** Give up on a bureau task after this long; default: at the deduction deadline. */
+      giveUpAfterMs: Milliseconds.optional(),
     })
     .prefault({}),
 });
@@ -281,6 +291,11 @@ export interface Progress {
   plannedVersusBureau?: PlannedVersusBureau;
   decision?: Decision;
   lastBureauError?: string;
+  /**
+   * A cancelled month: the bureau's table as the cancellation left it (a generated, unconfirmed
+   * table stays at the bureau until someone revokes or confirms it; README "Operating").
+   */
+  leftAtBureau?: string;
   /** Signals refused (invalid, unauthorised, wrong stage, stale statistic), oldest first, at most 50. */
   refusedSignals?: RefusedSignal[];
   updatedAt: string;

@@ -14,6 +14,7 @@ const STAGE_LABELS: Record<string, string> = {
   REJECTED: '已驳回 Rejected',
   EXPIRED: '已过期 Expired',
   FAILED: '失败 Failed',
+  CANCELED: '已取消 Canceled',
 };
 
 /** The markdown the Temporal Web UI shows as the workflow's current details. */
@@ -44,5 +45,6 @@ export function renderCurrentDetails(p: Progress): string {
     lines.push(`- 审批 Decision: ${p.decision.decision} by ${p.decision.approver} at ${p.decision.decidedAt}`);
   }
   if (p.lastBureauError) lines.push(`- 最近错误 Last bureau error: ${p.lastBureauError}`);
+  if (p.leftAtBureau) lines.push(`- 税局遗留 Left at the bureau: ${p.leftAtBureau}`);
   return lines.join('\n');
 }

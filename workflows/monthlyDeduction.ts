@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   isCancellation,
   log,
@@ -9,15 +10,16 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  TemporalFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { NoticeKind } from '../activities/approvalNotice.js';
 import type { DeductionActivities, SelectionTaskResult } from '../activities/deductionActivities.js';
 import type { NotificationActivities } from '../activities/notifications.js';
-import { StatisticStatus } from '../protocol/codes.js';
+import { describeStatisticStatus, StatisticStatus } from '../protocol/codes.js';
 import type { StatisticQueryReply } from '../protocol/interfaces.js';
 import { describeZodError } from '../protocol/interfaces.js';
-import { endOfShanghaiDay } from '../protocol/period.js';
+import { addMonths, endOfShanghaiDay, lastDayOfPeriod } from '../protocol/period.js';
 import { approvalDeadline } from '../rules/approvalDeadline.js';
 import { statisticDigest } from '../rules/statisticDigest.js';
 import { plannedReminders } from '../rules/reminders.js';
@@ -42,16 +44,19 @@ import {
   Stage,
   type StatisticSummary,
 } from './contract.js';
-import { bureauCallOptions, FINAL_FAILURE_TYPES, heartbeatingOptions, pollingOptions } from './activityOptions.js';
+import {
+  bureauCallOptions,
+  FINAL_FAILURE_TYPES,
+  heartbeatingOptions,
+  pollingOptions,
+  retryBudgetMs,
+} from './activityOptions.js';
 import { renderCurrentDetails } from './details.js';
 
 const MAX_SELECTION_ROUNDS = 3;
 const MAX_STATISTIC_ATTEMPTS = 3;
 const MAX_FAILURES_KEPT = 50;
 const MAX_REFUSALS_KEPT = 50;
-
-const bureau = proxyActivities<DeductionActivities>(bureauCallOptions());
-const selection = proxyActivities<DeductionActivities>(heartbeatingOptions());
 
 /** Approver notices: retried for a while, then given up on; never the month's failure. */
 const notifier = proxyActivities<NotificationActivities>({
@@ -77,7 +82,20 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   const input = parsed.data;
   const { taxNo, taxPeriod } = input;
 
-  const poll = proxyActivities<DeductionActivities>(pollingOptions(input.polling));
+  // Bureau steps retry through outages until the deduction deadline (or the month's outage limit):
+  // until the bureau names it, the latest a deadline can be, the end of the following month.
+  let retryUntil = endOfShanghaiDay(lastDayOfPeriod(addMonths(taxPeriod, 1)));
+  const outageLimitMs = input.outageLimitHours === undefined ? undefined : input.outageLimitHours * 3600_000;
+  const budget = () => retryBudgetMs(retryUntil, Date.now(), outageLimitMs);
+  let bureau = proxyActivities<DeductionActivities>(bureauCallOptions(budget()));
+  let selection = proxyActivities<DeductionActivities>(heartbeatingOptions(budget()));
+  let poll = proxyActivities<DeductionActivities>(pollingOptions(input.polling, budget()));
+  function retryUntilDeadline(deductionDeadline: string): void {
+    retryUntil = endOfShanghaiDay(deductionDeadline);
+    bureau = proxyActivities<DeductionActivities>(bureauCallOptions(budget()));
+    selection = proxyActivities<DeductionActivities>(heartbeatingOptions(budget()));
+    poll = proxyActivities<DeductionActivities>(pollingOptions(input.polling, budget()));
+  }
   // Absent: the sandbox's pool query, as before sources existed (the activity input stays as it was).
   const source = input.candidateSource?.kind === 'sandbox-pool' ? undefined : input.candidateSource;
   let downloadTaskNo: string | undefined;
@@ -208,6 +226,8 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       { summary: operation === 'generate' ? '生成统计表 generate statistic' : '撤销统计表 revoke statistic' },
       [{ taxNo, operation, ordinal: statisticOperations }],
     );
+    // The bureau already had it (the activity reads the table before it writes): nothing to await.
+    if (taskNo === '') return;
     const result = await poll.awaitStatisticTask.executeWithOptions({ summary: `await statistic task ${taskNo}` }, [
       { taxNo, taskNo },
     ]);
@@ -252,6 +272,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       );
     }
     progress.deductionDeadline = period.deductionDeadline;
+    retryUntilDeadline(period.deductionDeadline);
     const approveBy = approvalDeadline(period.deductionDeadline, input.approvalDeadline);
     progress.approvalDeadline = approveBy.toISOString();
     if (period.statisticStatus === StatisticStatus.Confirmed) {
@@ -480,12 +501,39 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       periodAfterChange,
     });
   } catch (error) {
+    // A cancellation ends the month CANCELED, with what the bureau was left with on record.
+    if (isCancellation(error)) {
+      await recordWhatIsLeft();
+      throw error;
+    }
+    // Anything but a Temporal failure is a bug in this code: rethrown as it is, it fails the
+    // workflow task, which Temporal retries, so a fixed worker carries the month on.
+    if (!(error instanceof TemporalFailure)) throw error;
     progress.lastBureauError = failureMessage(error);
     enterStage(Stage.Failed);
     throw ApplicationFailure.nonRetryable(
       `Deduction for ${taxNo} ${taxPeriod} failed: ${progress.lastBureauError}`,
       'DeductionFailed',
     );
+  }
+
+  /** After a cancellation: the bureau's table as it was left, read outside the cancelled scope. */
+  async function recordWhatIsLeft(): Promise<void> {
+    try {
+      await CancellationScope.nonCancellable(() => refreshStatistic());
+    } catch (error) {
+      log.warn('The bureau could not be read after the cancellation', {
+        taxNo,
+        taxPeriod,
+        error: failureMessage(error),
+      });
+    }
+    const status = progress.statistic?.statisticStatus;
+    progress.leftAtBureau =
+      status === undefined
+        ? 'unknown: the bureau could not be read'
+        : `statistic ${status} ${describeStatisticStatus(status) || '(status not documented)'}`;
+    enterStage(Stage.Canceled);
   }
 
   function checkTableAgainstPlan(statistic: StatisticQueryReply, tally: SelectionTally): void {

@@ -1,0 +1,65 @@
+import { Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * What a selection round already sent, kept in its activity's heartbeat details so that a retried
+ * attempt sends only the rest (docs/protocol.md, "Writes read before they send"). Temporal keeps
+ * the last details of a failed attempt; a worker killed before its heartbeat left loses them, and
+ * the bureau's flags (in progress, selected) cover that gap.
+ */
+const SentBatch = z.object({
+  /** The bureau's task for the batch; absent when it answered at once. */
+  taskNo: z.string().optional(),
+  /** The batch's invoices, as short digests of their identities (invoice code and number). */
+  keys: z.array(z.string()),
+});
+const ImmediateTally = z.object({
+  taskNo: z.string(),
+  total: z.number(),
+  selected: z.number(),
+  alreadySelected: z.number(),
+  toRetry: z.number(),
+  failed: z.number(),
+  failures: z.array(
+    z.object({ invoiceCode: z.string(), invoiceNo: z.string(), resultCode: z.string(), resultMsg: z.string() }),
+  ),
+  selectedTax: z.string().optional(),
+});
+export const SelectionHeartbeat = z.object({
+  round: z.number().int(),
+  sent: z.array(SentBatch),
+  immediate: ImmediateTally.optional(),
+  /** A download task reading the bureau's selections for this attempt, still being awaited. */
+  stateReadTaskNo: z.string().optional(),
+});
+export type SelectionHeartbeat = z.infer<typeof SelectionHeartbeat>;
+
+/** The short digest of an invoice's identity kept in heartbeats (paper numbers repeat across codes). */
+export function sentKey(invoiceCode: string, invoiceNo: string): string {
+  return createHash('sha256').update(`${invoiceCode}|${invoiceNo}`).digest('base64url').slice(0, 12);
+}
+
+/**
+ * The progress an earlier attempt of this round left, or a fresh one. Details of another round
+ * (or unreadable ones) are not this round's: the round starts from the bureau's state alone.
+ */
+export function earlierProgress(round: number): SelectionHeartbeat {
+  const parsed = SelectionHeartbeat.safeParse(Context.current().info.heartbeatDetails);
+  if (parsed.success && parsed.data.round === round) return parsed.data;
+  return { round, sent: [] };
+}
+
+/** The invoices earlier attempts sent and got an answer for. */
+export function sentKeys(progress: SelectionHeartbeat): Set<string> {
+  return new Set(progress.sent.flatMap((batch) => batch.keys));
+}
+
+export function recordProgress(progress: SelectionHeartbeat): void {
+  Context.current().heartbeat(progress);
+}
+
+/** The immediate answers of earlier attempts, to add this attempt's to (a SelectionTaskResult). */
+export function immediateOf(progress: SelectionHeartbeat): z.infer<typeof ImmediateTally> | undefined {
+  return progress.immediate ? { ...progress.immediate, failures: [...progress.immediate.failures] } : undefined;
+}

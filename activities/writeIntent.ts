@@ -1,0 +1,32 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+
+/**
+ * How long a write sent without an answer may still show up at the bureau. Until then a retry
+ * that finds no trace of it waits instead of sending it again (docs/protocol.md, "Writes read
+ * before they send"); past it, the bureau's state is taken as the answer: the write did not land.
+ */
+export const WRITE_SETTLE_MS = 10 * 60_000;
+
+const Intent = z.object({ write: z.string(), sentAt: z.number() });
+
+/**
+ * Records, in the activity's heartbeat details, that `write` is about to be sent. Temporal keeps
+ * the details of a failed attempt, so the next attempt knows a request may be on its way even
+ * though no answer came back.
+ */
+export function markSending(write: string, at: number): void {
+  Context.current().heartbeat({ write, sentAt: at });
+}
+
+/** When an earlier attempt sent `write` (epoch ms), if it did. */
+export function earlierSend(write: string): number | undefined {
+  const parsed = Intent.safeParse(Context.current().info.heartbeatDetails);
+  return parsed.success && parsed.data.write === write ? parsed.data.sentAt : undefined;
+}
+
+/** Whether an earlier unanswered send of `write` may still show up at the bureau. */
+export function mayStillLand(write: string, now: number): boolean {
+  const sentAt = earlierSend(write);
+  return sentAt !== undefined && now - sentAt < WRITE_SETTLE_MS;
+}
