@@ -374,7 +374,9 @@ export const PoolInvoice = z.object({
   totalAmount: Money,
   invoiceStatus: z.number().int(),
   agricultural: z.boolean(),
-  selectStatus: z.enum(['0', '1']), // 0 not selected, 1 selected
+  // 0 not selected, 1 selected, 5 勾选中 (in a select task not settled yet: the sandbox's reading
+  // of the pool flag authenticateFlag 5)
+  selectStatus: z.enum(['0', '1', '5']),
   selectPeriod: z.string(), // the period it was selected for, '' when not selected
   // Pool dimensions (补充说明 2; codes are assumptions, protocol/codes.ts).
   dataSource: z.enum(DATA_SOURCES),
@@ -402,7 +404,7 @@ export const InvoicePoolQueryRequest = z.object({
     .string()
     .regex(/^\d+(,\d+)*$/)
     .optional(),
-  selectStatus: z.enum(['0', '1']).optional(),
+  selectStatus: z.enum(['0', '1', '5']).optional(),
   dataSource: codeList('dataSource', DATA_SOURCES).optional(),
   boundBillType: codeList('boundBillType', BOUND_BILL_TYPES).optional(),
   accountStatus: z.enum(ACCOUNT_STATUSES).optional(),

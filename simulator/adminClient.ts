@@ -10,6 +10,7 @@ import type {
   LedgerRecord,
   ProfileBody,
   ProfileState,
+  RequestIdDedupState,
   SeedDemoBody,
   StatisticRecord,
   TaskDelaysBody,
@@ -38,6 +39,7 @@ export type {
   Invariants,
   LedgerRecord,
   ProfileState,
+  RequestIdDedupState,
   StatisticRecord,
   StoredInvoice,
   TaxpayerSummary,
@@ -117,7 +119,7 @@ export class SandboxAdmin {
   /**
    * Write requests that reached the bureau, oldest first: accepted ones, and with
    * `includeRefused: 'true'` also the ones it refused. Requests answered from the requestId
-   * cache are not there.
+   * cache (only with requestId de-duplication on, setRequestIdDedup) are not there.
    */
   ledger(query: LedgerQuery = {}): Promise<LedgerRecord[]> {
     return this.get('/admin/ledger', query);
@@ -138,6 +140,17 @@ export class SandboxAdmin {
   /** The profile in force for a tenant (default "*": the one for every tenant without its own). */
   getProfile(tenantId = '*'): Promise<ProfileState> {
     return this.get('/admin/profile', { tenantId });
+  }
+
+  /**
+   * Whether a write repeating a requestId gets its first reply instead of reaching the bureau
+   * again: for one tenant, or by default ("*") for every tenant without its own. Off unless set.
+   */
+  setRequestIdDedup(enabled: boolean, tenantId = '*'): Promise<RequestIdDedupState> {
+    return this.post('/admin/request-id-dedup', { tenantId, enabled });
+  }
+  getRequestIdDedup(tenantId = '*'): Promise<RequestIdDedupState> {
+    return this.get('/admin/request-id-dedup', { tenantId });
   }
 
   // Faults (README "The sandbox" → Faults). Each setFaults call replaces the tenant's faults.

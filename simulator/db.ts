@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS invoices (
   select_status TEXT NOT NULL DEFAULT '0', select_period TEXT NOT NULL DEFAULT '',
   select_purpose TEXT NOT NULL DEFAULT '', effective_tax TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (tax_no, invoice_code, invoice_no));
+CREATE INDEX IF NOT EXISTS invoices_number ON invoices (tax_no, invoice_no);
 CREATE TABLE IF NOT EXISTS tasks (
   task_no TEXT PRIMARY KEY, tax_no TEXT NOT NULL, kind TEXT NOT NULL, operate_type TEXT NOT NULL DEFAULT '',
   period TEXT NOT NULL, request_json TEXT NOT NULL, created_at INTEGER NOT NULL, due_at INTEGER NOT NULL,

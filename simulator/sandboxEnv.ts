@@ -32,6 +32,8 @@ const Env = z.object({
   SANDBOX_ACCESS_TOKEN_TTL_MS: z.coerce.number().int().positive().optional(),
   /** A JSON file with the protocol profile the sandbox speaks (protocol/profile.ts). */
   SANDBOX_PROFILE: z.string().min(1).optional(),
+  /** 1: writes repeating a requestId get their first reply (off by default, as on a real bureau). */
+  SANDBOX_DEDUPLICATE_REQUEST_IDS: z.enum(['0', '1']).optional(),
   /** Replay mode: a folder of capture files answers every business call (simulator/replay.ts). */
   SANDBOX_REPLAY_DIR: z.string().min(1).optional(),
   /** The replayed tenant's AES-GCM data password; unset = base64 data. */
@@ -45,6 +47,7 @@ export interface SandboxEnv {
   faults?: StartFaults;
   accessTokenTtlMs?: number;
   profile?: ProtocolProfile;
+  deduplicateRequestIds?: boolean;
   replayDir?: string;
   replayEncoding?: DataEncoding;
 }
@@ -78,6 +81,7 @@ export function sandboxEnv(env: NodeJS.ProcessEnv): SandboxEnv {
     ...(Object.keys(faults).length ? { faults } : {}),
     ...(e.SANDBOX_ACCESS_TOKEN_TTL_MS ? { accessTokenTtlMs: e.SANDBOX_ACCESS_TOKEN_TTL_MS } : {}),
     ...(e.SANDBOX_PROFILE ? { profile: profileFile(e.SANDBOX_PROFILE) } : {}),
+    ...(e.SANDBOX_DEDUPLICATE_REQUEST_IDS ? { deduplicateRequestIds: e.SANDBOX_DEDUPLICATE_REQUEST_IDS === '1' } : {}),
     ...(e.SANDBOX_REPLAY_DIR ? { replayDir: e.SANDBOX_REPLAY_DIR } : {}),
     ...(e.SANDBOX_REPLAY_DATA_PASSWORD
       ? { replayEncoding: { kind: 'aes-gcm' as const, password: e.SANDBOX_REPLAY_DATA_PASSWORD } }

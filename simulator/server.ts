@@ -38,6 +38,12 @@ export interface SandboxOptions {
    */
   profile?: ProtocolProfileInput;
   /**
+   * Whether a write repeating a requestId gets its first reply instead of reaching the bureau again,
+   * for every tenant without a setting of its own (POST /admin/request-id-dedup). Given here, it is
+   * (re)written at each start; absent, whatever the db holds stays (off on a new db).
+   */
+  deduplicateRequestIds?: boolean;
+  /**
    * When given, the sandbox clock is set to this instant before each request: a test on the
    * time-skipping server passes that server's clock, so the bureau's calendar moves with workflow time.
    */
@@ -79,6 +85,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   if (opts.accessTokenTtlMs !== undefined) settings.setTokenTtls({ accessTokenTtlMs: opts.accessTokenTtlMs });
   if (opts.faults) applyStartFaults(settings, StartFaults.parse(opts.faults));
   if (opts.profile) settings.setProfile(ANY_TENANT, resolveProfile(opts.profile, 'startSandbox({ profile })'));
+  if (opts.deduplicateRequestIds !== undefined)
+    settings.setDeduplicatesRequestIds(ANY_TENANT, opts.deduplicateRequestIds);
   opts.prepare?.({ store, settings, bureau });
 
   // Hung replies (an injected fault) keep their sockets open: close() must destroy them.

@@ -10,7 +10,10 @@ import {
 import type { Store, TaskKind } from './store.js';
 import { parseProfile, type ProtocolProfile } from '../protocol/profile.js';
 
-/** Sandbox knobs persisted in SQLite: clock offset, task latencies, token lifetimes, faults, quota. */
+/**
+ * Sandbox knobs persisted in SQLite: clock offset, task latencies, token lifetimes, faults, quota,
+ * protocol profile, requestId de-duplication.
+ */
 
 export type TaskDelays = Record<TaskKind, number>;
 
@@ -26,6 +29,7 @@ const NO_FAULTS: FaultSettingsType = FaultSettings.parse({});
 const CLOCK_OFFSET_KEY = 'clock.offsetMs';
 const ACCESS_TTL_KEY = 'auth.accessTokenTtlMs';
 const APP_TTL_KEY = 'auth.appTokenTtlMs';
+const DEDUP_KEY = 'dedup.requestIds';
 
 /**
  * A protocol profile from plain settings over the defaults (protocol/profile.ts parseProfile),
@@ -121,6 +125,20 @@ export class Settings {
   }
   setProfile(tenantId: string, profile: ProtocolProfile): void {
     this.store.setSetting(`profile.${tenantId}`, JSON.stringify(profile));
+  }
+
+  /**
+   * Whether a write repeated with the same requestId is answered with its first reply instead of
+   * reaching the bureau again: the tenant's own setting, else the one for every tenant, else off
+   * (nothing documents that the real cloud de-duplicates).
+   */
+  deduplicatesRequestIds(tenantId: string): boolean {
+    const raw =
+      this.store.getSetting(`${DEDUP_KEY}.${tenantId}`) ?? this.store.getSetting(`${DEDUP_KEY}.${ANY_TENANT}`);
+    return raw === '1';
+  }
+  setDeduplicatesRequestIds(tenantId: string, on: boolean): void {
+    this.store.setSetting(`${DEDUP_KEY}.${tenantId}`, on ? '1' : '0');
   }
 
   accessTokenTtlMs(): number {

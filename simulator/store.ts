@@ -1,4 +1,4 @@
-import type { PoolInvoice } from '../protocol/interfaces.js';
+import type { PoolInvoice, SelectInvoiceLine } from '../protocol/interfaces.js';
 import type { StatisticStatus } from '../protocol/codes.js';
 import { ALL_TABLES, type Db } from './db.js';
 
@@ -71,8 +71,9 @@ export interface LedgerInvoice {
 }
 
 /**
- * One write request that reached a write handler of the bureau, accepted or refused. Requests
- * answered from the requestId cache never reach a handler and are not here.
+ * One write request that reached a write handler of the bureau, accepted or refused. With the
+ * tenant's requestId de-duplication on, repeats answered from the requestId cache never reach a
+ * handler and are not here; with it off (the default) every repeat is.
  */
 export interface LedgerEntry {
   id: number;
@@ -208,11 +209,23 @@ function toTask(r: Row): Task {
   };
 }
 
+export type InvoiceIdentity = Pick<StoredInvoice, 'invoiceCode' | 'invoiceNo' | 'invoiceType'>;
+
+/** A pool invoice's identity as the in-progress sets hold it (SQL: INVOICE_KEY_SQL). */
+export const invoiceKey = (inv: { invoiceCode: string; invoiceNo: string }) => `${inv.invoiceCode}|${inv.invoiceNo}`;
+const INVOICE_KEY_SQL = "(invoice_code || '|' || invoice_no)";
+
 export interface InvoiceFilter {
   invoiceDateStart?: string;
   invoiceDateEnd?: string;
   invoiceTypes?: number[];
-  selectStatus?: '0' | '1';
+  /** As reported: with `inProgress`, 5 is an invoice in it and 0 / 1 only invoices outside it. */
+  selectStatus?: '0' | '1' | '5';
+  /**
+   * Keys (invoiceKey) of invoices in a select task that has not settled: reported with
+   * selectStatus 5 (勾选中) and filtered as such. Absent: the bureau's stored status as it is.
+   */
+  inProgress?: ReadonlySet<string>;
   dataSources?: string[];
   boundBillTypes?: string[];
   accountStatus?: string;
@@ -407,8 +420,28 @@ export class Store {
   }
   findInvoices(taxNo: string, invoiceNo: string): StoredInvoice[] {
     return (
-      this.db.prepare('SELECT * FROM invoices WHERE tax_no = ? AND invoice_no = ?').all(taxNo, invoiceNo) as Row[]
+      this.db
+        .prepare('SELECT * FROM invoices WHERE tax_no = ? AND invoice_no = ? ORDER BY invoice_code')
+        .all(taxNo, invoiceNo) as Row[]
     ).map(toInvoice);
+  }
+  /**
+   * What matchPoolInvoice reads of the invoices with any of these numbers, each number's in
+   * findInvoices order (only these columns: reading whole rows costs more than the search).
+   */
+  invoiceIdentities(taxNo: string, invoiceNos: readonly string[]): InvoiceIdentity[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT invoice_code, invoice_no, invoice_type FROM invoices
+           WHERE tax_no = ? AND invoice_no IN (SELECT value FROM json_each(?)) ORDER BY invoice_no, invoice_code`,
+        )
+        .all(taxNo, JSON.stringify(invoiceNos)) as Row[]
+    ).map((r) => ({
+      invoiceCode: str(r.invoice_code),
+      invoiceNo: str(r.invoice_no),
+      invoiceType: num(r.invoice_type),
+    }));
   }
   setSelection(
     taxNo: string,
@@ -462,7 +495,15 @@ export class Store {
     };
     add('invoice_date >= @start', 'start', f.invoiceDateStart);
     add('invoice_date <= @end', 'end', f.invoiceDateEnd);
-    add('select_status = @sel', 'sel', f.selectStatus);
+    const inProgress = f.inProgress ?? new Set<string>();
+    if (f.selectStatus !== undefined && inProgress.size > 0) {
+      params.inProgress = JSON.stringify([...inProgress]);
+      const negate = f.selectStatus === '5' ? '' : 'NOT ';
+      where.push(`${negate}${INVOICE_KEY_SQL} IN (SELECT value FROM json_each(@inProgress))`);
+    }
+    if (f.selectStatus === '5') {
+      if (inProgress.size === 0) where.push('0');
+    } else add('select_status = @sel', 'sel', f.selectStatus);
     add('account_status = @accountStatus', 'accountStatus', f.accountStatus);
     add('account_period = @accountPeriod', 'accountPeriod', f.accountPeriod);
     const inList = (column: string, values: string[] | undefined) => {
@@ -480,7 +521,9 @@ export class Store {
           `SELECT * FROM invoices WHERE ${clause} ORDER BY invoice_date, invoice_code, invoice_no LIMIT @limit OFFSET @offset`,
         )
         .all({ ...params, limit, offset }) as Row[]
-    ).map(toInvoice);
+    )
+      .map(toInvoice)
+      .map((inv) => (inProgress.has(invoiceKey(inv)) ? { ...inv, selectStatus: '5' as const } : inv));
     return { total, rows };
   }
   /** Every invoice of the taxpayer's pool, with the bureau's selection state. */
@@ -519,6 +562,28 @@ export class Store {
       )
       .get(taxNo, now) as Row | undefined;
     return row ? toTask(row) : undefined;
+  }
+  /** The invoice lines of the taxpayer's select tasks not settled yet (created by `createdBy`, when given). */
+  unsettledSelectLines(taxNo: string, createdBy = Number.MAX_SAFE_INTEGER): SelectInvoiceLine[] {
+    const rows = this.db
+      .prepare(
+        `SELECT request_json FROM tasks WHERE tax_no = ? AND settled_at IS NULL AND kind = 'select'
+           AND created_at <= ? ORDER BY created_at, rowid`,
+      )
+      .all(taxNo, createdBy) as Row[];
+    return rows.flatMap(
+      (r) => (JSON.parse(str(r.request_json)) as { payload: { invoices: SelectInvoiceLine[] } }).payload.invoices,
+    );
+  }
+  /** Whether a task of one of these kinds for the taxpayer and period has not settled yet. */
+  hasUnsettledTask(taxNo: string, period: string, kinds: readonly TaskKind[]): boolean {
+    const row = this.db
+      .prepare(
+        `SELECT 1 FROM tasks WHERE tax_no = ? AND settled_at IS NULL AND period = ?
+           AND kind IN (SELECT value FROM json_each(?)) LIMIT 1`,
+      )
+      .get(taxNo, period, JSON.stringify(kinds));
+    return row !== undefined;
   }
   /** Settled tasks of a kind, in the order they settled. */
   settledTasks(kind: TaskKind): Task[] {

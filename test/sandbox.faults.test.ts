@@ -41,7 +41,8 @@ describe('sandbox: fault injection', () => {
     assert.equal(await selectLedger(), 0);
   });
 
-  it('HTTP 5xx after processing: the write is recorded and a retry with the same requestId gets the first reply', async () => {
+  it('HTTP 5xx after processing: the write is recorded; with de-duplication on a retry with the same requestId gets the first reply', async () => {
+    await t.admin.setRequestIdDedup(true);
     await t.admin.setFaults({ http5xxRate: 1, http5xxStatus: 502, injectAt: 'after', interfaces: ['invoiceSelect'] });
     assert.equal((await t.rawHttp(selectEnvelope('w1'))).status, 502);
     const ledger = await t.admin.ledger({ interfaceCode: 'invoiceSelect' });

@@ -33,7 +33,8 @@ describe('sandbox: the ledger of write requests', () => {
   });
   afterEach(() => t.close());
 
-  it('records refused writes with the refusal, and not the repeats answered from the requestId cache', async () => {
+  it('records refused writes with the refusal, and not the repeats answered from the requestId cache (de-duplication on)', async () => {
+    await t.admin.setRequestIdDedup(true);
     const refused = await t.call('statisticConfirm', { taxNo: TAX, password: 'bad', asyncFlag: '1' }, 'c-1');
     assert.equal(refused.errorCode, GatewayCode.BusinessRuleViolated);
     const selected = await t.ok('invoiceSelect', selectRequest(TAX, [selectLine('L1')]), 's-1');

@@ -182,7 +182,8 @@ describe('sandbox: protocol completeness', () => {
     );
   });
 
-  it('repeats preSelectConfirm and invoiceDown idempotently by requestId', async () => {
+  it('with requestId de-duplication on, repeats preSelectConfirm idempotently by requestId', async () => {
+    await t.admin.setRequestIdDedup(true);
     await t.ok('preSelect', { taxNo: TAX, deductionPurpose: '1', invoices: [selectLine('P1')] });
     const first = await t.ok('preSelectConfirm', { taxNo: TAX, asyncFlag: '1' }, 'confirm-1');
     const again = await t.ok('preSelectConfirm', { taxNo: TAX, asyncFlag: '1' }, 'confirm-1');

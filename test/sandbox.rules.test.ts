@@ -287,7 +287,8 @@ describe('sandbox: bureau rules', () => {
     assert.equal((await t.call('statisticConfirmResult', { taxNo: TAX, taskNo: confirm.taskNo })).errorCode, '1003');
   });
 
-  it('repeats a write with the same requestId: same reply, done once', async () => {
+  it('with requestId de-duplication on, repeats a write with the same requestId: same reply, done once', async () => {
+    await t.admin.setRequestIdDedup(true);
     const first = await t.ok('invoiceSelect', selectRequest(TAX, [selectLine('A1')]), 'sel-1');
     const again = await t.ok('invoiceSelect', selectRequest(TAX, [selectLine('A2')]), 'sel-1');
     assert.equal(again.taskNo, first.taskNo);

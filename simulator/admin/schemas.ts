@@ -114,6 +114,17 @@ export interface ProfileState {
 }
 export type StatisticQuery = z.input<typeof StatisticQuery>;
 
+/** Whether repeated requestIds of writes are answered from the first reply, per tenant or "*" (every tenant without its own). */
+export const RequestIdDedupBody = z.object({ tenantId: ProfileTenant, enabled: z.boolean() });
+export type RequestIdDedupBody = z.input<typeof RequestIdDedupBody>;
+export const RequestIdDedupQuery = z.object({ tenantId: ProfileTenant });
+export type RequestIdDedupQuery = z.input<typeof RequestIdDedupQuery>;
+export interface RequestIdDedupState {
+  tenantId: string;
+  /** The setting in force for the tenant (its own, else the one for "*", else off). */
+  enabled: boolean;
+}
+
 export interface TaxpayerSummary {
   taxNo: string;
   name: string;
@@ -152,7 +163,10 @@ export interface FaultsServed {
   slow: number;
   /** Replies lost (5xx, hang, reset) after the request was processed and committed. */
   lostAfterProcessing: number;
-  /** Of those, writes answered success (done now, or before under the same requestId); the client never heard. */
+  /**
+   * Of those, writes answered success (done now, or before under the same requestId with
+   * de-duplication on); the client never heard.
+   */
   writesLostAfterProcessing: number;
 }
 

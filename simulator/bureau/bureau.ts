@@ -4,7 +4,15 @@ import { SELECT_RESULT_MESSAGES, SelectResultCode, StatisticOperation, Statistic
 import type { ParsedRequestOf } from '../../protocol/interfaces.js';
 import { addMonths, lastDayOfPeriod, likelyCurrentPeriod } from '../../protocol/period.js';
 import type { Settings } from '../settings.js';
-import type { StoredInvoice, Store, Task, TaskKind, Taxpayer } from '../store.js';
+import {
+  invoiceKey,
+  type InvoiceIdentity,
+  type StoredInvoice,
+  type Store,
+  type Task,
+  type TaskKind,
+  type Taxpayer,
+} from '../store.js';
 import { deadlineDay, formatShanghaiTime, insideFilingWindow, nextRolloverAt } from './calendar.js';
 import { PoolStore } from './poolStore.js';
 import { evaluateSelectLine, matchPoolInvoice } from './selectRules.js';
@@ -47,8 +55,10 @@ export interface DownloadTaskResult {
   /** Of the bureau's invoices collected by the search, how many were new to the pool. */
   added: number;
   /** The search's invoices as they stood when the task settled, for invoiceDownQuery to page through. */
-  invoices: StoredInvoice[];
+  invoices: DownloadedInvoice[];
 }
+/** A pool invoice in a download's list; `inProgress` when a select task held it unsettled then (勾选中). */
+export type DownloadedInvoice = StoredInvoice & { inProgress?: boolean };
 /**
  * The bureau's internal verdict on one invoice of a select task: a numeric result code
  * (protocol/codes.ts SelectResultCode) and its message. The gateway turns it into Kingdee's
@@ -127,6 +137,28 @@ export class Bureau {
     return tp.lastLoginAt !== null && tp.lastLoginAt <= at && at - tp.lastLoginAt <= BUREAU_LOGIN_VALIDITY_MS;
   }
 
+  /**
+   * Keys (store invoiceKey) of the pool invoices a select task that has not settled designates
+   * (cancellations and confirmed pre-selections included): 勾选中 to a reader of the pool. With
+   * `at`, only tasks created by then. One query for the tasks, one for their invoices.
+   */
+  selectingInvoices(taxNo: string, at?: number): Set<string> {
+    const lines = this.store.unsettledSelectLines(taxNo, at);
+    const keys = new Set<string>();
+    if (lines.length === 0) return keys;
+    const byNumber = new Map<string, InvoiceIdentity[]>();
+    for (const inv of this.store.invoiceIdentities(taxNo, [...new Set(lines.map((l) => l.invoiceNo))])) {
+      const same = byNumber.get(inv.invoiceNo);
+      if (same) same.push(inv);
+      else byNumber.set(inv.invoiceNo, [inv]);
+    }
+    for (const line of lines) {
+      const pool = matchPoolInvoice(line, byNumber.get(line.invoiceNo) ?? []);
+      if (pool) keys.add(invoiceKey(pool));
+    }
+    return keys;
+  }
+
   /** Sets the period (admin or taxperiodChange) and when the bureau will roll it over. */
   setPeriod(taxNo: string, period: string, at: number): void {
     this.store.setPeriod(taxNo, period, nextRolloverAt(period, at));
@@ -185,7 +217,7 @@ export class Bureau {
       result = r;
       outcome = `ok=${ok} failed=${r.lines.length - ok} codes=${[...new Set(r.lines.map((l) => l.resultCode))].join(',')}`;
     } else if (task.kind === 'download') {
-      const r = this.settleDownload(task.taxNo, task.request as DownloadTaskRequest);
+      const r = this.settleDownload(task.taxNo, task.request as DownloadTaskRequest, at);
       result = r;
       outcome = `${r.success ? 'ok' : 'failed'} total=${r.total} added=${r.added} ${r.resultMsg}`;
     } else if (task.kind === 'statistic') {
@@ -237,7 +269,7 @@ export class Bureau {
    * they are), then the pool's invoices matching the search are the task's list (sandbox reading of
    * searchOpt, docs/assumptions.md).
    */
-  private settleDownload(taxNo: string, request: DownloadTaskRequest): DownloadTaskResult {
+  private settleDownload(taxNo: string, request: DownloadTaskRequest, at: number): DownloadTaskResult {
     const search = request.payload.searchOpt;
     if (!request.loggedIn) {
       return { success: false, resultMsg: SELECT_RESULT_MESSAGES[36], total: 0, added: 0, invoices: [] };
@@ -257,7 +289,11 @@ export class Bureau {
     for (const inv of collected) if (this.store.insertInvoice(taxNo, inv, false)) added += 1;
     const statuses = list(search.invoiceStatus)?.map(Number);
     const flags = list(search.authenticateFlags);
-    const invoices = this.store.allInvoices(taxNo).filter(
+    const selecting = this.selectingInvoices(taxNo, at);
+    const listed = this.store
+      .allInvoices(taxNo)
+      .map((inv): DownloadedInvoice => (selecting.has(invoiceKey(inv)) ? { ...inv, inProgress: true } : inv));
+    const invoices = listed.filter(
       (inv) =>
         (!search.startTime || inv.invoiceDate >= search.startTime) &&
         (!endDate || inv.invoiceDate <= endDate) &&
@@ -265,7 +301,7 @@ export class Bureau {
         (!search.taxPeriod || inv.selectStatus === '0' || inv.selectPeriod === search.taxPeriod) &&
         (!types || types.includes(inv.invoiceType)) &&
         (!statuses || statuses.includes(inv.invoiceStatus)) &&
-        (!flags || flags.includes(inv.selectStatus)) &&
+        (!flags || flags.includes(inv.inProgress ? '5' : inv.selectStatus)) &&
         (search.invoiceCode === undefined || inv.invoiceCode === search.invoiceCode) &&
         (search.invoiceNo === undefined || inv.invoiceNo === search.invoiceNo) &&
         (search.salerTaxNo === undefined || inv.salerTaxNo === search.salerTaxNo),

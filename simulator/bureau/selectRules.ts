@@ -43,7 +43,10 @@ export function isDeductibleType(type: number, agricultural: boolean): boolean {
 }
 
 /** The pool invoice a line designates: same number, same code when both have one, type in the line's list. */
-export function matchPoolInvoice(line: SelectInvoiceLine, candidates: StoredInvoice[]): StoredInvoice | undefined {
+export function matchPoolInvoice<I extends Pick<StoredInvoice, 'invoiceCode' | 'invoiceType'>>(
+  line: SelectInvoiceLine,
+  candidates: readonly I[],
+): I | undefined {
   const types = line.invoiceType.split(',').map(Number);
   return candidates.find(
     (c) =>

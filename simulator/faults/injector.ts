@@ -58,10 +58,34 @@ export class FaultInjector {
   }
 
   draw(tenantId: string, settings: FaultSettings, interfaceCode: string | undefined): FaultDraw {
+    const none: FaultDraw = { action: 'none', delayMs: 0 };
     if (settings.interfaces.length > 0 && (!interfaceCode || !settings.interfaces.includes(interfaceCode))) {
-      return { action: 'none', delayMs: 0 };
+      return none;
     }
     const key = JSON.stringify(settings);
+    const limit = settings.maxInjected;
+    if (limit !== undefined && this.injectedSince(tenantId, key) >= limit) return none;
+    const drawn = this.drawFrom(tenantId, settings, key);
+    if (limit !== undefined && (drawn.action !== 'none' || drawn.delayMs > 0)) {
+      this.counters.setSetting(
+        `faults.injected.${tenantId}`,
+        JSON.stringify({ key, n: this.injectedSince(tenantId, key) + 1 }),
+      );
+    }
+    return drawn;
+  }
+
+  /**
+   * Requests that got a fault under these settings since they were set: a count kept with the
+   * settings it belongs to, so other settings (or the same ones set again, see reset) start anew.
+   */
+  private injectedSince(tenantId: string, key: string): number {
+    const raw = this.counters.getSetting(`faults.injected.${tenantId}`);
+    const stored = raw ? (JSON.parse(raw) as { key: string; n: number }) : undefined;
+    return stored?.key === key ? stored.n : 0;
+  }
+
+  private drawFrom(tenantId: string, settings: FaultSettings, key: string): FaultDraw {
     let stream = this.streams.get(tenantId);
     if (!stream || stream.key !== key) {
       stream = { key, next: prng(hashSeed(`${tenantId}|${settings.seed}`)) };
@@ -82,9 +106,10 @@ export class FaultInjector {
     return { action: 'none', delayMs };
   }
 
-  /** Forget the draws so far (new settings restart the sequence anyway). */
+  /** Forget the draws and the injected count so far (settings set again start both anew). */
   reset(tenantId: string): void {
     this.streams.delete(tenantId);
+    this.counters.setSetting(`faults.injected.${tenantId}`, JSON.stringify({ key: '', n: 0 }));
   }
 }
 

@@ -7,7 +7,8 @@ import { z } from 'zod';
  * injectAt says where a drawn 5xx / reset / hang happens:
  * - 'before': the request is dropped before the sandbox processes it (nothing changes);
  * - 'after':  the request is processed and committed, then the reply is lost — the bureau
- *             accepted the write but the client never heard (the case idempotent writes exist for).
+ *             accepted the write but the client never heard (the case a client must read the
+ *             bureau's state for before it resends).
  */
 const Rate = z.number().min(0).max(1);
 
@@ -26,6 +27,11 @@ export const FaultSettings = z
     /** Only these interfaceCodes are affected; empty or absent = all of them. */
     interfaces: z.array(z.string().min(1)).default([]),
     seed: z.number().int().default(1),
+    /**
+     * At most this many requests get a fault (any kind, slow included) after these settings were
+     * set; then none. E.g. 1 with http5xxRate 1 loses exactly one reply.
+     */
+    maxInjected: z.number().int().positive().optional(),
   })
   .refine((f) => f.http5xxRate + f.hangRate + f.resetRate + f.corruptRate <= 1, {
     message: 'http5xxRate + hangRate + resetRate + corruptRate must not exceed 1',

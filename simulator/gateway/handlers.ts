@@ -184,8 +184,10 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
     };
   },
 
-  invoicePoolQuery: (req, { store, taxpayer }) => {
+  // selectStatus 5 (勾选中): the invoice is in a select task that has not settled (computed at read time).
+  invoicePoolQuery: (req, { bureau, store, taxpayer }) => {
     const filter = {
+      inProgress: bureau.selectingInvoices(taxpayer.taxNo),
       ...(req.invoiceDateStart ? { invoiceDateStart: req.invoiceDateStart } : {}),
       ...(req.invoiceDateEnd ? { invoiceDateEnd: req.invoiceDateEnd } : {}),
       ...(req.invoiceType ? { invoiceTypes: req.invoiceType.split(',').map(Number) } : {}),
@@ -208,7 +210,10 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   ...accountingHandlers,
 };
 
-/** Writes whose replies are kept per (taxNo, interfaceCode, requestId). */
+/**
+ * Writes whose replies are kept per (taxNo, interfaceCode, requestId) when the tenant's requestId
+ * de-duplication setting is on (Settings.deduplicatesRequestIds; off by default).
+ */
 export const IDEMPOTENT_WRITES: readonly InterfaceCode[] = [
   'invoiceSelect',
   'statisticCreate',

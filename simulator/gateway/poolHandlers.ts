@@ -1,19 +1,24 @@
 import { GatewayCode, SELECT_RESULT_MESSAGES, SelectResultCode } from '../../protocol/codes.js';
 import { MAX_INVOICES_PER_BATCH } from '../../protocol/interfaces.js';
-import type { DownloadTaskRequest, DownloadTaskResult, SelectTaskRequest } from '../bureau/bureau.js';
+import type {
+  DownloadedInvoice,
+  DownloadTaskRequest,
+  DownloadTaskResult,
+  SelectTaskRequest,
+} from '../bureau/bureau.js';
 import { PoolStore } from '../bureau/poolStore.js';
 import { matchPoolInvoice } from '../bureau/selectRules.js';
 import { GatewayError } from '../errors.js';
-import type { StoredInvoice } from '../store.js';
 import type { Handler } from './handlers.js';
 import { resultItem, selectResultPage, splitResults } from './replies.js';
 import { ledgerAccepted, noSuchTask, settledTask } from './taskHelpers.js';
 
 /**
  * A pool invoice as invoiceDownQuery lists it (Kingdee's field names, our shape): totalTaxAmount the
- * tax, totalAmount the total, authenticateFlag 0/1, taxPeriod the period it was selected for.
+ * tax, totalAmount the total, authenticateFlag 0/1, or 5 (勾选中) while a select task holding it had
+ * not settled when the download did, taxPeriod the period it was selected for.
  */
-export function downloadedInvoice(inv: StoredInvoice) {
+export function downloadedInvoice(inv: DownloadedInvoice) {
   return {
     invoiceType: String(inv.invoiceType),
     invoiceCode: inv.invoiceCode,
@@ -27,7 +32,7 @@ export function downloadedInvoice(inv: StoredInvoice) {
     totalAmount: inv.totalAmount,
     effectiveTaxAmount: inv.selectStatus === '1' && inv.effectiveTax ? inv.effectiveTax : inv.taxAmount,
     invoiceStatus: String(inv.invoiceStatus),
-    authenticateFlag: inv.selectStatus,
+    authenticateFlag: inv.inProgress ? '5' : inv.selectStatus,
     taxPeriod: inv.selectStatus === '1' ? inv.selectPeriod : '',
   };
 }

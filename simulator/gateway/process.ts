@@ -121,13 +121,15 @@ function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefi
   const now = deps.settings.now();
   deps.bureau.catchUp(taxpayer.taxNo, now);
 
-  // Assumption (not in the seed): a write repeated with the same requestId for the same taxNo and
-  // interface is a retry. It gets the original reply (same taskNo) and changes nothing again, even
-  // if its data differ. Only accepted writes are remembered; a refused one may be retried.
-  const idempotent = IDEMPOTENT_WRITES.includes(interfaceCode);
+  // Only with the tenant's de-duplication setting on (off by default: nothing documents that the
+  // cloud de-duplicates), a write repeated with the same requestId for the same taxNo and interface
+  // is a retry: it gets the original reply (same taskNo) and changes nothing again, even if its data
+  // differ. Only accepted writes are remembered; a refused one may be retried. With the setting off
+  // every write reaches the bureau, a repeat included.
+  const idempotent = IDEMPOTENT_WRITES.includes(interfaceCode) && deps.settings.deduplicatesRequestIds(tenant.tenantId);
   let result = idempotent ? deps.store.getIdempotentReply(taxpayer.taxNo, interfaceCode, requestId) : undefined;
   if (result === undefined) {
-    // Past the requestId cache the request reaches the bureau: a write is ledgered, accepted or refused.
+    // Past the requestId cache (if on) the request reaches the bureau: a write is ledgered, accepted or refused.
     const handler = handlers[interfaceCode] as Handler<InterfaceCode>;
     const current = deps.bureau.taxpayer(taxpayer.taxNo);
     const ctx = {

@@ -227,14 +227,17 @@ export function statisticObject(ctx: StatisticContext, period: string): Statisti
   const stat = store.getStatistic(taxpayer.taxNo, period);
   const status = reportedStatus(stat?.status ?? StatisticStatus.NotGenerated, period, now);
   const rows = statisticRows(bureau.statisticItems(taxpayer.taxNo, period), ctx.profile.statisticCategories);
+  // A generate, revoke or confirm task not settled yet: neither revoking nor confirming is allowed
+  // now (the sandbox's reading of isAllowQxTj / isAllowQrtj); the status stays the bureau's.
+  const busy = store.hasUnsettledTask(taxpayer.taxNo, period, ['statistic', 'confirm']);
   return {
     taxPeriod: period,
     skssq: skssq(bureau, taxpayer, period, now),
     gxrqfw: gxrqfw(period),
     updateTime: formatShanghaiTime(stat?.updatedAt ?? now),
     createTjbbStatus: status,
-    isAllowQxTj: REVOCABLE.includes(status),
-    isAllowQrtj: status === StatisticStatus.Generated,
+    isAllowQxTj: !busy && REVOCABLE.includes(status),
+    isAllowQrtj: !busy && status === StatisticStatus.Generated,
     allowChangeSsqBySeason: taxpayer.periodChangeSupported,
     tjInfoArr: rows,
     tjInfo: packRows(rows),

@@ -6,6 +6,8 @@ import {
   LedgerQuery,
   ProfileBody,
   ProfileQuery,
+  RequestIdDedupBody,
+  RequestIdDedupQuery,
   SeedDemoBody,
   SetClockBody,
   StatisticQuery,
@@ -137,6 +139,21 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
       'Set the protocol profile the sandbox speaks to a tenant (interface codes, select flag, confirm-result interface, statistic categories)',
     body: ProfileBody,
     example: { tenantId: 'devbiz', profile: { selectFlag: { select: '1', cancel: '0' } } },
+  },
+  {
+    method: 'get',
+    path: '/admin/request-id-dedup',
+    summary:
+      'Whether writes repeating a requestId get their first reply, for a tenant ("*": every tenant without its own)',
+    query: RequestIdDedupQuery,
+  },
+  {
+    method: 'post',
+    path: '/admin/request-id-dedup',
+    summary:
+      'Turn requestId de-duplication of writes on or off for a tenant (default off: every repeat reaches the bureau)',
+    body: RequestIdDedupBody,
+    example: { tenantId: 'devbiz', enabled: false },
   },
   { method: 'get', path: '/admin/invariants', summary: 'Invariants over settled bureau tasks' },
   { method: 'get', path: '/admin/taxpayers', summary: 'Every taxpayer with its summary' },

@@ -8,6 +8,8 @@ import {
   LedgerQuery,
   ProfileBody,
   ProfileQuery,
+  RequestIdDedupBody,
+  RequestIdDedupQuery,
   SeedDemoBody,
   SetClockBody,
   StatisticQuery,
@@ -18,6 +20,7 @@ import {
   type FaultsServed,
   type LedgerRecord,
   type ProfileState,
+  type RequestIdDedupState,
   type StatisticRecord,
 } from '../admin/schemas.js';
 import { ProfileError } from '../../protocol/profile.js';
@@ -185,6 +188,18 @@ export async function adminPlugin(
       throw err;
     }
     return { tenantId, profile: settings.profile(tenantId) };
+  });
+
+  // requestId de-duplication of writes per tenant ("*": every tenant without its own), off by default.
+  app.get('/admin/request-id-dedup', async (request): Promise<RequestIdDedupState> => {
+    const tenantId = profileTenant(parse(RequestIdDedupQuery, request.query).tenantId);
+    return { tenantId, enabled: settings.deduplicatesRequestIds(tenantId) };
+  });
+  app.post('/admin/request-id-dedup', async (request): Promise<RequestIdDedupState> => {
+    const body = parse(RequestIdDedupBody, request.body);
+    const tenantId = profileTenant(body.tenantId);
+    settings.setDeduplicatesRequestIds(tenantId, body.enabled);
+    return { tenantId, enabled: settings.deduplicatesRequestIds(tenantId) };
   });
 
   app.get('/admin/invariants', async () => {
