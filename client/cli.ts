@@ -1,6 +1,6 @@
 /**
  * The operator CLI for MonthlyDeductionWorkflow (DESIGN.md §6):
- *   npm run cli -- start|status|approve|reject|list ...   (or the package bin `vat-deduction`)
+ *   npm run cli -- start|status|approve|reject|list|retry ...   (or the package bin `vat-deduction`)
  * Every argument is validated before Temporal is contacted.
  * Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found / wrong state.
  */
@@ -42,6 +42,8 @@ import { addScheduleCommands } from './scheduleCommands.js';
 import { candidateSourceFromOptions } from './candidateSourceOption.js';
 import { INVOICE_FILE_COLUMNS } from '../protocol/invoicesFile.js';
 import { watchStatus } from './watchStatus.js';
+import { describeResetPoint, retryMonth, type RetryCandidate } from './retryMonth.js';
+import { isRetryableStatus, retryCommand } from '../workflows/launcherContract.js';
 
 export const EXIT_OK = 0;
 export const EXIT_UNEXPECTED = 1;
@@ -273,9 +275,23 @@ export function formatStatus(status: DeductionStatus): string {
     text += `  refused ${r.signal} 已拒绝的信号 (${r.at}${r.approver ? `, ${r.approver}` : ''}): ${r.reason}\n`;
   }
   if (status.failure) text += line('Failure 失败原因', status.failure);
+  if (isRetryableStatus(status.status)) {
+    text += `To resume this month from where it stopped: ${retryCommand(p.taxNo, p.taxPeriod)}\n`;
+  }
   if (status.source === 'search-attributes' && status.status === 'RUNNING') {
     text += '(No worker answered the progress query: stage taken from the DeductionStage search attribute.)\n';
   }
+  return text;
+}
+
+/** What `retry` found, printed before it acts. */
+function formatRetryCandidate(c: RetryCandidate): string {
+  let text = '';
+  text += line('Workflow 工作流', `${c.workflowId}, run ${c.runId}`);
+  text += line('Status 状态', `${c.status}${c.closeTime ? ` at ${c.closeTime.toISOString()}` : ''}`);
+  text += line('Failure 失败原因', c.failure);
+  if (c.stage) text += line('Stage 阶段', `${c.stage}${c.stageBefore ? ` (in ${c.stageBefore} when it stopped)` : ''}`);
+  text += line('Reset point 重置点', describeResetPoint(c.resetPoint));
   return text;
 }
 
@@ -320,7 +336,8 @@ export function buildProgram(ioOverrides: Partial<CliIo> = {}): Command {
   const program = new Command('vat-deduction')
     .description(
       'Operate the monthly VAT input-invoice deduction workflow (增值税进项发票抵扣勾选) on Temporal: ' +
-        'start a taxpayer-month, inspect it, approve or reject its statistic table, list runs.',
+        'start a taxpayer-month, inspect it, approve or reject its statistic table, list runs, ' +
+        'resume a month that failed or was cancelled.',
     )
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -334,6 +351,7 @@ Examples:
   npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --comment "核对无误"
   npm run cli -- reject --tax-no 91440300591872133B --period 202610 --approver "张三" --reason "金额不符"
   npm run cli -- list --stage AWAITING_APPROVAL
+  npm run cli -- retry --tax-no 91440300591872133B --period 202610 --reason "确认密码已更正"
 ${ENV_HELP}`,
     );
 
@@ -388,7 +406,14 @@ Examples:
           ...(candidateSource ? { candidateSource } : {}),
         }),
       );
-      if (started.alreadyStarted) {
+      if (started.alreadyStarted && isRetryableStatus(started.existingStatus)) {
+        io.out(
+          `Already ran: ${started.workflowId} (run ${started.runId ?? 'unknown'}) ended ${started.existingStatus}; ` +
+            'nothing new was started (a taxpayer-month runs once).\n' +
+            `To resume it from where it stopped: ${retryCommand(taxNo, period)}\n` +
+            `What failed: npm run cli -- status --tax-no ${taxNo} --period ${period}\n`,
+        );
+      } else if (started.alreadyStarted) {
         io.out(
           `Already started: ${started.workflowId} exists (run ${started.runId ?? 'unknown'}); nothing new was started.\n` +
             `A taxpayer-month runs once. See: status --tax-no ${taxNo} --period ${period}\n`,
@@ -501,6 +526,48 @@ Examples:
       const period = opts.period !== undefined ? validPeriod(opts.period, '--period') : undefined;
       const rows = await withClient(io, (client) => listDeductions(client, { stage, taxNo, period }));
       io.out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
+    });
+
+  program
+    .command('retry')
+    .description(
+      'Resume a taxpayer-month that ended FAILED, CANCELLED, TERMINATED or TIMED_OUT from where it stopped (a Temporal reset)',
+    )
+    .requiredOption('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
+    .requiredOption('--period <YYYYMM>', 'tax period 税款所属期')
+    .option('--reason <text>', 'why (recorded on the reset in Temporal), e.g. "确认密码已更正"')
+    .addHelpText(
+      'after',
+      `
+Shows the latest run (its status, why it ended, its stage), then resets it: the same workflow id goes
+on in a new run from where it stopped, keeping its history (an approval already given is not asked
+again). The ended run stays in Temporal's history.
+Reset point: FAILED, TERMINATED, TIMED_OUT: the workflow task that scheduled the last activity, which
+runs again (it reads the bureau first, so no write is repeated); CANCELLED: the last workflow task
+before the cancellation was requested (the cancellation is not applied again). Signals sent after
+that point (an approval) are applied again.
+A RUNNING or COMPLETED month is not retried (exit code 4). A month whose period the bureau has
+already rolled over cannot complete.
+
+Example:
+  npm run cli -- retry --tax-no 91440300591872133B --period 202610 --reason "确认密码已更正"
+`,
+    )
+    .action(async (opts: { taxNo: string; period: string; reason?: string }) => {
+      const taxNo = validTaxNo(opts.taxNo);
+      const period = validPeriod(opts.period, '--period');
+      const reason = opts.reason !== undefined ? validText(opts.reason, '--reason', 500) : undefined;
+      const result = await withClient(io, (client) =>
+        retryMonth(client, taxNo, period, {
+          ...(reason ? { reason } : {}),
+          beforeReset: (candidate) => io.out(formatRetryCandidate(candidate)),
+        }),
+      );
+      io.out(
+        `Reset ${result.workflowId}: new run ${result.newRunId} goes on from there ` +
+          `(run ${result.runId} stays in the history, ${result.status}).\n` +
+          `Follow it: npm run cli -- status --tax-no ${taxNo} --period ${period} --watch\n`,
+      );
     });
 
   addScheduleCommands(program, io);

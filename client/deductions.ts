@@ -82,6 +82,8 @@ export interface StartedDeduction {
   handle: WorkflowHandle;
   /** True when a workflow for this taxpayer-month already existed (running or closed): nothing was started. */
   alreadyStarted: boolean;
+  /** When it already existed: its latest run's status (RUNNING, COMPLETED, FAILED, ...), when Temporal said. */
+  existingStatus?: WorkflowExecutionStatusName;
   input: ParsedMonthlyDeductionInput;
 }
 
@@ -112,12 +114,22 @@ export async function startMonthlyDeduction(client: Client, input: MonthlyDeduct
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const handle = client.workflow.getHandle(workflowId);
     let runId: string | undefined;
+    let existingStatus: WorkflowExecutionStatusName | undefined;
     try {
-      runId = (await handle.describe()).runId;
+      const description = await handle.describe();
+      runId = description.runId;
+      existingStatus = description.status.name;
     } catch {
       runId = undefined;
     }
-    return { workflowId, runId, handle, alreadyStarted: true, input: args };
+    return {
+      workflowId,
+      runId,
+      handle,
+      alreadyStarted: true,
+      ...(existingStatus ? { existingStatus } : {}),
+      input: args,
+    };
   }
 }
 

@@ -7,8 +7,10 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { createAccountingActivities } from '../activities/accountingActivities.js';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
+import { createMonthLookupActivities } from '../activities/monthLookup.js';
 import { Context } from '@temporalio/activity';
 import { InvoiceCloudClient, type InvoiceCloudObserver } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
@@ -61,6 +63,11 @@ export interface DeductionWorkerOptions {
    * holds thousands of parked months at ~2.4 MiB each (BENCHMARKS.md, parked workflows).
    */
   maxCachedWorkflows?: number;
+  /**
+   * The Temporal client the launcher's lookups use (activities/monthLookup.ts); default: one on the
+   * worker's own connection and namespace, with the worker's data converter.
+   */
+  temporalClient?: Client;
 }
 
 const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
@@ -94,8 +101,12 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
   const client =
     options.client ??
     new InvoiceCloudClient(options.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
+  const dataConverter = options.dataConverter ?? dataConverterFromEnv();
+  const temporalClient =
+    options.temporalClient ??
+    new Client({ connection: options.connection, namespace: options.namespace, dataConverter });
   return Worker.create({
-    dataConverter: options.dataConverter ?? dataConverterFromEnv(),
+    dataConverter,
     interceptors: {
       ...options.interceptors,
       activity: [observabilityInterceptors(options.metrics), ...(options.interceptors?.activity ?? [])],
@@ -113,6 +124,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
         client,
         rulesFile: options.accountingRulesFile ?? process.env.ACCOUNTING_RULES_FILE,
       }),
+      ...createMonthLookupActivities(temporalClient),
     },
   });
 }

@@ -35,6 +35,19 @@ export const LauncherInput = z.object({
 });
 export type LauncherInput = z.infer<typeof LauncherInput>;
 
+/** Temporal statuses of a month that ended without completing: `retry` resumes them (client/retryMonth.ts). */
+export const RETRYABLE_STATUSES = ['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'] as const;
+export type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
+
+export function isRetryableStatus(status: string | undefined): status is RetryableStatus {
+  return (RETRYABLE_STATUSES as readonly string[]).includes(status ?? '');
+}
+
+/** The operator command that resumes a month that ended without completing. */
+export function retryCommand(taxNo: string, taxPeriod: string): string {
+  return `npm run cli -- retry --tax-no ${taxNo} --period ${taxPeriod}`;
+}
+
 export interface LauncherResult {
   workflowId: string;
   taxPeriod: string;
@@ -42,4 +55,11 @@ export interface LauncherResult {
   scheduledTime: string;
   /** False when the taxpayer-month already had its workflow: nothing new was started. */
   started: boolean;
+  /**
+   * When nothing was started: the Temporal status of the month's latest run as the worker found it
+   * (RUNNING, COMPLETED, FAILED, CANCELLED, ...). Absent for launcher runs recorded before it existed.
+   */
+  existingStatus?: string;
+  /** When that run ended without completing (RETRYABLE_STATUSES): the command that resumes it. */
+  hint?: string;
 }

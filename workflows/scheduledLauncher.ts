@@ -1,4 +1,12 @@
-import { ApplicationFailure, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  log,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   defineSearchAttributeKey,
   SearchAttributeType,
@@ -13,16 +21,59 @@ import {
   TaxNoSearchAttribute,
   TaxPeriodSearchAttribute,
 } from './contract.js';
-import { LauncherInput, type LauncherResult } from './launcherContract.js';
+import { isRetryableStatus, LauncherInput, retryCommand, type LauncherResult } from './launcherContract.js';
 import type { MonthlyDeductionWorkflow } from './monthlyDeduction.js';
+import type { MonthLookupActivities } from '../activities/monthLookup.js';
 
 /** Set by the Temporal server on every scheduled run: the nominal time, also for backfills. */
 const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
+/** A read of Temporal's own state: quick, a few attempts, and never the launcher's failure. */
+const lookup = proxyActivities<MonthLookupActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+
+/**
+ * Why a month that could not be started exists: its latest run's status, and for a run that ended
+ * without completing the `retry` command that resumes it (logged as a warning too).
+ */
+async function existingMonth(
+  workflowId: string,
+  taxNo: string,
+  taxPeriod: string,
+): Promise<Pick<LauncherResult, 'existingStatus' | 'hint'>> {
+  let existing;
+  try {
+    existing = await lookup.describeExistingMonth.executeWithOptions(
+      { summary: `查询已有月份 describe existing month ${workflowId}` },
+      [workflowId],
+    );
+  } catch (error) {
+    log.warn('The existing month could not be described', {
+      workflowId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return {};
+  }
+  if (!existing.found) return {};
+  if (!isRetryableStatus(existing.status)) return { existingStatus: existing.status };
+  const hint = retryCommand(taxNo, taxPeriod);
+  log.warn(`The month already ran and ended ${existing.status}; nothing new was started. To resume it: ${hint}`, {
+    workflowId,
+    runId: existing.runId,
+    existingStatus: existing.status,
+    stage: existing.stage,
+    hint,
+  });
+  return { existingStatus: existing.status, hint };
+}
+
 /**
  * Started by the taxpayer's Temporal Schedule: derives the period from the scheduled time in
  * Asia/Shanghai and starts the month's deduction once (REJECT_DUPLICATE); the deduction outlives
- * the launcher (ABANDON). A second trigger for the same month is a no-op that reports so.
+ * the launcher (ABANDON). A second trigger for the same month is a no-op that reports so, with the
+ * existing run's status, and the `retry` command when that run ended without completing.
  */
 export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promise<LauncherResult> {
   const parsed = LauncherInput.safeParse(rawInput);
@@ -69,7 +120,9 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
     });
     return { ...result, started: true };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { ...result, started: false };
-    throw err;
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // Launcher runs recorded before the lookup existed replay without it (docs/versioning.md).
+    if (!patched('launcher-existing-month')) return { ...result, started: false };
+    return { ...result, started: false, ...(await existingMonth(workflowId, taxNo, taxPeriod)) };
   }
 }
