@@ -52,7 +52,13 @@ describe('MonthlyDeductionWorkflow with selectionMode preselect (dev server + sa
     await stack.admin.clearFaults();
     assert.ok(waiting.selection && waiting.selection.selected > 0, 'invoices were selected through pre-selection');
     assert.equal(waiting.statistic?.statisticStatus, '02');
-    assert.equal(waiting.statistic.deductibleCount, waiting.selection.selected + waiting.selection.alreadySelected);
+    // A batch whose confirmation reply was lost is found selected when the retry reads the pool.
+    const found = waiting.selection.alreadySelectedInSource?.count ?? 0;
+    assert.equal(
+      waiting.statistic.deductibleCount,
+      waiting.selection.selected + waiting.selection.alreadySelected + found,
+    );
+    assert.equal(waiting.plannedVersusBureau?.agrees, true);
 
     await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
     const result: MonthlyDeductionResult = await handle.result();
