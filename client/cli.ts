@@ -4,6 +4,7 @@
  * Every argument is validated before Temporal is contacted.
  * Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found / wrong state.
  */
+import { describeStatisticStatus } from '../protocol/codes.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -144,6 +145,15 @@ function validInstant(value: string, option: string): string {
   return value;
 }
 
+/** Hours of bureau outage a month rides out before it fails (workflows/contract.ts outageLimitHours). */
+function validOutageHours(value: string, option: string): number {
+  const hours = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(hours > 0) || hours > 24 * 62) {
+    bad(`${option} ${value}: must be a number of hours above 0 and at most ${24 * 62}, e.g. 6 or 0.5`);
+  }
+  return hours;
+}
+
 function validText(value: string | undefined, option: string, max: number): string {
   const trimmed = value?.trim() ?? '';
   if (!trimmed) bad(`${option}: must not be empty`);
@@ -155,22 +165,13 @@ interface StartOptions {
   taxNo: string;
   period?: string;
   approvalDeadline?: string;
+  outageLimitHours?: string;
   changePeriodTo?: string;
   invoicesFile?: string;
   source?: string;
 }
 
 // ---- output --------------------------------------------------------------------------------------
-
-const STATISTIC_STATUS: Record<string, string> = {
-  '01': 'not generated 未生成',
-  '21': 'generating 生成中',
-  '02': 'generated, confirmable 已生成',
-  '22': 'nothing selected 无勾选数据',
-  '03': 'generated outside the filing window, regenerate 非申报期生成',
-  '04': 'generated, not confirmable yet 已生成（暂不可确认）',
-  '05': 'confirmed 已确认',
-};
 
 function line(label: string, value: string | number | undefined): string {
   return `${`${label}:`.padEnd(34)} ${value ?? '-'}\n`;
@@ -247,7 +248,7 @@ export function formatStatus(status: DeductionStatus): string {
     const st = p.statistic;
     text += line(
       'Statistic 统计表',
-      `status ${st.statisticStatus} ${STATISTIC_STATUS[st.statisticStatus] ?? ''}`.trim() +
+      `status ${st.statisticStatus} ${describeStatisticStatus(st.statisticStatus)}`.trim() +
         `, updated ${st.updateTime}`,
     );
     text += line(
@@ -362,6 +363,10 @@ ${ENV_HELP}`,
     .option('--period <YYYYMM>', "tax period 税款所属期 (default: the likely current period from today's date)")
     .option('--approval-deadline <ISO>', 'approval deadline instant, e.g. 2026-12-14T00:00:00+08:00')
     .option('--change-period-to <YYYYMM>', 'after confirmation, move the bureau period on to this one')
+    .option(
+      '--outage-limit-hours <hours>',
+      'fail the month when the bureau does not answer for this long in one step (default: retry until the deduction deadline)',
+    )
     // Candidate source (client/candidateSourceOption.ts).
     .option('--invoices-file <file>', 'select exactly the invoices of this CSV (UTF-8) or .xlsx file')
     .addOption(
@@ -393,6 +398,10 @@ Examples:
         opts.approvalDeadline !== undefined ? validInstant(opts.approvalDeadline, '--approval-deadline') : undefined;
       const changePeriodTo =
         opts.changePeriodTo !== undefined ? validPeriod(opts.changePeriodTo, '--change-period-to') : undefined;
+      const outageLimitHours =
+        opts.outageLimitHours !== undefined
+          ? validOutageHours(opts.outageLimitHours, '--outage-limit-hours')
+          : undefined;
       const { candidateSource, stored } = await candidateSourceFromOptions(opts, io.env);
       if (stored) {
         io.out(`Invoices file ${stored.fileName}: ${stored.rows} rows checked, stored as ${stored.path}.\n`);
@@ -403,6 +412,7 @@ Examples:
           taxPeriod: period,
           ...(approvalDeadline ? { approvalDeadline } : {}),
           ...(changePeriodTo ? { changePeriodTo } : {}),
+          ...(outageLimitHours !== undefined ? { outageLimitHours } : {}),
           ...(candidateSource ? { candidateSource } : {}),
         }),
       );
