@@ -35,6 +35,7 @@ function launcherInput(entry: RegistryEntry): LauncherInput {
     ...(entry.options.invoiceTypes ? { invoiceTypes: entry.options.invoiceTypes } : {}),
     ...(entry.options.batchSize ? { batchSize: entry.options.batchSize } : {}),
     ...(entry.options.poolFilter ? { poolFilter: entry.options.poolFilter } : {}),
+    ...(entry.options.outageLimitHours ? { outageLimitHours: entry.options.outageLimitHours } : {}),
     ...(entry.options.candidateSource ? { candidateSource: { kind: entry.options.candidateSource } } : {}),
     ...(entry.options.reminderHoursBeforeDeadline || entry.options.notificationChannel
       ? {

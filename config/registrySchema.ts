@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import { CANDIDATE_SOURCE_KINDS, ChannelName } from '../workflows/contract.js';
+import { CANDIDATE_SOURCE_KINDS, ChannelName, MonthlyDeductionFields } from '../workflows/contract.js';
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 
@@ -30,6 +30,8 @@ export const RegistryOptions = z
     /** Candidates by data source, bound document type and accounting status (rules/poolFilter.ts). */
     poolFilter: PoolFilter.optional(),
     batchSize: z.number().int().min(1).max(2000, 'the bureau takes at most 2000 invoices per call').optional(),
+    /** Fail the month when the bureau does not answer for this many hours in one step; default: until the deadline. */
+    outageLimitHours: MonthlyDeductionFields.shape.outageLimitHours,
     /** Hours before the approval deadline at which approvers are reminded (e.g. [48, 24, 2]). */
     reminderHoursBeforeDeadline: z
       .array(

@@ -22,6 +22,7 @@ export const LauncherInput = z.object({
   invoiceTypes: z.array(z.number().int()).optional(),
   batchSize: z.number().int().min(1).max(2000).optional(),
   poolFilter: PoolFilter.optional(),
+  outageLimitHours: MonthlyDeductionInput.shape.outageLimitHours,
   /** Approver notices and reminders (registry option reminderHoursBeforeDeadline). */
   notifications: MonthlyDeductionInput.shape.notifications,
   /**

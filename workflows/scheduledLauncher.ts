@@ -80,7 +80,8 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`Invalid launcher input: ${describeZodError(parsed.error)}`, 'InvalidInput');
   }
-  const { taxNo, approvers, invoiceTypes, batchSize, poolFilter, notifications, candidateSource } = parsed.data;
+  const { taxNo, approvers, invoiceTypes, batchSize, poolFilter, notifications, candidateSource, outageLimitHours } =
+    parsed.data;
   if (candidateSource?.kind === 'invoices-file') {
     throw ApplicationFailure.nonRetryable(
       `${taxNo} takes its candidates from an invoices file: start the month with \`start --tax-no ${taxNo} --invoices-file <file>\``,
@@ -103,6 +104,7 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
           ...(invoiceTypes ? { invoiceTypes } : {}),
           ...(batchSize ? { batchSize } : {}),
           ...(poolFilter ? { poolFilter } : {}),
+          ...(outageLimitHours ? { outageLimitHours } : {}),
           ...(notifications ? { notifications } : {}),
           ...(candidateSource
             ? { candidateSource: { kind: candidateSource.kind as 'sandbox-pool' | 'bureau-download' } }
