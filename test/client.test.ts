@@ -61,17 +61,33 @@ describe('invoice-cloud client against the sandbox', () => {
     assert.match(ledger[0]!.requestId, /^\d{16}$/, 'a requestId in the documented style: 16 digits');
   });
 
-  it('a write whose reply was lost (5xx after processing) is retryable, and the retry gets the first reply', async () => {
+  it('a write whose reply was lost (5xx after processing) is retryable, and the bureau did apply it', async () => {
     const client = clientWith();
     await client.call('taxLogin', { taxNo: KINGDEE });
+    const before = (await t.admin.ledger({ interfaceCode: 'invoiceSelect' })).length;
     await t.admin.setFaults({ http5xxRate: 1, injectAt: 'after', interfaces: ['invoiceSelect'] });
     const request = selectRequest(KINGDEE, [selectLine('C1')]);
     await assert.rejects(client.call('invoiceSelect', request, 'lost-reply'), rejectsWith('retryable', 'HTTP_503'));
     await t.admin.clearFaults();
-    const retry = await client.call('invoiceSelect', request, 'lost-reply');
-    const ledger = await t.admin.ledger({ interfaceCode: 'invoiceSelect' });
-    assert.equal(ledger.length, 1);
-    assert.equal(ledger[0]!.taskNo, retry.taskNo);
+    const applied = await t.admin.ledger({ interfaceCode: 'invoiceSelect' });
+    assert.equal(applied.length, before + 1, 'the bureau took the write although the client heard nothing');
+    // Without de-duplication (a real tenant promises none) a blind resend is a second write: this is
+    // why every write activity reads the bureau before it sends (docs/protocol.md).
+    await client.call('invoiceSelect', request, 'lost-reply');
+    assert.equal((await t.admin.ledger({ interfaceCode: 'invoiceSelect' })).length, before + 2);
+    // With the sandbox's de-duplication on, the same requestId gets the first reply instead.
+    await t.admin.setRequestIdDedup(true);
+    try {
+      await t.admin.setFaults({ http5xxRate: 1, injectAt: 'after', interfaces: ['invoiceSelect'] });
+      await assert.rejects(client.call('invoiceSelect', request, 'deduplicated'), rejectsWith('retryable', 'HTTP_503'));
+      await t.admin.clearFaults();
+      const retry = await client.call('invoiceSelect', request, 'deduplicated');
+      const ledger = await t.admin.ledger({ interfaceCode: 'invoiceSelect' });
+      assert.equal(ledger.length, before + 3);
+      assert.equal(ledger.at(-1)!.taskNo, retry.taskNo);
+    } finally {
+      await t.admin.setRequestIdDedup(false);
+    }
   });
 
   it('classifies a reset connection and a hung reply as retryable network failures', async () => {

@@ -111,7 +111,7 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
     const pending = await waitForRetriedActivity(handle, 'requestConfirmation', 3, 30_000);
     assert.match(
       pending.lastFailure?.message ?? '',
-      /does not allow confirming yet \(createTjbbStatus 04, isAllowQrtj false\)/,
+      /does not allow confirming now \(createTjbbStatus 04, isAllowQrtj false\)/,
     );
     assert.equal(pending.lastFailure?.applicationFailureInfo?.type, 'InvoiceCloudUnavailable', 'a retryable failure');
     assert.equal((await handle.describe()).status.name, 'RUNNING');

@@ -230,7 +230,12 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
     assert.equal(result.outcome, 'COMPLETED');
     const expected = [1, 2, 3, 5, 6].map((n) => invoice(n).invoiceNo).sort();
     assert.deepEqual(await selectedAtBureau(taxNo), expected);
-    assert.equal((await stack.admin.ledger({ taxNo, interfaceCode: 'invoiceDown' })).length, 1, 'one download');
+    // The month's download, and the search of the bureau's selections read before sending (docs/protocol.md).
+    assert.equal(
+      (await stack.admin.ledger({ taxNo, interfaceCode: 'invoiceDown' })).length,
+      2,
+      'one download and one selection search',
+    );
   });
 
   it('a bad file is named by row, column and value, and nothing starts', async () => {
