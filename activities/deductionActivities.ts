@@ -27,7 +27,7 @@ import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { confirmPasswordFor, type InvoiceCloudConfig } from './invoiceCloudConfig.js';
 import { createPreSelectionActivities } from './preSelectionActivities.js';
 import { stableRequestId } from './requestIds.js';
-import { markSending, mayStillLand } from './writeIntent.js';
+import { mayStillLand, sendRecorded } from './writeIntent.js';
 import { confirmReadiness, generateReadiness, revokeReadiness } from '../rules/writeReadiness.js';
 
 export interface DeductionActivityDeps {
@@ -336,11 +336,12 @@ export function createDeductionActivities({ client, config, now = () => new Date
         if (mayStillLand(write, now().getTime())) {
           throw pending(`${seen}: an earlier ${input.operation} request got no answer and may still land; waiting`);
         }
-        markSending(write, now().getTime());
-        const accepted = await client.call(
-          'statisticCreate',
-          { taxNo: input.taxNo, operateType, asyncFlag: '1' },
-          stableRequestId(`statistic-${input.operation}`, String(input.ordinal)),
+        const accepted = await sendRecorded(write, now().getTime(), () =>
+          client.call(
+            'statisticCreate',
+            { taxNo: input.taxNo, operateType, asyncFlag: '1' },
+            stableRequestId(`statistic-${input.operation}`, String(input.ordinal)),
+          ),
         );
         return { taskNo: accepted.taskNo };
       });
@@ -391,11 +392,12 @@ export function createDeductionActivities({ client, config, now = () => new Date
             `the statistic of ${input.taxNo} is ${status}: an earlier confirm request got no answer and may still land; waiting`,
           );
         }
-        markSending('statistic-confirm', now().getTime());
-        const accepted = await client.call(
-          'statisticConfirm',
-          { taxNo: input.taxNo, password: confirmPasswordFor(config, input.taxNo), asyncFlag: '1' },
-          stableRequestId('statistic-confirm'),
+        const accepted = await sendRecorded('statistic-confirm', now().getTime(), () =>
+          client.call(
+            'statisticConfirm',
+            { taxNo: input.taxNo, password: confirmPasswordFor(config, input.taxNo), asyncFlag: '1' },
+            stableRequestId('statistic-confirm'),
+          ),
         );
         return { taskNo: accepted.taskNo };
       });

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { InvoiceCloudError } from './invoiceCloudErrors.js';
 
 /**
  * How long a write sent without an answer may still show up at the bureau. Until then a retry
@@ -29,4 +30,24 @@ export function earlierSend(write: string): number | undefined {
 export function mayStillLand(write: string, now: number): boolean {
   const sentAt = earlierSend(write);
   return sentAt !== undefined && now - sentAt < WRITE_SETTLE_MS;
+}
+
+/** Failures after which the request may have been applied: no answer, or one we could not read. */
+const UNANSWERED = /^(HTTP_\d+|NETWORK|BAD_REPLY|BAD_DATA|NO_DATA)$/;
+
+/**
+ * Sends `write` with its intent recorded first. A refusal the bureau answered (or a request never
+ * sent) clears the intent, since nothing of it can land; no answer keeps it, so the next attempt
+ * waits for the request to show before sending a second one.
+ */
+export async function sendRecorded<T>(write: string, at: number, send: () => Promise<T>): Promise<T> {
+  markSending(write, at);
+  try {
+    return await send();
+  } catch (error) {
+    if (error instanceof InvoiceCloudError && !UNANSWERED.test(error.code)) {
+      Context.current().heartbeat({ write, answered: true });
+    }
+    throw error;
+  }
 }
