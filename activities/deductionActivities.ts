@@ -333,7 +333,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
           );
         }
         if (readiness === 'wait') throw pending(`${seen} (revocable ${String(table.revocable)}): waiting`);
-        if (mayStillLand(write, now().getTime())) {
+        if (mayStillLand(write, now().getTime(), profile.writeSettleMs)) {
           throw pending(`${seen}: an earlier ${input.operation} request got no answer and may still land; waiting`);
         }
         const accepted = await sendRecorded(write, now().getTime(), () =>
@@ -387,7 +387,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
             `the bureau does not allow confirming now (createTjbbStatus ${status}, isAllowQrtj ${String(statistic.confirmable)})`,
           );
         }
-        if (mayStillLand('statistic-confirm', now().getTime())) {
+        if (mayStillLand('statistic-confirm', now().getTime(), profile.writeSettleMs)) {
           throw pending(
             `the statistic of ${input.taxNo} is ${status}: an earlier confirm request got no answer and may still land; waiting`,
           );

@@ -2,13 +2,6 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
 
-/**
- * How long a write sent without an answer may still show up at the bureau. Until then a retry
- * that finds no trace of it waits instead of sending it again (docs/protocol.md, "Writes read
- * before they send"); past it, the bureau's state is taken as the answer: the write did not land.
- */
-export const WRITE_SETTLE_MS = 10 * 60_000;
-
 const Intent = z.object({ write: z.string(), sentAt: z.number() });
 
 /**
@@ -26,10 +19,14 @@ export function earlierSend(write: string): number | undefined {
   return parsed.success && parsed.data.write === write ? parsed.data.sentAt : undefined;
 }
 
-/** Whether an earlier unanswered send of `write` may still show up at the bureau. */
-export function mayStillLand(write: string, now: number): boolean {
+/**
+ * Whether an earlier unanswered send of `write` may still show up at the bureau: until `settleMs`
+ * (the profile's writeSettleMs) after it, a retry that finds no trace of it waits; past it, the
+ * bureau's state is the answer: the write did not land.
+ */
+export function mayStillLand(write: string, now: number, settleMs: number): boolean {
   const sentAt = earlierSend(write);
-  return sentAt !== undefined && now - sentAt < WRITE_SETTLE_MS;
+  return sentAt !== undefined && now - sentAt < settleMs;
 }
 
 /** Failures after which the request may have been applied: no answer, or one we could not read. */

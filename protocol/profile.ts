@@ -78,6 +78,13 @@ export const ProtocolProfile = z
     ]),
     /** Per-invoice selectResult values that mean "send this invoice again in a later round". */
     selectRetry: Recogniser.default({ codes: [], patterns: ['税局登录', '勾选中', '处理中'] }),
+    /**
+     * How long a generate, revoke or confirm request that got no answer may take to show at the
+     * bureau: until then a retry that finds no trace of it waits instead of sending it again
+     * (docs/protocol.md, "Writes read before they send"). Lower it once the tenant is seen to show a
+     * processing request at once (21, isAllowQxTj / isAllowQrtj false).
+     */
+    writeSettleMs: z.number().int().min(0).max(86_400_000).default(600_000),
     /** How requestIds look: 16 digits derived from the operation (a resend reuses it), or 13-digit ms time + 3 random digits. */
     requestIdStyle: z.enum(['stable-digits', 'timestamp']).default('stable-digits'),
     /** A path prefix before the documented paths, e.g. "/ierp" on private deployments. */

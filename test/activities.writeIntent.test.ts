@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { InvoiceCloudError } from '../activities/invoiceCloudErrors.js';
-import { mayStillLand, sendRecorded, WRITE_SETTLE_MS } from '../activities/writeIntent.js';
+import { mayStillLand, sendRecorded } from '../activities/writeIntent.js';
+
+const SETTLE_MS = 600_000;
 
 /** A write's intent in heartbeat details: kept when no answer came, cleared by an answered refusal. */
 describe('activities/writeIntent: a write that got no answer is given time to land', () => {
@@ -36,11 +38,11 @@ describe('activities/writeIntent: a write that got no answer is given time to la
   it('a later attempt waits while the intent is recent, and not for another write or after the settle time', async () => {
     const details = { write: 'statistic-confirm', sentAt: AT };
     const attempt = (write: string, now: number) =>
-      new MockActivityEnvironment({ heartbeatDetails: details }).run(async () => mayStillLand(write, now));
+      new MockActivityEnvironment({ heartbeatDetails: details }).run(async () => mayStillLand(write, now, SETTLE_MS));
     assert.equal(await attempt('statistic-confirm', AT + 60_000), true);
-    assert.equal(await attempt('statistic-confirm', AT + WRITE_SETTLE_MS), false);
+    assert.equal(await attempt('statistic-confirm', AT + SETTLE_MS), false);
     assert.equal(await attempt('statistic-generate-1', AT + 60_000), false);
     const answered = new MockActivityEnvironment({ heartbeatDetails: { write: 'statistic-confirm', answered: true } });
-    assert.equal(await answered.run(async () => mayStillLand('statistic-confirm', AT + 1000)), false);
+    assert.equal(await answered.run(async () => mayStillLand('statistic-confirm', AT + 1000, SETTLE_MS)), false);
   });
 });

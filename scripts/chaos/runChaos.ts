@@ -174,10 +174,15 @@ export async function runChaos(
   }
   await faults('after');
 
+  const profileFile = join(dataDir, 'profile.json');
+  writeFileSync(profileFile, JSON.stringify({ writeSettleMs: 20_000 }));
   const workerEnv = {
     TEMPORAL_ADDRESS: temporal.address,
     INVOICE_CLOUD_BASE_URL: sandboxUrl,
     INVOICE_CLOUD_TIMEOUT_MS: '3000',
+    // The sandbox shows a processing write at once (21, isAllowQxTj/isAllowQrtj false) and settles
+    // its tasks within seconds: a write that got no answer is waited for 20 s, not the default 10 min.
+    INVOICE_CLOUD_PROFILE: profileFile,
     WORKFLOW_BUNDLE_PATH: bundlePath,
     LOG_LEVEL: 'info',
   };
