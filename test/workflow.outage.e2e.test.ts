@@ -131,7 +131,8 @@ describe('A bureau outage longer than the old six-hour retry limit', function ()
         () => assert.fail('the month should have failed'),
         (e: unknown) => e as Error & { cause?: Error },
       );
-      assert.match(String(failure.cause?.message), /Deduction for .* failed/);
+      // The step's last answer during the outage, once its retry budget ran out.
+      assert.match(String(failure.cause?.message), /Deduction for .* failed: .*\[HTTP_503\] HTTP 503/);
       assert.equal((await handle.describe()).status.name, 'FAILED');
 
       await stack.admin.clearFaults();
