@@ -5,11 +5,16 @@ import { describeZodError } from '../protocol/interfaces.js';
 import { ProfileError, profileFromEnv, type ProtocolProfile } from '../protocol/profile.js';
 
 /**
- * How the worker reaches the invoice cloud, from INVOICE_CLOUD_* environment variables. The
- * embedded defaults are the sandbox's demo tenant (the seed's sample values), so `npm start`
- * works with nothing set; production sets every variable.
+ * How the worker reaches the invoice cloud, from INVOICE_CLOUD_* environment variables.
+ *
+ * Sandbox mode is a base URL on loopback (the default `http://127.0.0.1:8790`, unless NODE_ENV is
+ * `production`): only there do the sandbox's demo tenant values (the seed's samples) fill in what
+ * is not set, so `npm start` works with nothing set. Any other URL must be https and every tenant
+ * value and secret must be given: a missing one is a ConfigError naming the variable.
  */
 export interface InvoiceCloudConfig {
+  /** The base URL is on loopback: a sandbox, where demo values filled in what was not set. */
+  sandboxMode: boolean;
   baseUrl: string;
   gatewayPath: string;
   appId: string;
@@ -32,16 +37,29 @@ export interface InvoiceCloudConfig {
   defaultConfirmPassword?: string;
 }
 
+/** The sandbox's demo tenant (simulator/demo.ts): used only in sandbox mode. */
+const SANDBOX_DEFAULTS = {
+  INVOICE_CLOUD_APP_ID: 'CASHINV',
+  INVOICE_CLOUD_APP_SECRET: '12345678',
+  INVOICE_CLOUD_TENANT_ID: 'devbiz',
+  INVOICE_CLOUD_ACCOUNT_ID: '1534920374578620490',
+  INVOICE_CLOUD_USER: '13825207590',
+  INVOICE_CLOUD_BUSINESS_SYSTEM_CODE: 'yhtest',
+  INVOICE_CLOUD_CONFIRM_PASSWORD: '1234567',
+} as const;
+
+export const SANDBOX_BASE_URL = 'http://127.0.0.1:8790';
+
 const Env = z.object({
-  INVOICE_CLOUD_BASE_URL: z.url().default('http://127.0.0.1:8790'),
+  INVOICE_CLOUD_BASE_URL: z.url(),
   INVOICE_CLOUD_GATEWAY_PATH: z.string().startsWith('/').default(DEFAULT_GATEWAY_PATH),
-  INVOICE_CLOUD_APP_ID: z.string().min(1).default('CASHINV'),
-  INVOICE_CLOUD_APP_SECRET: z.string().min(1).default('12345678'),
-  INVOICE_CLOUD_TENANT_ID: z.string().min(1).default('devbiz'),
-  INVOICE_CLOUD_ACCOUNT_ID: z.string().min(1).default('1534920374578620490'),
-  INVOICE_CLOUD_USER: z.string().min(1).default('13825207590'),
+  INVOICE_CLOUD_APP_ID: z.string().min(1),
+  INVOICE_CLOUD_APP_SECRET: z.string().min(1),
+  INVOICE_CLOUD_TENANT_ID: z.string().min(1),
+  INVOICE_CLOUD_ACCOUNT_ID: z.string().min(1),
+  INVOICE_CLOUD_USER: z.string().min(1),
   INVOICE_CLOUD_USER_TYPE: z.enum(['Mobile', 'UserName']).default('Mobile'),
-  INVOICE_CLOUD_BUSINESS_SYSTEM_CODE: z.string().min(1).default('yhtest'),
+  INVOICE_CLOUD_BUSINESS_SYSTEM_CODE: z.string().min(1),
   /** Set when the tenant encrypts `data` with AES-128-GCM; unset means plain base64. */
   INVOICE_CLOUD_DATA_PASSWORD: z.string().min(1).optional(),
   INVOICE_CLOUD_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
@@ -62,16 +80,66 @@ const Env = z.object({
         return z.NEVER;
       }
     }),
-  /** Password used for any taxNo not in INVOICE_CLOUD_CONFIRM_PASSWORDS (demo default: the seed's). */
-  INVOICE_CLOUD_CONFIRM_PASSWORD: z.string().min(1).optional().default('1234567'),
+  /** Password used for any taxNo not in INVOICE_CLOUD_CONFIRM_PASSWORDS (sandbox mode: the seed's). */
+  INVOICE_CLOUD_CONFIRM_PASSWORD: z.string().min(1).optional(),
 });
+
+/** Hosts that never leave the machine: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '[::1]' ||
+    /^127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host)
+  );
+}
+
+/** The environment with blanks removed: compose passes an unset variable through as ''. */
+function withoutBlanks(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''),
+  );
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function invoiceCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): InvoiceCloudConfig {
-  const parsed = Env.safeParse(env);
+export function invoiceCloudConfigFromEnv(rawEnv: NodeJS.ProcessEnv = process.env): InvoiceCloudConfig {
+  const env = withoutBlanks(rawEnv);
+  const baseUrl = env.INVOICE_CLOUD_BASE_URL ?? (env.NODE_ENV === 'production' ? undefined : SANDBOX_BASE_URL);
+  if (baseUrl === undefined) {
+    throw new ConfigError(
+      "INVOICE_CLOUD_BASE_URL is not set: with NODE_ENV=production there is no default sandbox; set the invoice cloud's https URL",
+    );
+  }
+  if (!URL.canParse(baseUrl)) throw new ConfigError(`INVOICE_CLOUD_BASE_URL=${baseUrl}: not a URL`);
+  const sandboxMode = isLoopbackUrl(baseUrl);
+  if (!sandboxMode) {
+    if (new URL(baseUrl).protocol !== 'https:') {
+      throw new ConfigError(
+        `INVOICE_CLOUD_BASE_URL=${baseUrl}: an invoice cloud off this machine must be reached over https (plain http is only for a sandbox on loopback)`,
+      );
+    }
+    const missing = Object.keys(SANDBOX_DEFAULTS).filter(
+      (name) => name !== 'INVOICE_CLOUD_CONFIRM_PASSWORD' && env[name] === undefined,
+    );
+    if (env.INVOICE_CLOUD_CONFIRM_PASSWORD === undefined && env.INVOICE_CLOUD_CONFIRM_PASSWORDS === undefined) {
+      missing.push('INVOICE_CLOUD_CONFIRM_PASSWORDS (or INVOICE_CLOUD_CONFIRM_PASSWORD)');
+    }
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `Missing invoice-cloud settings for ${baseUrl} (demo values are used only for a sandbox on loopback): set ${missing.join(', ')}`,
+      );
+    }
+  }
+  const parsed = Env.safeParse({ ...(sandboxMode ? SANDBOX_DEFAULTS : {}), ...env, INVOICE_CLOUD_BASE_URL: baseUrl });
   if (!parsed.success) {
     throw new ConfigError(`Invalid invoice-cloud configuration: ${describeZodError(parsed.error)}`);
   }
@@ -89,6 +157,7 @@ export function invoiceCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env):
     );
   }
   return {
+    sandboxMode,
     baseUrl: e.INVOICE_CLOUD_BASE_URL.replace(/\/$/, ''),
     gatewayPath: e.INVOICE_CLOUD_GATEWAY_PATH,
     appId: e.INVOICE_CLOUD_APP_ID,

@@ -1,5 +1,6 @@
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeZodError } from '../protocol/interfaces.js';
 import { AesGcmPayloadCodec, PayloadKeyError } from './payloadCodec.js';
@@ -57,8 +58,16 @@ export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGc
   return new AesGcmPayloadCodec(keys, current!);
 }
 
+/** The failure converter that encodes failure messages and stack traces (security/failureConverter.ts). */
+export const ENCODED_FAILURES_CONVERTER_PATH = fileURLToPath(new URL('./failureConverter.ts', import.meta.url));
+
+/** Payloads through `codec`, failure messages and stack traces included. */
+export function encryptingDataConverter(codec: PayloadCodec): DataConverter {
+  return { payloadCodecs: [codec], failureConverterPath: ENCODED_FAILURES_CONVERTER_PATH };
+}
+
 /** The data converter every worker and client uses: encrypting when keys are configured. */
 export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter {
   const codec = payloadCodecFromEnv(env);
-  return codec ? { payloadCodecs: [codec] } : {};
+  return codec ? encryptingDataConverter(codec) : {};
 }

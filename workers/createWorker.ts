@@ -6,6 +6,7 @@ import {
   type WorkerInterceptors,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { createAccountingActivities } from '../activities/accountingActivities.js';
@@ -29,11 +30,45 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 /** The bundler's webpack report is noise for operators; warnings and errors still show. */
 const quietBundlerLogger = new DefaultLogger('WARN');
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per process. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+/**
+ * The workflow bundle, built once per process and failure converter: the workflow code converts
+ * its own failures, so encoding failure messages (payload encryption) is decided when bundling.
+ */
+export function workflowBundle(failureConverterPath?: string): Promise<WorkflowBundleWithSourceMap> {
+  const key = failureConverterPath ?? '';
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      logger: quietBundlerLogger,
+      ...(failureConverterPath ? { failureConverterPath } : {}),
+    });
+    bundles.set(key, bundle);
+  }
   return bundle;
+}
+
+/**
+ * `npm run bundle` writes two bundles side by side: `<name>.js`, and `<name>.encoded-failures.js`
+ * for workers with payload encryption (security/failureConverter.ts). A worker given the first
+ * loads the one its data converter needs.
+ */
+export function encodedFailuresBundlePath(bundlePath: string): string {
+  if (bundlePath.endsWith(ENCODED_FAILURES_SUFFIX)) return bundlePath;
+  return bundlePath.replace(/(\.js)?$/, ENCODED_FAILURES_SUFFIX);
+}
+const ENCODED_FAILURES_SUFFIX = '.encoded-failures.js';
+
+function prebuiltBundle(bundlePath: string, encodeFailures: boolean): string {
+  const path = encodeFailures ? encodedFailuresBundlePath(bundlePath) : bundlePath;
+  if (!existsSync(path)) {
+    throw new Error(
+      `WORKFLOW_BUNDLE_PATH=${bundlePath}: ${path} does not exist` +
+        (encodeFailures ? ' (payload encryption needs the bundle with encoded failures; run npm run bundle)' : ''),
+    );
+  }
+  return path;
 }
 
 export interface DeductionWorkerOptions {
@@ -102,6 +137,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     options.client ??
     new InvoiceCloudClient(options.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
+
   const temporalClient =
     options.temporalClient ??
     new Client({ connection: options.connection, namespace: options.namespace, dataConverter });
@@ -115,7 +151,9 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
-    workflowBundle: options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await workflowBundle(),
+    workflowBundle: options.workflowBundlePath
+      ? { codePath: prebuiltBundle(options.workflowBundlePath, Boolean(dataConverter.failureConverterPath)) }
+      : await workflowBundle(dataConverter.failureConverterPath),
     maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
     activities: {
       ...createDeductionActivities({ client, config: options.invoiceCloud }),
