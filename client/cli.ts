@@ -32,6 +32,7 @@ import {
 } from './deductions.js';
 import { addAccountingCommands } from './accountingCommands.js';
 import { addDoctorCommand } from './doctorCommand.js';
+import { addInboxAccountCommands } from './inboxAccounts.js';
 import {
   TemporalConfigError,
   TemporalUnreachableError,
@@ -585,6 +586,8 @@ Example:
   addAccountingCommands(program, io);
 
   addDoctorCommand(program, io);
+
+  addInboxAccountCommands(program, io);
 
   for (const command of program.commands) {
     command

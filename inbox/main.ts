@@ -1,22 +1,51 @@
-/** Runs the approvers' inbox: INBOX_PORT (default 8088), INBOX_HOST, TAXPAYER_REGISTRY for names. */
+/**
+ * Runs the approvers' inbox: INBOX_HOST (default 127.0.0.1), INBOX_PORT (default 8088),
+ * TAXPAYER_REGISTRY for names and approvers, INBOX_ACCOUNTS_FILE, INBOX_PUBLIC_URL, INBOX_OIDC_*
+ * (docs/inbox-security.md).
+ */
 import { existsSync } from 'node:fs';
-import { loadRegistry } from '../client/registry.js';
 import { createTemporalClient } from '../client/temporalConnection.js';
 import { createLogger } from '../workers/logging.js';
+import { AccountStore } from './accounts.js';
 import { buildInbox } from './server.js';
+import { inboxSettingsFromEnv } from './settings.js';
+import { registryDirectory } from './taxpayers.js';
 
 const logger = createLogger('inbox');
-const port = Number(process.env.INBOX_PORT ?? 8088);
-const host = process.env.INBOX_HOST ?? '127.0.0.1';
-const registryFile = process.env.TAXPAYER_REGISTRY ?? 'config/taxpayers.json';
 
 try {
-  const names = new Map<string, string>();
-  if (existsSync(registryFile)) for (const t of loadRegistry(registryFile).taxpayers) names.set(t.taxNo, t.name);
+  const settings = inboxSettingsFromEnv();
+  const accounts = new AccountStore(settings.accountsFile).current();
+  if (accounts.accounts.length === 0 && !settings.oidc) {
+    logger.warn(
+      { accountsFile: settings.accountsFile },
+      'No inbox account and no OpenID Connect: nobody can log in. Add one with: npm run cli -- inbox-account add --id <id> --name <name>',
+    );
+  }
+  if (!existsSync(settings.registryFile)) {
+    logger.warn(
+      { registryFile: settings.registryFile },
+      'No taxpayer registry: no one is an approver, every month is read-only',
+    );
+  }
+  const taxpayers = registryDirectory(settings.registryFile, (err) =>
+    logger.error(
+      { err, registryFile: settings.registryFile },
+      'The registry changed and is invalid: the last good version stays in use',
+    ),
+  );
+  taxpayers();
   const client = await createTemporalClient();
-  const app = await buildInbox({ client, names });
-  await app.listen({ port, host });
-  logger.info({ url: `http://${host}:${port}/` }, 'Approvers inbox listening');
+  const app = await buildInbox({ client, taxpayers, security: settings, logger: logger.child({ component: 'http' }) });
+  await app.listen({ port: settings.port, host: settings.host });
+  logger.info(
+    {
+      url: settings.publicUrl?.href ?? `http://${settings.host}:${settings.port}/`,
+      accounts: accounts.accounts.length,
+      oidc: settings.oidc?.issuer.href ?? 'off',
+    },
+    'Approvers inbox listening',
+  );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       void app.close().then(() => client.connection.close());

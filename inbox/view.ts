@@ -42,7 +42,16 @@ ${rows}
 </tbody></table>`;
 }
 
-function pendingCard(p: PendingApproval, now: Date): string {
+/** What a card needs to offer the decision forms: the CSRF token, and who decides. */
+export interface DecideAs {
+  csrfToken: string;
+  /** The registry's approver entry the logged-in identity decides under. */
+  approver: string;
+}
+
+const csrfField = (token: string) => `<input type="hidden" name="_csrf" value="${escapeHtml(token)}">`;
+
+function pendingCard(p: PendingApproval, now: Date, decideAs: DecideAs): string {
   const pr = p.progress;
   const s = pr.selection;
   const failures = s?.failures.length
@@ -51,9 +60,8 @@ function pendingCard(p: PendingApproval, now: Date): string {
 ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHtml(f.invoiceNo)}</td><td>${escapeHtml(f.resultCode)}</td><td>${escapeHtml(f.resultMsg)}</td></tr>`).join('\n')}
 </tbody></table>${s.failed > s.failures.length ? `<p>… ${s.failed - s.failures.length} more 另有更多</p>` : ''}`
     : '<p>无失败发票 No invoice failed.</p>';
-  const key = `${escapeHtml(pr.taxNo)}-${escapeHtml(pr.taxPeriod)}`;
-  const hidden = `<input type="hidden" name="taxNo" value="${escapeHtml(pr.taxNo)}"><input type="hidden" name="period" value="${escapeHtml(pr.taxPeriod)}">`;
-  // The approval names the table shown here: the workflow refuses it if the table changed since.
+  const hidden = `${csrfField(decideAs.csrfToken)}<input type="hidden" name="taxNo" value="${escapeHtml(pr.taxNo)}"><input type="hidden" name="period" value="${escapeHtml(pr.taxPeriod)}">`;
+  // The approval names the table shown here: a table that changed since is not confirmed.
   const digest = pr.statistic?.digest
     ? `<input type="hidden" name="statisticDigest" value="${escapeHtml(pr.statistic.digest)}">`
     : '';
@@ -66,22 +74,37 @@ ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHt
 <dt>勾选截止 Selection deadline</dt><dd>${escapeHtml(pr.deductionDeadline ?? '-')}</dd>
 <dt>勾选 Selection</dt><dd>${s ? `${s.selected} 已勾选 selected · ${s.alreadySelected} 此前已勾选 already selected · ${s.failed} 失败 failed / ${s.candidates} 候选 candidates` : '-'}</dd>
 <dt>可抵扣合计 Deductible total</dt><dd>${pr.statistic ? `${pr.statistic.deductibleCount} 份 invoices · 金额 amount ${escapeHtml(pr.statistic.deductibleAmount)} · 税额 tax ${escapeHtml(pr.statistic.deductibleTax)}` : '-'}</dd>
+<dt>统计表摘要 Table digest</dt><dd class="digest">${escapeHtml(pr.statistic?.digest ?? '-')}</dd>
 </dl>
 <h4>统计表 Statistic table</h4>
 ${pr.statistic ? statisticTable(pr.statistic.items, pr.statistic.total) : '<p>-</p>'}
 ${pr.plannedVersusBureau ? `<p class="check">核对 Planned vs bureau: ${escapeHtml(plannedVersusBureauText(pr.plannedVersusBureau))}</p>` : ''}
 ${failures}
+<p class="decide-as">审批人 Approver: <strong>${escapeHtml(decideAs.approver)}</strong>（当前登录身份 the logged-in identity）</p>
 <div class="decide">
 <form method="post" action="/approve" class="approve">${hidden}${digest}
-<label>审批人 Approver <input name="approver" required maxlength="64" id="approver-${key}"></label>
 <label>审批意见 Comment <input name="comment" maxlength="500"></label>
 <button type="submit" class="approve-button">同意并确认 Approve</button></form>
 <form method="post" action="/reject" class="reject">${hidden}
-<label>审批人 Approver <input name="approver" required maxlength="64"></label>
 <label>驳回原因 Reason <input name="reason" required maxlength="500"></label>
 <button type="submit" class="reject-button">驳回 Reject</button></form>
 </div>
 </section>`;
+}
+
+/** Months waiting for someone else: listed so the team sees them, without the decision forms. */
+function othersTable(rows: PendingApproval[], now: Date): string {
+  if (rows.length === 0) return '';
+  return `<h2>其他待审批（只读）Awaiting other approvers (read-only)</h2>
+<p>您不是这些纳税人的审批人 You are not an approver of these taxpayers.</p>
+<table class="others"><thead><tr><th>纳税人 Taxpayer</th><th>所属期 Period</th><th>审批截止 Approval deadline</th><th>剩余时间 Time left</th></tr></thead><tbody>
+${rows
+  .map(
+    (p) =>
+      `<tr data-workflow-id="${escapeHtml(p.workflowId)}"><td>${escapeHtml(p.name ?? p.progress.taxNo)} ${escapeHtml(p.name ? p.progress.taxNo : '')}</td><td>${escapeHtml(p.progress.taxPeriod)}</td><td>${escapeHtml(p.progress.approvalDeadline ? formatShanghaiTime(p.progress.approvalDeadline) : '-')}</td><td>${escapeHtml(timeLeft(p.progress.approvalDeadline, now))}</td></tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
 }
 
 function historyTable(rows: DecisionRow[]): string {
@@ -96,28 +119,80 @@ ${rows
 </tbody></table>`;
 }
 
-export function renderInbox(opts: {
-  pending: PendingApproval[];
-  history: DecisionRow[];
-  now: Date;
-  message?: string;
-  error?: string;
-}): string {
-  const { pending, history, now } = opts;
-  return `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>待审批 Approvals · 进项发票抵扣 VAT deduction</title>
-<style>
-body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:70rem}
+export const INBOX_CSS = `body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:70rem}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem}td.n{text-align:right}
 section.pending{border:1px solid #888;border-radius:6px;padding:1rem;margin:1rem 0}
 dl{display:grid;grid-template-columns:14rem 1fr;gap:.2rem}.decide{display:flex;gap:2rem}
 .message{background:#e6ffe6;padding:.5rem}.error{background:#ffe6e6;padding:.5rem}
-</style></head><body>
-<h1>待审批 Awaiting approval <small>进项发票抵扣勾选 VAT input-invoice deduction</small></h1>
-${opts.message ? `<p class="message">${escapeHtml(opts.message)}</p>` : ''}
-${opts.error ? `<p class="error">${escapeHtml(opts.error)}</p>` : ''}
-${pending.length ? pending.map((p) => pendingCard(p, now)).join('\n') : '<p class="empty">没有待审批的统计表 Nothing awaits approval.</p>'}
-<h2>审批记录 Decision history</h2>
-${historyTable(history)}
+header.user{display:flex;justify-content:flex-end;gap:1rem;align-items:center}
+form.login{display:grid;gap:.6rem;max-width:22rem}form.login input{padding:.3rem}
+.sso{margin-top:1.5rem}
+`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title><link rel="stylesheet" href="/inbox.css"></head><body>
+${body}
 </body></html>`;
+}
+
+function notices(message?: string, error?: string): string {
+  return `${message ? `<p class="message">${escapeHtml(message)}</p>` : ''}${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}`;
+}
+
+export function renderInbox(opts: {
+  /** Months the logged-in identity may decide, each with the registry entry it decides under. */
+  mine: { pending: PendingApproval; approver: string }[];
+  /** Months waiting for other approvers. */
+  others: PendingApproval[];
+  history: DecisionRow[];
+  now: Date;
+  user: string;
+  csrfToken: string;
+  message?: string;
+  error?: string;
+}): string {
+  const { mine, others, history, now, csrfToken } = opts;
+  return page(
+    '待审批 Approvals · 进项发票抵扣 VAT deduction',
+    `<header class="user"><span>已登录 Logged in: <strong class="user-name">${escapeHtml(opts.user)}</strong></span>
+<form method="post" action="/logout" class="logout">${csrfField(csrfToken)}<button type="submit">退出登录 Log out</button></form></header>
+<h1>待审批 Awaiting approval <small>进项发票抵扣勾选 VAT input-invoice deduction</small></h1>
+${notices(opts.message, opts.error)}
+${mine.length ? mine.map((m) => pendingCard(m.pending, now, { csrfToken, approver: m.approver })).join('\n') : '<p class="empty">没有待您审批的统计表 Nothing awaits your approval.</p>'}
+${othersTable(others, now)}
+<h2>审批记录 Decision history</h2>
+${historyTable(history)}`,
+  );
+}
+
+export function renderLogin(opts: {
+  csrfToken: string;
+  /** Offer "log in with SSO" (OpenID Connect is configured). */
+  sso: boolean;
+  accountId?: string;
+  message?: string;
+  error?: string;
+}): string {
+  return page(
+    '登录 Log in · 进项发票抵扣 VAT deduction',
+    `<h1>审批登录 Approver login <small>进项发票抵扣勾选 VAT input-invoice deduction</small></h1>
+${notices(opts.message, opts.error)}
+<form method="post" action="/login" class="login">${csrfField(opts.csrfToken)}
+<label>账号 Account <input name="account" required maxlength="32" autocomplete="username" value="${escapeHtml(opts.accountId ?? '')}"></label>
+<label>密码 Password <input name="password" type="password" required maxlength="256" autocomplete="current-password"></label>
+<button type="submit" class="login-button">登录 Log in</button></form>
+${opts.sso ? '<p class="sso"><a href="/auth/oidc/login" class="sso-link">使用单点登录 Log in with SSO</a></p>' : ''}`,
+  );
+}
+
+/** A refusal page (403 forged or expired form, 429 too many attempts). */
+export function renderProblem(status: number, text: string): string {
+  return page(
+    `${status} · 进项发票抵扣 VAT deduction`,
+    `<h1>${status === 429 ? '请求过多 Too many requests' : '请求被拒绝 Request refused'}</h1>
+<p class="error">${escapeHtml(text)}</p>
+<p><a href="/">返回 Back to the inbox</a></p>`,
+  );
 }
