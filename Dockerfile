@@ -1,6 +1,8 @@
 # One image for the sandbox, the workers, the inbox and the codec server (docker-compose.yml).
-# The workflow bundle is built here once, so workers start without bundling (WORKFLOW_BUNDLE_PATH).
-FROM node:20-bookworm-slim
+# Node.js 24, the active LTS line. The workflow bundles are built here once, so workers start
+# without bundling (WORKFLOW_BUNDLE_PATH; a worker with payload keys loads the .encoded-failures.js one).
+# .dockerignore keeps keys, certificates, .env files and the real config/*.json out of the image.
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

@@ -1,14 +1,75 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const COMPOSE = process.env.DOCKER_COMPOSE ?? 'docker-compose';
 const available = spawnSync(COMPOSE, ['version'], { encoding: 'utf8' }).status === 0;
+// js-yaml comes with ESLint (a dev dependency); it reads what `config` prints.
+const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
+
+const SECRETS = { POSTGRES_PASSWORD: 'from-the-environment' };
 
 function compose(args: string[], env: Record<string, string | undefined>) {
   const childEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
   return spawnSync(COMPOSE, args, { encoding: 'utf8', env: childEnv });
 }
+
+interface Service {
+  ports?: (string | number | { host_ip?: string; published?: string | number; target: number })[];
+  profiles?: string[];
+  environment?: Record<string, string | number | null>;
+  depends_on?: Record<string, unknown> | string[];
+  network_mode?: string;
+}
+
+let withSecretsOnly: Record<string, Service> | undefined;
+
+/** The resolved file as `docker-compose config` prints it, all profiles on. */
+function resolved(env?: Record<string, string | undefined>): Record<string, Service> {
+  if (!env) return (withSecretsOnly ??= resolved(SECRETS));
+  const profiles = ['dev', 'encryption', 'cli'].flatMap((p) => ['--profile', p]);
+  const run = compose([...profiles, 'config'], env);
+  assert.equal(run.status, 0, run.stderr);
+  return (yaml.load(run.stdout) as { services: Record<string, Service> }).services;
+}
+
+interface Published {
+  service: string;
+  hostIp: string;
+  published: string;
+  target: string;
+}
+
+/** Every published port, short syntax (`[ip:]published:target[/proto]`) or long, as v1 and v2 print them. */
+function publishedPorts(services: Record<string, Service>): Published[] {
+  const out: Published[] = [];
+  for (const [service, s] of Object.entries(services)) {
+    for (const port of s.ports ?? []) {
+      if (typeof port === 'object') {
+        out.push({
+          service,
+          hostIp: port.host_ip ?? '',
+          published: String(port.published ?? ''),
+          target: String(port.target),
+        });
+        continue;
+      }
+      const parts = String(port)
+        .replace(/\/\w+$/, '')
+        .split(':');
+      const target = parts.pop()!;
+      const published = parts.pop() ?? '';
+      out.push({ service, hostIp: parts.join(':'), published, target });
+    }
+  }
+  return out;
+}
+
+const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
+/** Services whose published port has authentication of its own. None so far: everything is on loopback. */
+const AUTHENTICATED = new Set<string>();
 
 describe('docker-compose.yml (production topology)', function () {
   before(function () {
@@ -20,24 +81,24 @@ describe('docker-compose.yml (production topology)', function () {
   });
 
   it('is valid for `docker-compose config -q` once the secrets are in the environment', () => {
-    const run = compose(['config', '-q'], { POSTGRES_PASSWORD: 'from-the-environment' });
+    const run = compose(['config', '-q'], SECRETS);
     assert.equal(run.status, 0, run.stderr);
   });
 
-  it('runs PostgreSQL, Temporal, the Web UI, the sandbox, two workers and the inbox (codec server with encryption)', () => {
-    const run = compose(['--profile', 'encryption', 'config', '--services'], { POSTGRES_PASSWORD: 'x' });
-    assert.equal(run.status, 0, run.stderr);
-    const services = run.stdout.split('\n').filter(Boolean).sort();
+  it('runs PostgreSQL, Temporal, the Web UI, two workers and the inbox (the sandbox, codec server and CLI in profiles)', () => {
+    const services = Object.keys(resolved()).sort();
     for (const s of [
       'postgresql',
       'temporal',
       'temporal-setup',
       'temporal-ui',
       'sandbox',
+      'worker-dev',
       'worker-1',
       'worker-2',
       'inbox',
       'codec-server',
+      'cli',
     ]) {
       assert.ok(services.includes(s), `service ${s} in ${services.join(', ')}`);
     }
@@ -47,12 +108,127 @@ describe('docker-compose.yml (production topology)', function () {
     const run = compose(['config', '-q'], { POSTGRES_PASSWORD: undefined });
     assert.notEqual(run.status, 0);
     assert.match(run.stderr + run.stdout, /POSTGRES_PASSWORD/);
+    const services = resolved();
+    assert.equal(services.postgresql!.environment!.POSTGRES_PASSWORD, SECRETS.POSTGRES_PASSWORD);
+    assert.equal(services.temporal!.environment!.POSTGRES_PWD, SECRETS.POSTGRES_PASSWORD);
+  });
+
+  it('publishes nothing on all interfaces that has no authentication of its own', () => {
+    const ports = publishedPorts(resolved());
+    assert.ok(ports.length >= 5, `the UI, Temporal, the inbox... are published (${ports.length})`);
+    const open = ports.filter((p) => ALL_INTERFACES.has(p.hostIp) && !AUTHENTICATED.has(p.service));
+    assert.deepEqual(
+      open,
+      [],
+      open.map((p) => `${p.service} publishes ${p.published || '(random)'}:${p.target} on all interfaces`).join('; '),
+    );
+    for (const p of ports) assert.match(p.hostIp, /^127\./, `${p.service} ${p.target} on ${p.hostIp}`);
+    for (const [service, target] of [
+      ['temporal', '7233'],
+      ['temporal-ui', '8080'],
+      ['inbox', '8088'],
+      ['codec-server', '8888'],
+      ['sandbox', '8790'],
+    ]) {
+      assert.ok(
+        ports.some((p) => p.service === service && p.target === target),
+        `${service} ${target} is published, on loopback`,
+      );
+    }
+  });
+
+  it('has the sandbox only in the dev profile, and the workers do not default to it', () => {
+    const services = resolved();
+    assert.deepEqual(services.sandbox!.profiles, ['dev']);
+    const onSandbox = Object.entries(services).filter(
+      ([, s]) => s.network_mode === 'service:sandbox' || JSON.stringify(s.depends_on ?? {}).includes('sandbox'),
+    );
+    for (const [name, s] of onSandbox) assert.deepEqual(s.profiles, ['dev'], `${name} uses the sandbox`);
+    for (const name of ['worker-1', 'worker-2']) {
+      const env = services[name]!.environment!;
+      assert.equal(services[name]!.profiles, undefined, `${name} runs without a profile`);
+      assert.ok(
+        !String(env.INVOICE_CLOUD_BASE_URL ?? '').includes('sandbox'),
+        `${name}: ${env.INVOICE_CLOUD_BASE_URL}`,
+      );
+      for (const secret of [
+        'INVOICE_CLOUD_APP_SECRET',
+        'INVOICE_CLOUD_CONFIRM_PASSWORD',
+        'INVOICE_CLOUD_DATA_PASSWORD',
+      ]) {
+        assert.ok(!env[secret], `${name}: ${secret} has no value in the file`);
+      }
+    }
+    // The dev worker reaches the sandbox on its loopback: sandbox mode, the only place demo values apply.
+    assert.equal(services['worker-dev']!.environment!.INVOICE_CLOUD_BASE_URL, 'http://127.0.0.1:8790');
+  });
+
+  it('the codec server gets no token from the file, and refuses to start without one, naming the variable', () => {
+    const services = resolved({ ...SECRETS, CODEC_AUTH_TOKEN: undefined });
+    const env = services['codec-server']!.environment!;
+    assert.ok(!env.CODEC_AUTH_TOKEN, `no default token (${env.CODEC_AUTH_TOKEN})`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'security/codecServerMain.ts'], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)])),
+        CODEC_HOST: '127.0.0.1',
+        CODEC_PORT: '0',
+        TEMPORAL_PAYLOAD_KEYS: `k1=${Buffer.alloc(32, 7).toString('base64')}`,
+      },
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 2, run.stdout + run.stderr);
+    assert.match(run.stdout + run.stderr, /CODEC_AUTH_TOKEN is not set/);
+  });
+
+  it('passes the Temporal connection, TLS and API key to every service that talks to Temporal', () => {
+    const tls = {
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_TLS_CERT: '/run/secrets/client.pem',
+      TEMPORAL_TLS_KEY: '/run/secrets/client.key',
+      TEMPORAL_TLS_CA: '/run/secrets/ca.pem',
+      TEMPORAL_TLS_SERVER_NAME: 'ns.acct.tmprl.cloud',
+      TEMPORAL_API_KEY: 'api-key-from-the-environment',
+    };
+    const services = resolved({ ...SECRETS, ...tls });
+    for (const name of ['worker-1', 'worker-2', 'worker-dev', 'inbox', 'cli', 'temporal-setup']) {
+      for (const [k, v] of Object.entries(tls)) assert.equal(services[name]!.environment![k], v, `${name} ${k}`);
+    }
+    const ui = services['temporal-ui']!.environment!;
+    for (const k of ['TEMPORAL_ADDRESS', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA'] as const) {
+      assert.equal(ui[k], tls[k], `temporal-ui ${k}`);
+    }
+  });
+
+  it('turns off the Web UI write actions (the inbox is the approval path)', () => {
+    assert.equal(String(resolved()['temporal-ui']!.environment!.TEMPORAL_DISABLE_WRITE_ACTIONS), 'true');
   });
 
   it('starts the workers from the prebuilt bundle with health and metrics', () => {
-    const run = compose(['config'], { POSTGRES_PASSWORD: 'x' });
+    const run = compose(['config'], SECRETS);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /WORKFLOW_BUNDLE_PATH: \/app\/\.build\/workflow-bundle\.js/);
     assert.match(run.stdout, /METRICS_PORT: '?9464'?/);
+  });
+});
+
+describe('Dockerfile and .dockerignore', () => {
+  it('builds on a supported Node.js LTS (22 or 24)', () => {
+    const from = /^FROM\s+node:(\d+)/m.exec(readFileSync('Dockerfile', 'utf8'));
+    assert.ok(from, 'the image is based on node:<major>');
+    assert.ok(['22', '24'].includes(from[1]!), `node:${from[1]}`);
+  });
+
+  it('keeps keys, certificates, .env files and the real configuration out of the image', () => {
+    const rules = readFileSync('.dockerignore', 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    for (const rule of ['**/*.pem', '**/*.key', '**/.env', '**/.env.*', 'config/*.json', '!config/*.example.json']) {
+      assert.ok(rules.includes(rule), `.dockerignore has ${rule}`);
+    }
+    // An exception after config/*.json must not let the registry back in.
+    assert.ok(rules.indexOf('!config/*.example.json') > rules.indexOf('config/*.json'));
   });
 });

@@ -41,7 +41,12 @@ try {
   });
   if (http) await http.listen({ port: metricsPort!, host: process.env.METRICS_HOST ?? '0.0.0.0' });
   logger.info(
-    { address: settings.address, namespace: settings.namespace, invoiceCloud: invoiceCloud.baseUrl },
+    {
+      address: settings.address,
+      namespace: settings.namespace,
+      invoiceCloud: invoiceCloud.baseUrl,
+      sandboxMode: invoiceCloud.sandboxMode,
+    },
     'Worker started on task queue invoice-deduction',
   );
   if (http) logger.info({ port: metricsPort, workflowBundlePath }, 'Health and metrics at /health and /metrics');
