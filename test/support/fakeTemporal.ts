@@ -1,0 +1,160 @@
+/**
+ * A fake Temporal client for the inbox route tests: it implements only what the inbox and the
+ * client helpers call (list, describe, query, signal, result, getSystemInfo) and records every
+ * signal sent.
+ */
+import assert from 'node:assert/strict';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+
+export const KINGDEE = '91440300591872133B';
+export const TRADING = '91440300MA5G9GK78Y';
+export const OTHER = '91440300MA5DC6QB6G';
+export const PERIOD = '202611';
+export const wid = (taxNo: string, period = PERIOD) => `deduction-${taxNo}-${period}`;
+
+export interface FakeRun {
+  workflowId: string;
+  runId: string;
+  status: 'RUNNING' | 'COMPLETED' | 'TERMINATED';
+  /** DeductionStage search attribute (what visibility sees, possibly stale). */
+  stageAttribute: string;
+  historyLength: number;
+  /** The live answer of the `progress` query. */
+  progress: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+export interface SentSignal {
+  workflowId: string;
+  runId?: string;
+  name: string;
+  args: unknown[];
+}
+
+export function progress(taxNo: string, stage: string, extra: Record<string, unknown> = {}) {
+  return { taxNo, taxPeriod: PERIOD, stage, updatedAt: '2026-12-05T02:00:00.000Z', ...extra };
+}
+
+export const STATISTIC = {
+  digest: '0badf00d',
+  statisticStatus: '02',
+  updateTime: '2026-12-05 10:00:00',
+  deductionDeadline: '2026-12-15',
+  items: [
+    {
+      invoiceType: 27,
+      deductibleCount: 3,
+      deductibleAmount: '300.00',
+      deductibleTax: '39.00',
+      notDeductibleCount: 0,
+      notDeductibleAmount: '0.00',
+      notDeductibleTax: '0.00',
+    },
+  ],
+  deductibleCount: 3,
+  deductibleAmount: '300.00',
+  deductibleTax: '39.00',
+};
+
+export class FakeTemporal {
+  readonly runs = new Map<string, FakeRun>();
+  readonly signals: SentSignal[] = [];
+  readonly listQueries: string[] = [];
+  /** Workflow ids whose handle was described or queried. */
+  readonly handleCalls: string[] = [];
+  systemInfo: () => Promise<unknown> = async () => ({ serverVersion: '1.x' });
+  signalFailure?: Error;
+
+  add(run: Partial<FakeRun> & { taxNo: string; stage: string }): FakeRun {
+    const full: FakeRun = {
+      workflowId: wid(run.taxNo),
+      runId: `run-${run.taxNo.slice(-4)}`,
+      status: 'RUNNING',
+      stageAttribute: run.stage,
+      historyLength: 20,
+      progress: progress(run.taxNo, run.stage),
+      startTime: new Date('2026-12-01T00:00:00Z'),
+      ...run,
+    };
+    this.runs.set(full.workflowId, full);
+    return full;
+  }
+
+  client(): Client {
+    const attributes = (run: FakeRun) => {
+      const values: Record<string, string> = {
+        TaxNo: String(run.progress.taxNo),
+        TaxPeriod: String(run.progress.taxPeriod),
+        DeductionStage: run.stageAttribute,
+      };
+      return { get: (key: { name: string }) => values[key.name] };
+    };
+    const find = (workflowId: string, runId?: string) => {
+      const run = this.runs.get(workflowId);
+      if (!run || (runId !== undefined && run.runId !== runId)) {
+        throw new WorkflowNotFoundError(`workflow not found: ${workflowId}`, workflowId, runId);
+      }
+      return run;
+    };
+    const fake = {
+      connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
+      workflowService: { getSystemInfo: () => this.systemInfo() },
+      workflow: {
+        list: ({ query }: { query: string }) => {
+          this.listQueries.push(query);
+          const stage = /DeductionStage = "([A-Z_]+)"/.exec(query)?.[1];
+          const closedOnly = query.includes('ExecutionStatus != "Running"');
+          const rows = [...this.runs.values()].filter(
+            (r) => (!stage || r.stageAttribute === stage) && (!closedOnly || r.status !== 'RUNNING'),
+          );
+          return (async function* () {
+            for (const r of rows) {
+              yield {
+                workflowId: r.workflowId,
+                runId: r.runId,
+                status: { name: r.status },
+                startTime: r.startTime,
+                closeTime: r.closeTime,
+                typedSearchAttributes: attributes(r),
+              };
+            }
+          })();
+        },
+        getHandle: (workflowId: string, runId?: string) => ({
+          workflowId,
+          describe: async () => {
+            this.handleCalls.push(workflowId);
+            const r = find(workflowId, runId);
+            return {
+              workflowId,
+              runId: r.runId,
+              status: { name: r.status },
+              startTime: r.startTime,
+              closeTime: r.closeTime,
+              historyLength: r.historyLength,
+              typedSearchAttributes: attributes(r),
+            };
+          },
+          query: async (def: { name: string }) => {
+            assert.equal(def.name, 'progress');
+            this.handleCalls.push(workflowId);
+            return find(workflowId, runId).progress;
+          },
+          result: async () => {
+            const r = find(workflowId, runId);
+            if (r.status === 'COMPLETED') return r.result;
+            throw new Error(`Workflow execution ${r.status.toLowerCase()}`);
+          },
+          signal: async (def: { name: string }, ...args: unknown[]) => {
+            find(workflowId, runId);
+            if (this.signalFailure) throw this.signalFailure;
+            this.signals.push({ workflowId, runId, name: def.name, args });
+          },
+        }),
+      },
+    };
+    return fake as unknown as Client;
+  }
+}
