@@ -130,6 +130,7 @@ export async function registerWebSecurity(
         ...(https ? { upgradeInsecureRequests: [] } : {}),
       },
     },
+    frameguard: { action: 'deny' },
     // A same-origin Referer lets the POST check work where a browser sends no Origin.
     referrerPolicy: { policy: 'same-origin' },
     strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: false } : false,

@@ -50,7 +50,8 @@ export class InboxBrowser {
 
   constructor(
     private readonly app: FastifyInstance,
-    private readonly origin: string | undefined = INBOX_ORIGIN,
+    /** The Origin header of every POST; null sends none. */
+    private readonly origin: string | null = INBOX_ORIGIN,
   ) {}
 
   cookieHeader(): string {
