@@ -223,10 +223,8 @@ describe('inbox security (Fastify inject)', () => {
       }
       const sameSite = await browser.post(
         '/login',
-        { account: 'wang', password: PASSWORDS.wang! },
-        {
-          headers: { referer: `${INBOX_ORIGIN}/login` },
-        },
+        { _csrf: token, account: 'wang', password: PASSWORDS.wang! },
+        { csrf: false, headers: { referer: `${INBOX_ORIGIN}/login` } },
       );
       assert.equal(sameSite.statusCode, 303, 'a same-origin Referer is enough when there is no Origin');
     });
