@@ -81,20 +81,26 @@ export function sessionCookieName(settings: Pick<InboxSecuritySettings, 'publicU
 
 /** The origin forms must come from: INBOX_PUBLIC_URL's, or the address the request was made to. */
 export function expectedOrigin(request: FastifyRequest, settings: Pick<InboxSecuritySettings, 'publicUrl'>): string {
-  return settings.publicUrl ? settings.publicUrl.origin : `${request.protocol}://${request.host}`;
+  if (settings.publicUrl) return settings.publicUrl.origin;
+  return originOf(`${request.protocol}://${request.host}`) ?? 'invalid';
+}
+
+/** The serialized origin of a URL (default ports dropped, host lower-cased), or undefined. */
+function originOf(value: string): string | undefined {
+  try {
+    const origin = new URL(value).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The origin a POST says it came from (Origin, else Referer), or undefined when it says none. */
 export function requestOrigin(request: FastifyRequest): string | undefined {
-  const origin = request.headers.origin;
-  if (origin && origin !== 'null') return origin;
-  const referer = request.headers.referer;
-  if (!referer) return origin === 'null' ? 'null' : undefined;
-  try {
-    return new URL(referer).origin;
-  } catch {
-    return 'invalid';
-  }
+  const { origin, referer } = request.headers;
+  if (origin && origin !== 'null') return originOf(origin) ?? 'invalid';
+  if (referer) return originOf(referer) ?? 'invalid';
+  return origin; // 'null' (an opaque origin) or undefined
 }
 
 function wantsJson(request: FastifyRequest): boolean {

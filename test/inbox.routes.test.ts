@@ -84,7 +84,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       const response = await app!.inject({
         method: 'POST',
         url: '/reject',
-        headers: { cookie: browser.cookieHeader(), origin: 'http://localhost:80', 'x-csrf-token': browser.csrf() },
+        headers: { cookie: browser.cookieHeader(), origin: 'http://localhost', 'x-csrf-token': browser.csrf() },
         payload: { taxNo: KINGDEE, period: PERIOD, reason: '重复勾选' },
       });
       assert.equal(response.statusCode, 303, response.body);

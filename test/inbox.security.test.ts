@@ -201,7 +201,7 @@ describe('inbox security (Fastify inject)', () => {
       assert.equal(response.statusCode, 403);
       assert.match(
         response.body,
-        /this form was posted from https:\/\/evil.example, not from the inbox \(http:\/\/localhost:80\)/,
+        /this form was posted from https:\/\/evil.example, not from the inbox \(http:\/\/localhost\)/,
       );
       assert.deepEqual(temporal.signals, []);
     });
@@ -236,7 +236,7 @@ describe('inbox security (Fastify inject)', () => {
       );
       await browser.get('/login');
       assert.equal((await browser.post('/login', { account: 'wang', password: PASSWORDS.wang! })).statusCode, 303);
-      const other = new InboxBrowser(app!); // Origin http://localhost:80, the address it was reached at
+      const other = new InboxBrowser(app!); // Origin http://localhost, the address it was reached at
       await other.get('/login');
       assert.equal((await other.post('/login', { account: 'wang', password: PASSWORDS.wang! })).statusCode, 403);
     });

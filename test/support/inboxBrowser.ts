@@ -9,8 +9,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { hashPassword, writeAccountsFile } from '../../inbox/accounts.js';
 import type { InboxAccount, LockoutPolicy } from '../../config/inboxAccountsSchema.js';
 
-/** inject's default Host header is localhost:80, so the inbox expects this Origin. */
-export const INBOX_ORIGIN = 'http://localhost:80';
+/** inject's default Host header is localhost:80: the inbox expects this Origin (default port dropped). */
+export const INBOX_ORIGIN = 'http://localhost';
 
 export const PASSWORDS: Record<string, string> = {
   wang: 'wang-correct-horse-1',
