@@ -25,14 +25,18 @@ import { earlierProgress, immediateOf, recordProgress, sentKey, sentKeys } from 
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { confirmPasswordFor, type InvoiceCloudConfig } from './invoiceCloudConfig.js';
+import { createDecisionActivities, type DecisionActivityOptions } from './decisionVerification.js';
 import { createPreSelectionActivities } from './preSelectionActivities.js';
 import { stableRequestId } from './requestIds.js';
-import { mayStillLand, sendRecorded } from './writeIntent.js';
+import { mayStillLand, sendRecorded, throwIfAbandoned } from './writeIntent.js';
 import { confirmReadiness, generateReadiness, revokeReadiness } from '../rules/writeReadiness.js';
+import { statisticDigest, statisticItemsDigest } from '../rules/statisticDigest.js';
 
 export interface DeductionActivityDeps {
   client: InvoiceCloudClient;
   config: InvoiceCloudConfig;
+  /** Signed decisions' verification keys; default: DECISION_VERIFY_KEYS (activities/decisionVerification.ts). */
+  decisions?: DecisionActivityOptions;
   /** The worker's clock (injected so tests can move it). */
   now?: () => Date;
 }
@@ -110,7 +114,12 @@ function pending(message: string): ApplicationFailure {
 }
 
 /** One thin activity per bureau step of the seed's flow (异构对接说明 1-10). */
-export function createDeductionActivities({ client, config, now = () => new Date() }: DeductionActivityDeps) {
+export function createDeductionActivities({
+  client,
+  config,
+  decisions,
+  now = () => new Date(),
+}: DeductionActivityDeps) {
   const { profile } = config;
   /** 4.07, read; the period comes from the object (taxPeriod or skssq), else 4.04. */
   async function readCurrentStatistic(taxNo: string): Promise<StatisticQueryReply> {
@@ -131,6 +140,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
     const attempt = Context.current().info.attempt;
     const view: BureauView = {
       sent: sentKeys(progress),
+      beat: () => recordProgress(progress),
       ...(input.source
         ? {
             live: await readBureauView(
@@ -164,6 +174,9 @@ export function createDeductionActivities({ client, config, now = () => new Date
   }
 
   return {
+    // The month's approve / reject Updates verify signed decisions with it (a local activity).
+    ...createDecisionActivities(decisions),
+
     // selectionMode 'preselect': 预勾选 → 预勾选确认 → 预勾选确认结果查询 (activities/preSelectionActivities.ts).
     ...createPreSelectionActivities({ client, profile, readBeforeSelecting, planSummary }),
 
@@ -212,6 +225,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
         if (input.dryRun) return result;
         for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
           const requestId = stableRequestId('select', String(input.round), ...batch.map((i) => i.invoiceNo));
+          throwIfAbandoned();
           const accepted = await client.call(
             'invoiceSelect',
             {
@@ -367,12 +381,27 @@ export function createDeductionActivities({ client, config, now = () => new Date
      * that got no answer is given time to land before a second is sent. The confirmation password
      * is resolved here, on the worker, never in history.
      */
-    async requestConfirmation(input: { taxNo: string }): Promise<{ taskNo: string }> {
+    async requestConfirmation(input: {
+      taxNo: string;
+      /** The table approved (digests): the bureau's must be it, before and after confirmation. */
+      approved?: { digest: string; items: string };
+    }): Promise<{ taskNo: string }> {
       return classified(`statistic confirmation for ${input.taxNo}`, async () => {
         const statistic = await readCurrentStatistic(input.taxNo);
         const status = statistic.statisticStatus;
         const readiness = confirmReadiness({ status, confirmable: statistic.confirmable });
-        if (readiness === 'done') return { taskNo: '' };
+        const changed = (what: string) =>
+          ApplicationFailure.nonRetryable(
+            `the statistic of ${input.taxNo} ${what} is not the table approved (approved ${input.approved?.digest}, now ${statisticDigest(statistic)}); nothing more was done`,
+            'TableChangedSinceApproval',
+          );
+        if (readiness === 'done') {
+          if (input.approved && statisticItemsDigest(statistic.items) !== input.approved.items) {
+            throw changed('confirmed at the bureau');
+          }
+          return { taskNo: '' };
+        }
+        if (input.approved && statisticDigest(statistic) !== input.approved.digest) throw changed('at confirmation');
         if (readiness === 'unexpected') {
           throw ApplicationFailure.nonRetryable(
             `the statistic of ${input.taxNo} is ${status} at confirmation, not generated (02/04); nothing was confirmed`,
@@ -428,6 +457,7 @@ export function createDeductionActivities({ client, config, now = () => new Date
         const current = await client.call('taxperiodQuery', { taxNo: input.taxNo });
         const period = current.taxPeriod ?? readSkssq(current.skssq).period;
         if (period === input.taxPeriod) return { taxNo: input.taxNo, taxPeriod: period };
+        throwIfAbandoned();
         return client.call(
           'taxperiodChange',
           { taxNo: input.taxNo, taxPeriod: input.taxPeriod, status: 1 },

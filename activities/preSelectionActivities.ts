@@ -16,6 +16,7 @@ import type { ProtocolProfile } from '../protocol/profile.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
+import { throwIfAbandoned } from './writeIntent.js';
 
 /**
  * The seed's alternative path (补充说明 1): 预勾选 (preSelect) each batch, then 预勾选确认
@@ -60,6 +61,7 @@ export function createPreSelectionActivities({ client, profile, readBeforeSelect
         if (input.dryRun) return result;
         for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
           const ids = batch.map((i) => i.invoiceNo);
+          throwIfAbandoned();
           const pre = await client.call(
             'preSelect',
             { taxNo: input.taxNo, deductionPurpose: DeductionPurpose.Deduct, invoices: batch },

@@ -23,6 +23,7 @@ import {
 } from '../rules/selectionPolicy.js';
 import type { FailedInvoice } from '../workflows/contract.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
+import { InvoiceCloudError } from './invoiceCloudErrors.js';
 import { InvoiceRowsUnusable, invoiceFilesDir, readInvoiceRows } from './invoiceFileStore.js';
 import { recordProgress, type SelectionHeartbeat, sentKey } from './selectionProgress.js';
 
@@ -83,8 +84,18 @@ export interface CandidatePlan extends SelectionPlan {
 /** Reads one page of a selection task's per-invoice results (4.06, or 预勾选确认结果查询). */
 export type ResultPageReader = (taskNo: string, pageNo: number, pageSize: number) => Promise<ResultPage>;
 
+/** Tells Temporal the activity is alive, with whatever details the caller keeps (never counters of its own). */
+export type Beat = () => void;
+const plainBeat: Beat = () => Context.current().heartbeat();
+
 /** Every pool invoice issued up to the period's end, page by page, heartbeating as it goes. */
-async function readPool(client: InvoiceCloudClient, taxNo: string, taxPeriod: string, includeSelected: boolean) {
+async function readPool(
+  client: InvoiceCloudClient,
+  taxNo: string,
+  taxPeriod: string,
+  includeSelected: boolean,
+  beat: Beat,
+) {
   const invoices: PoolInvoice[] = [];
   for (let pageNo = 1; ; pageNo++) {
     const page = await client.call('invoicePoolQuery', {
@@ -95,7 +106,7 @@ async function readPool(client: InvoiceCloudClient, taxNo: string, taxPeriod: st
       pageSize: POOL_PAGE_SIZE,
     });
     invoices.push(...page.invoices);
-    Context.current().heartbeat({ poolRead: invoices.length });
+    beat();
     if (invoices.length >= page.total || page.invoices.length === 0) return invoices;
   }
 }
@@ -110,8 +121,11 @@ const NO_DIMENSIONS = {
 
 /** Pool flags (authenticateFlag) that mean selected: 1 已勾选, 2 勾选认证, 3 扫描认证. */
 const SELECTED_FLAGS = ['1', '2', '3'];
-/** Pool flags that mean a selection is under way: 4 预勾选 (awaiting its confirmation), 5 勾选中. */
-const IN_PROGRESS_FLAGS = ['4', '5'];
+/**
+ * Pool flags that mean a selection request is being processed: 5 勾选中. (4 预勾选, a pre-selection
+ * nobody confirmed, does not end by itself: such an invoice is a candidate like an unselected one.)
+ */
+const IN_PROGRESS_FLAGS = ['5'];
 /** The pool state an invoice is planned with, from a bureau flag: selected, in progress ('5'), or not. */
 function statusOfFlag(flag: string): CandidateInvoice['selectStatus'] {
   if (SELECTED_FLAGS.includes(flag)) return '1';
@@ -195,7 +209,7 @@ export function fromFileRow(r: InvoiceFileRow): CandidateInvoice {
 }
 
 /** Every invoice of a download task (invoiceDownQuery), page by page. Throws BureauTaskPending on 6910. */
-export async function readDownload(client: InvoiceCloudClient, taxNo: string, taskNo: string) {
+export async function readDownload(client: InvoiceCloudClient, taxNo: string, taskNo: string, beat: Beat = plainBeat) {
   const invoices: DownloadedInvoice[] = [];
   for (let pageNo = 1; ; pageNo++) {
     const page = await client.call('invoiceDownQuery', {
@@ -206,7 +220,7 @@ export async function readDownload(client: InvoiceCloudClient, taxNo: string, ta
       pageSize: DOWNLOAD_PAGE_SIZE,
     });
     invoices.push(...page.invoices);
-    Context.current().heartbeat({ downloadRead: invoices.length });
+    beat();
     const done = page.total !== undefined ? invoices.length >= page.total : page.invoices.length < DOWNLOAD_PAGE_SIZE;
     if (done || page.invoices.length === 0) return { invoices, total: page.total ?? invoices.length };
   }
@@ -261,6 +275,8 @@ export interface BureauView {
   sent: ReadonlySet<string>;
   /** For an invoices file or a download: the bureau's current flags by invoice, read just now. */
   live?: ReadonlyMap<string, DownloadedInvoice>;
+  /** Heartbeats while reading, keeping the round's progress as the details. */
+  beat?: Beat;
 }
 
 /** A plan, and how many of its invoices the bureau is still selecting for a request we have no answer to. */
@@ -292,9 +308,9 @@ export async function planCandidates(
   let invoices: CandidateInvoice[];
   if (source?.kind === 'invoices-file') invoices = readFileRows(source).map(fromFileRow);
   else if (source?.kind === 'bureau-download') {
-    const downloaded = await readDownload(client, query.taxNo, source.taskNo);
+    const downloaded = await readDownload(client, query.taxNo, source.taskNo, view.beat);
     invoices = downloaded.invoices.map((d) => fromDownload(d, profile.totalTaxAmount));
-  } else invoices = await readPool(client, query.taxNo, query.taxPeriod, firstRound);
+  } else invoices = await readPool(client, query.taxNo, query.taxPeriod, firstRound, view.beat ?? plainBeat);
   invoices = invoices.map((invoice) => asTheBureauHasIt(invoice, view));
   const scope = {
     taxPeriod: query.taxPeriod,
@@ -343,7 +359,7 @@ export function notYetSent(plan: CandidatePlan, view: BureauView): SelectInvoice
   );
 }
 
-/** Download searches for the bureau's view of a period: every flag but 0 未勾选. */
+/** Download searches for the bureau's view of a period: selected and being selected. */
 const VIEW_FLAGS = [...SELECTED_FLAGS, ...IN_PROGRESS_FLAGS].join(',');
 
 /**
@@ -367,7 +383,17 @@ export async function readBureauView(
     progress.stateReadTaskNo = accepted.taskNo;
     recordProgress(progress);
   }
-  const { invoices } = await readDownload(client, query.taxNo, progress.stateReadTaskNo);
+  let invoices: DownloadedInvoice[];
+  try {
+    ({ invoices } = await readDownload(client, query.taxNo, progress.stateReadTaskNo, () => recordProgress(progress)));
+  } catch (error) {
+    // A search that failed for good is searched anew by the next attempt; one still running is awaited.
+    if (!(error instanceof InvoiceCloudError && error.kind === 'pending')) {
+      delete progress.stateReadTaskNo;
+      recordProgress(progress);
+    }
+    throw error;
+  }
   delete progress.stateReadTaskNo;
   recordProgress(progress);
   return new Map(invoices.map((d) => [invoiceKey(d.invoiceCode, d.invoiceNo || d.etaxInvoiceNo), d]));

@@ -29,22 +29,27 @@ export function mayStillLand(write: string, now: number, settleMs: number): bool
   return sentAt !== undefined && now - sentAt < settleMs;
 }
 
-/** Failures after which the request may have been applied: no answer, or one we could not read. */
-const UNANSWERED = /^(HTTP_\d+|NETWORK|BAD_REPLY|BAD_DATA|NO_DATA)$/;
-
 /**
- * Sends `write` with its intent recorded first. A refusal the bureau answered (or a request never
- * sent) clears the intent, since nothing of it can land; no answer keeps it, so the next attempt
- * waits for the request to show before sending a second one.
+ * Sends `write` with its intent recorded first, unless the attempt was already cancelled or timed
+ * out (a late send beside the next attempt would be a second write). Only a definite refusal (the
+ * bureau's business answer, or credentials refused before anything was sent) clears the intent;
+ * anything else (no answer, an unreadable one, a passing fault the cloud may have forwarded) keeps
+ * it, so the next attempt waits for the request to show before sending a second one.
  */
 export async function sendRecorded<T>(write: string, at: number, send: () => Promise<T>): Promise<T> {
+  throwIfAbandoned();
   markSending(write, at);
   try {
     return await send();
   } catch (error) {
-    if (error instanceof InvoiceCloudError && !UNANSWERED.test(error.code)) {
+    if (error instanceof InvoiceCloudError && (error.kind === 'business' || error.kind === 'auth')) {
       Context.current().heartbeat({ write, answered: true });
     }
     throw error;
   }
+}
+
+/** Stops an attempt Temporal has cancelled or timed out before it sends anything more. */
+export function throwIfAbandoned(): void {
+  Context.current().cancellationSignal.throwIfAborted();
 }

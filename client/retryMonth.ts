@@ -5,6 +5,7 @@
  * The failed run stays in Temporal's history.
  */
 import { createHash } from 'node:crypto';
+import { DEFAULT_PROFILE, profileFromEnv } from '../protocol/profile.js';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
@@ -77,6 +78,30 @@ export function chooseResetPoint(events: HistoryEvent[], status: RetryableStatus
     return { eventId: completedTasks.at(-1)!, rule: 'before-cancel-request' };
   }
   if (completedTasks.length > 0) return { eventId: completedTasks[0]!, rule: 'first-workflow-task' };
+  return undefined;
+}
+
+/**
+ * A write of the run's last activity that was sent and never answered: the activity ran out of
+ * time with a write intent in its last heartbeat details (activities/writeIntent.ts). A reset
+ * within the settle time would start that step afresh without the intent and could send it twice.
+ */
+export function unansweredWrite(events: HistoryEvent[]): { write: string; sentAt: number } | undefined {
+  const timedOut = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT).at(-1);
+  const lastScheduled = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).at(-1);
+  if (!timedOut || !lastScheduled) return undefined;
+  const attributes = timedOut.activityTaskTimedOutEventAttributes;
+  if (num(attributes?.scheduledEventId) !== num(lastScheduled.eventId)) return undefined;
+  const payload = attributes?.failure?.timeoutFailureInfo?.lastHeartbeatDetails?.payloads?.[0];
+  if (!payload) return undefined;
+  try {
+    const details = defaultPayloadConverter.fromPayload(payload as Payload) as { write?: unknown; sentAt?: unknown };
+    if (typeof details?.write === 'string' && typeof details.sentAt === 'number') {
+      return { write: details.write, sentAt: details.sentAt };
+    }
+  } catch {
+    // Encrypted or unreadable details: nothing known.
+  }
   return undefined;
 }
 
@@ -203,6 +228,16 @@ export async function describeRetry(client: Client, taxNo: string, period: strin
         `${status === 'CANCELLED' ? ' before its cancellation was requested' : ''}, so there is nothing to resume from`,
     );
   }
+  const unanswered = unansweredWrite(events);
+  const settleMs = settleTime();
+  if (unanswered && Date.now() - unanswered.sentAt < settleMs) {
+    const after = new Date(unanswered.sentAt + settleMs).toISOString();
+    throw new DeductionStateError(
+      `Cannot retry ${workflowId} yet: its last step sent ${unanswered.write} at ${new Date(unanswered.sentAt).toISOString()} ` +
+        `and got no answer; it may still land at the bureau. Retry after ${after} (the profile's writeSettleMs), ` +
+        'when the bureau shows whether it did.',
+    );
+  }
   const stage = description.typedSearchAttributes.get(DeductionStageSearchAttribute);
   const stageBefore =
     stage === Stage.Failed
@@ -273,4 +308,13 @@ export async function retryMonth(
   opts.beforeReset?.(candidate);
   const reason = `retry (${retryCommand(taxNo, period)})${opts.reason ? `: ${opts.reason}` : ''}`;
   return resetRun(client, candidate, reason);
+}
+
+/** The settle time of the profile this process is configured with (INVOICE_CLOUD_PROFILE), else the default. */
+function settleTime(): number {
+  try {
+    return profileFromEnv().writeSettleMs;
+  } catch {
+    return DEFAULT_PROFILE.writeSettleMs;
+  }
 }

@@ -23,10 +23,17 @@ describe('activities/writeIntent: a write that got no answer is given time to la
     return beats;
   }
 
-  it('keeps the intent after a lost reply (HTTP 5xx, no reply, an unreadable reply)', async () => {
-    for (const code of ['HTTP_503', 'NETWORK', 'BAD_REPLY']) {
-      const beats = await heartbeatsOf(new InvoiceCloudError('retryable', 'statisticConfirm', code, 'lost'));
-      assert.deepEqual(beats, [{ write: 'statistic-confirm', sentAt: AT }], code);
+  it('keeps the intent after a lost reply, an unreadable one or a passing fault the cloud may have forwarded', async () => {
+    const failures = [
+      new InvoiceCloudError('retryable', 'statisticConfirm', 'HTTP_503', 'lost'),
+      new InvoiceCloudError('retryable', 'statisticConfirm', 'NETWORK', 'no reply'),
+      new InvoiceCloudError('protocol', 'statisticConfirm', 'BAD_REPLY', 'unreadable'),
+      new InvoiceCloudError('protocol', 'statisticConfirm', 'BAD_ENVELOPE', 'an HTML page'),
+      new InvoiceCloudError('retryable', 'statisticConfirm', '1001', '系统繁忙'),
+    ];
+    for (const failure of failures) {
+      const beats = await heartbeatsOf(failure);
+      assert.deepEqual(beats, [{ write: 'statistic-confirm', sentAt: AT }], failure.code);
     }
   });
 

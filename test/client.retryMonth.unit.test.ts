@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import proto from '@temporalio/proto';
-import { chooseResetPoint, describeResetPoint, resetRequestId, type HistoryEvent } from '../client/retryMonth.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import {
+  chooseResetPoint,
+  describeResetPoint,
+  resetRequestId,
+  unansweredWrite,
+  type HistoryEvent,
+} from '../client/retryMonth.js';
 
 const T = proto.temporal.api.enums.v1.EventType;
 
@@ -175,5 +182,39 @@ describe('retry: the reset point chosen from a history', () => {
     assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(resetRequestId('deduction-91440300591872133B-202610', 'run-1'), a);
     assert.notEqual(resetRequestId('deduction-91440300591872133B-202610', 'run-2'), a);
+  });
+});
+
+describe('retry: a write of the last step that got no answer', () => {
+  const timedOutWith = (details: unknown, scheduledEventId = 2): HistoryEvent =>
+    proto.temporal.api.history.v1.HistoryEvent.fromObject({
+      eventId: 4,
+      eventType: T.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+      activityTaskTimedOutEventAttributes: {
+        scheduledEventId,
+        failure: {
+          message: 'activity ScheduleToClose timeout',
+          timeoutFailureInfo: {
+            lastHeartbeatDetails: { payloads: [defaultPayloadConverter.toPayload(details)] },
+          },
+        },
+      },
+    });
+  const scheduled = proto.temporal.api.history.v1.HistoryEvent.fromObject({
+    eventId: 2,
+    eventType: T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    activityTaskScheduledEventAttributes: { activityType: { name: 'requestConfirmation' } },
+  });
+
+  it('is found in the timed-out activity’s last heartbeat details', () => {
+    const events = [scheduled, timedOutWith({ write: 'statistic-confirm', sentAt: 1_796_000_000_000 })];
+    assert.deepEqual(unansweredWrite(events), { write: 'statistic-confirm', sentAt: 1_796_000_000_000 });
+  });
+
+  it('is nothing when the bureau answered, when other details were kept, or for an earlier activity', () => {
+    assert.equal(unansweredWrite([scheduled, timedOutWith({ write: 'statistic-confirm', answered: true })]), undefined);
+    assert.equal(unansweredWrite([scheduled, timedOutWith({ round: 1, sent: [] })]), undefined);
+    assert.equal(unansweredWrite([scheduled, timedOutWith({ write: 'x', sentAt: 1 }, 99)]), undefined);
+    assert.equal(unansweredWrite([scheduled]), undefined);
   });
 });
