@@ -21,7 +21,7 @@ export const PasswordHash = z
   .string()
   .regex(
     /^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/,
-    'passwordHash: must be an argon2id hash (set it with `npm run cli -- inbox-account add`)',
+    'must be an argon2id hash (set it with `npm run cli -- inbox-account add`)',
   );
 
 export const InboxAccount = z

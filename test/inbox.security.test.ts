@@ -210,7 +210,10 @@ describe('inbox security (Fastify inject)', () => {
       const browser = new InboxBrowser(await inbox(), null);
       await browser.get('/login');
       const token = browser.csrf();
-      for (const headers of [{ referer: 'https://evil.example/page' }, {}, { origin: 'null' }]) {
+      for (const headers of [{ referer: 'https://evil.example/page' }, {}, { origin: 'null' }] as Record<
+        string,
+        string
+      >[]) {
         const response = await browser.post(
           '/login',
           { _csrf: token, account: 'wang', password: PASSWORDS.wang! },
