@@ -9,7 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 RUN node --import tsx scripts/bundle.ts .build/workflow-bundle.js
-# The sandbox's volume: a new named volume takes this directory's owner.
-RUN mkdir -p /data && chown node:node /data
+# The sandbox's and the inbox's volumes: a new named volume takes its directory's owner.
+RUN mkdir -p /data /var/lib/vat-inbox && chown node:node /data /var/lib/vat-inbox
 USER node
 CMD ["node", "--import", "tsx", "workers/main.ts"]
