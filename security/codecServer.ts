@@ -149,7 +149,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   if (token && session) {
     app.get('/login', async (_request, reply) =>
       reply
-        .header('content-security-policy', "default-src 'none'; form-action 'self'")
+        .header('content-security-policy', "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
         .type('text/html')
         .send(LOGIN_PAGE),
     );
