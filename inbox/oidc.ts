@@ -101,7 +101,10 @@ export class OidcLogin {
         idTokenExpected: true,
       });
     } catch (err) {
-      throw new OidcLoginError(`单点登录失败 The OpenID login failed: ${(err as Error).message}`);
+      // openid-client says "invalid response encountered" and puts what was wrong in the cause.
+      const cause = (err as { cause?: unknown }).cause;
+      const why = cause instanceof Error ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
+      throw new OidcLoginError(`单点登录失败 The OpenID login failed: ${why}`);
     }
     const claims = tokens.claims();
     if (!claims?.sub) throw new OidcLoginError('单点登录失败 The OpenID provider returned no subject.');
