@@ -187,11 +187,11 @@ ${opts.sso ? '<p class="sso"><a href="/auth/oidc/login" class="sso-link">使用�
   );
 }
 
-/** A refusal page (403 forged or expired form, 429 too many attempts). */
+/** A refusal or failure page (403 forged or expired form, 429 too many attempts, 5xx). */
 export function renderProblem(status: number, text: string): string {
   return page(
     `${status} · 进项发票抵扣 VAT deduction`,
-    `<h1>${status === 429 ? '请求过多 Too many requests' : '请求被拒绝 Request refused'}</h1>
+    `<h1>${status === 429 ? '请求过多 Too many requests' : status >= 500 ? '出错了 Something went wrong' : '请求被拒绝 Request refused'}</h1>
 <p class="error">${escapeHtml(text)}</p>
 <p><a href="/">返回 Back to the inbox</a></p>`,
   );

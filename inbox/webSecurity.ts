@@ -190,7 +190,10 @@ export async function registerWebSecurity(
       );
     }
     if (status === 429) return sendProblem(request, reply, 429, error.message);
-    if (status >= 500) request.log.error({ err: error }, 'inbox request failed');
+    if (status >= 500) {
+      request.log.error({ err: error }, 'inbox request failed');
+      return sendProblem(request, reply, status, `服务器错误 The inbox failed: ${error.message}`);
+    }
     return reply.code(status).send({ statusCode: status, error: error.name, message: error.message });
   });
   return store;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, before, describe, it } from 'mocha';
 import { readAccountsFile, writeAccountsFile } from '../inbox/accounts.js';
@@ -160,6 +160,17 @@ describe('inbox security (Fastify inject)', () => {
       });
       assert.equal((await browser.get('/')).statusCode, 303);
       assert.equal((await browser.login('li')).statusCode, 401);
+    });
+    it('refuses every login while the accounts file is broken, naming the problem', async () => {
+      const file = await writeTestAccounts();
+      const browser = new InboxBrowser(await inbox({ accountsFile: file }));
+      await browser.get('/login');
+      await new Promise((r) => setTimeout(r, 20));
+      writeFileSync(file, '{"accounts": [{"id": "wang", "name": "王", "passwordHash": "plain-text"}]}');
+      const response = await browser.post('/login', { account: 'wang', password: PASSWORDS.wang! });
+      assert.equal(response.statusCode, 500);
+      assert.match(response.body, /accounts\.0\.passwordHash: must be an argon2id hash/);
+      assert.equal((await browser.get('/')).statusCode, 303);
     });
   });
 
