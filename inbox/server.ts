@@ -173,7 +173,9 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
 
   // ---- login and logout ----------------------------------------------------------------------
 
-  app.get('/login', async (request, reply) => {
+  // Each new visitor of the login page gets a session (for its CSRF secret): limited too.
+  const loginPageRateLimit = { rateLimit: { max: settings.loginRateLimitPerMinute * 6, timeWindow: 60_000 } };
+  app.get('/login', { config: loginPageRateLimit }, async (request, reply) => {
     if (await identityOf(request)) return reply.redirect('/', 303);
     const flash = takeFlash(request);
     if ((request.query as { loggedOut?: string }).loggedOut !== undefined) flash.message = '已退出登录 Logged out.';

@@ -40,10 +40,13 @@ type StoreCallback = (err?: unknown, session?: Session | null) => void;
  */
 export class ExpiringSessionStore {
   private readonly sessions = new Map<string, { session: Session; expires: number }>();
+  private reads = 0;
 
   constructor(
     private readonly maxAgeMs: number,
     private readonly now: () => number = Date.now,
+    /** Past this many, the oldest session is dropped for a new one (a flood of login pages). */
+    private readonly maxSessions = 100_000,
   ) {}
 
   get size(): number {
@@ -51,7 +54,10 @@ export class ExpiringSessionStore {
   }
 
   set(id: string, session: Session, callback: StoreCallback): void {
-    this.sweep();
+    if (!this.sessions.has(id) && this.sessions.size >= this.maxSessions) {
+      this.sweep();
+      if (this.sessions.size >= this.maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
+    }
     const expires = session.cookie?.expires ? new Date(session.cookie.expires).getTime() : this.now() + this.maxAgeMs;
     this.sessions.set(id, { session, expires });
     callback();
@@ -61,6 +67,7 @@ export class ExpiringSessionStore {
     const entry = this.sessions.get(id);
     if (entry && entry.expires <= this.now()) this.sessions.delete(id);
     callback(null, entry && entry.expires > this.now() ? entry.session : null);
+    if (++this.reads % 1000 === 0) this.sweep();
   }
 
   destroy(id: string, callback: StoreCallback): void {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, Session } from 'fastify';
 import { afterEach, before, describe, it } from 'mocha';
 import { readAccountsFile, writeAccountsFile } from '../inbox/accounts.js';
 import { buildInbox } from '../inbox/server.js';
 import type { InboxSecuritySettings } from '../inbox/settings.js';
 import { fixedDirectory } from '../inbox/taxpayers.js';
+import { ExpiringSessionStore } from '../inbox/webSecurity.js';
 import { FakeTemporal, KINGDEE, PERIOD, STATISTIC, progress } from './support/fakeTemporal.js';
 import { INBOX_ORIGIN, InboxBrowser, PASSWORDS, writeTestAccounts } from './support/inboxBrowser.js';
 
@@ -349,6 +350,37 @@ describe('inbox security (Fastify inject)', () => {
       const hash = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts[0].passwordHash as string;
       assert.ok(!page.includes(hash.slice(-20)));
       assert.ok(!page.includes('argon2'));
+    });
+  });
+
+  describe('the session store', () => {
+    const session = (expires: number) => ({ cookie: { expires: new Date(expires) } }) as unknown as Session;
+    const read = (store: ExpiringSessionStore, id: string) =>
+      new Promise<unknown>((resolve) => store.get(id, (_err, s) => resolve(s)));
+
+    it('forgets a session when it expires', async () => {
+      let now = 1_000;
+      const store = new ExpiringSessionStore(60_000, () => now);
+      store.set('a', session(now + 60_000), () => {});
+      assert.ok(await read(store, 'a'));
+      now += 60_000;
+      assert.equal(await read(store, 'a'), null);
+      assert.equal(store.size, 0);
+    });
+
+    it('keeps at most its limit, dropping expired sessions first, then the oldest', async () => {
+      let now = 0;
+      const store = new ExpiringSessionStore(60_000, () => now, 3);
+      store.set('old', session(10), () => {});
+      store.set('b', session(100_000), () => {});
+      store.set('c', session(100_000), () => {});
+      now = 50;
+      store.set('d', session(100_000), () => {});
+      assert.equal(await read(store, 'old'), null, 'the expired one went first');
+      store.set('e', session(100_000), () => {});
+      assert.equal(store.size, 3);
+      assert.equal(await read(store, 'b'), null, 'then the oldest');
+      assert.ok(await read(store, 'e'));
     });
   });
 });
