@@ -179,7 +179,8 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
       evilPage.goto(evilUrl),
     ]).then(([r]) => r);
     assert.equal(refused.status(), 403);
-    assert.match(await evilPage.locator('body').innerText(), /跨站请求被拒绝|表单已失效/);
+    await evilPage.waitForSelector('p.error');
+    assert.match(await evilPage.locator('p.error').innerText(), /跨站请求被拒绝|表单已失效/);
     await evilPage.close();
 
     // A stale table: the page showed another digest than the workflow holds now.
