@@ -290,6 +290,10 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
       now: now(),
       user: displayName(who),
       csrfToken: reply.generateCsrf(),
+      approverLabel: (approver) => {
+        const account = accounts.find(approver);
+        return account ? `${account.name} (${account.id})` : approver;
+      },
       ...takeFlash(request),
     });
   });

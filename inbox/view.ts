@@ -107,13 +107,13 @@ ${rows
 </tbody></table>`;
 }
 
-function historyTable(rows: DecisionRow[]): string {
+function historyTable(rows: DecisionRow[], approverLabel: (approver: string) => string): string {
   if (rows.length === 0) return '<p>暂无记录 No decisions yet.</p>';
   return `<table class="history"><thead><tr><th>纳税人 Tax No</th><th>所属期 Period</th><th>结果 Outcome</th><th>审批人 Approver</th><th>意见 Comment</th><th>时间 Decided at</th></tr></thead><tbody>
 ${rows
   .map(
     (r) =>
-      `<tr data-workflow-id="${escapeHtml(r.workflowId)}"><td>${escapeHtml(r.taxNo)}</td><td>${escapeHtml(r.taxPeriod)}</td><td class="outcome">${escapeHtml(r.outcome)}</td><td>${escapeHtml(r.approver ?? '-')}</td><td>${escapeHtml(r.comment ?? '')}</td><td>${escapeHtml(r.decidedAt ?? r.closedAt ?? '')}</td></tr>`,
+      `<tr data-workflow-id="${escapeHtml(r.workflowId)}"><td>${escapeHtml(r.taxNo)}</td><td>${escapeHtml(r.taxPeriod)}</td><td class="outcome">${escapeHtml(r.outcome)}</td><td>${escapeHtml(r.approver ? approverLabel(r.approver) : '-')}</td><td>${escapeHtml(r.comment ?? '')}</td><td>${escapeHtml(r.decidedAt ?? r.closedAt ?? '')}</td></tr>`,
   )
   .join('\n')}
 </tbody></table>`;
@@ -150,6 +150,8 @@ export function renderInbox(opts: {
   now: Date;
   user: string;
   csrfToken: string;
+  /** How the history names an approver, e.g. "王会计 (wang)" for an account id. */
+  approverLabel?: (approver: string) => string;
   message?: string;
   error?: string;
 }): string {
@@ -163,7 +165,7 @@ ${notices(opts.message, opts.error)}
 ${mine.length ? mine.map((m) => pendingCard(m.pending, now, { csrfToken, approver: m.approver })).join('\n') : '<p class="empty">没有待您审批的统计表 Nothing awaits your approval.</p>'}
 ${othersTable(others, now)}
 <h2>审批记录 Decision history</h2>
-${historyTable(history)}`,
+${historyTable(history, opts.approverLabel ?? ((a) => a))}`,
   );
 }
 

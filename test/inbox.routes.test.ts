@@ -465,6 +465,26 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       assert.equal(body.match(/<input type="hidden" name="_csrf" value="[^"]+">/g)?.length, 3);
     });
 
+    it('GET / names an approver that is an account by its name in the history', async () => {
+      const temporal = new FakeTemporal();
+      const decided = {
+        decision: 'approved',
+        approver: 'wang',
+        comment: '核对无误',
+        decidedAt: '2026-12-06T01:00:00.000Z',
+      };
+      temporal.add({
+        taxNo: TRADING,
+        stage: 'COMPLETED',
+        status: 'COMPLETED',
+        closeTime: new Date('2026-12-06T01:00:05.000Z'),
+        result: { ...progress(TRADING, 'COMPLETED', { decision: decided }), outcome: 'COMPLETED', note: '' },
+      });
+      const browser = await loggedIn(temporal, 'li');
+      const body = (await browser.get('/')).body;
+      assert.match(body, /<td class="outcome">COMPLETED<\/td><td>王会计 \(wang\)<\/td><td>核对无误<\/td>/);
+    });
+
     it("GET / shows other approvers' months read-only, without forms", async () => {
       const temporal = new FakeTemporal();
       addWaiting(temporal);

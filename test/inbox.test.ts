@@ -233,7 +233,7 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
       await page.goto(url);
       row = page.locator(`table.history tr[data-workflow-id="${handle.workflowId}"]`);
     }
-    assert.match(await row.innerText(), /COMPLETED[\s\S]*wang[\s\S]*核对无误/);
+    assert.match(await row.innerText(), /COMPLETED[\s\S]*王会计 \(wang\)[\s\S]*核对无误/);
 
     // A decision on the month now that it is closed: a clear error.
     await postFromPage(page, '/approve', { taxNo: TAX_NO, period: PERIOD, statisticDigest: waiting.statistic!.digest });
