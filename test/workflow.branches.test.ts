@@ -1,23 +1,33 @@
 import assert from 'node:assert/strict';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { generateKeyPairSync } from 'node:crypto';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { createDecisionActivities } from '../activities/decisionVerification.js';
 import { FailureType, toActivityFailure } from '../activities/failures.js';
 import { InvoiceCloudError } from '../activities/invoiceCloudErrors.js';
 import { GatewayCode, StatisticStatus } from '../protocol/codes.js';
 import { shanghaiParts } from '../protocol/period.js';
 import { statisticDigest } from '../rules/statisticDigest.js';
+import { signDecision, type DecisionFields } from '../security/decisionSigning.js';
 import { workflowBundle, WORKFLOWS_PATH } from '../workers/createWorker.js';
 import {
+  type ApproveDecisionInput,
   type ApproveSignalInput,
   approveSignal,
+  approveUpdate,
+  DECISION_REFUSED,
+  type DecisionRefusalCode,
   type MonthlyDeductionInput,
   type Progress,
   progressQuery,
+  type RejectDecisionInput,
   type RejectSignalInput,
   rejectSignal,
+  rejectUpdate,
   WORKFLOW_TYPE,
 } from '../workflows/contract.js';
 import type { MonthlyDeductionWorkflow } from '../workflows/monthlyDeduction.js';
@@ -39,6 +49,12 @@ type Handle = WorkflowHandle<typeof MonthlyDeductionWorkflow>;
 type Start = (extra?: Partial<MonthlyDeductionInput>) => Promise<Handle>;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const EventType = proto.temporal.api.enums.v1.EventType;
+
+/** The inbox's signing key in these tests, and the key the worker verifies with. */
+const SIGNING = generateKeyPairSync('ed25519');
+const KEY_ID = 'inbox-test-1';
+const VERIFY_KEYS = JSON.stringify({ [KEY_ID]: SIGNING.publicKey.export({ type: 'spki', format: 'pem' }) });
 
 describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping server)', function () {
   this.timeout(120_000);
@@ -72,7 +88,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: fake.activities(),
+      activities: { ...fake.activities(), ...createDecisionActivities({ verifyKeys: VERIFY_KEYS }) },
     });
     const start: Start = (extra = {}) =>
       env.client.workflow.start<typeof MonthlyDeductionWorkflow>(WORKFLOW_TYPE, {
@@ -691,15 +707,16 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         assert.equal(noReason?.signal, 'reject');
         assert.match(noReason?.reason ?? '', /^invalid reject signal: reason: /);
         assert.match(notAnObject?.reason ?? '', /^invalid approve signal: \(root\): /);
+        // A refusal never names who may approve.
         assert.deepEqual(outsiderApprove, {
           signal: 'approve',
           approver: '外部人员',
-          reason: `外部人员 is not an approver of ${TAX_NO} (allowed: ${APPROVER}, 李经理)`,
+          reason: `外部人员 is not an approver of ${TAX_NO}`,
         });
         assert.deepEqual(outsiderReject, {
           signal: 'reject',
           approver: '外部人员',
-          reason: `外部人员 is not an approver of ${TAX_NO} (allowed: ${APPROVER}, 李经理)`,
+          reason: `外部人员 is not an approver of ${TAX_NO}`,
         });
         assert.deepEqual(wrongDigest, {
           signal: 'approve',
@@ -804,6 +821,298 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         assert.equal(progress.decision, undefined);
         assert.equal(fake.count('requestConfirmation'), 0);
         assert.equal(fake.count('requestStatisticOperation'), 1, 'the statistic was not revoked');
+      });
+    });
+  });
+
+  describe('decisions as Workflow Updates', () => {
+    /** The refusal an Update is answered with: it must fail with DecisionRefused. */
+    async function refusalOf(update: Promise<unknown>): Promise<{ code: DecisionRefusalCode; reason: string }> {
+      const error = await update.then(
+        (outcome) => assert.fail(`expected a refusal, got ${JSON.stringify(outcome)}`),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(error)}`);
+      assert.ok(
+        error.cause instanceof ApplicationFailure,
+        `expected an ApplicationFailure, got ${String(error.cause)}`,
+      );
+      assert.equal(error.cause.type, DECISION_REFUSED);
+      return { code: error.cause.details?.[0] as DecisionRefusalCode, reason: error.cause.message };
+    }
+    const approveBy = (handle: Handle, input: ApproveDecisionInput) =>
+      handle.executeUpdate(approveUpdate, { args: [input] });
+    const rejectBy = (handle: Handle, input: RejectDecisionInput) =>
+      handle.executeUpdate(rejectUpdate, { args: [input] });
+    const historyLength = async (handle: Handle) => (await handle.fetchHistory()).events?.length ?? 0;
+    const WORKFLOW_TASK_EVENTS = [
+      EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    ];
+    /** The events added after the first `since`, but for workflow task bookkeeping. */
+    async function eventTypesSince(handle: Handle, since: number): Promise<string[]> {
+      const events = ((await handle.fetchHistory()).events ?? []).slice(since);
+      return events
+        .filter((e) => !WORKFLOW_TASK_EVENTS.includes(e.eventType as number))
+        .map((e) => EventType[e.eventType as number] ?? String(e.eventType));
+    }
+    /** Signs as the inbox would, at the test server's time unless `signedAt` is given. */
+    async function signed(fields: Omit<DecisionFields, 'taxNo' | 'taxPeriod' | 'signedAt'>, signedAt?: string) {
+      const at = signedAt ?? new Date(await env.currentTimeMs()).toISOString();
+      return signDecision(SIGNING.privateKey, KEY_ID, { taxNo: TAX_NO, taxPeriod: PERIOD, signedAt: at, ...fields });
+    }
+
+    it('refuses each decision it cannot take, with the reason, and records nothing', async () => {
+      const fake = await bureau();
+      const selecting = gate();
+      fake.override('submitSelection', async (input) => {
+        await selecting.opened;
+        return fake.base.submitSelection(input);
+      });
+      await withWorker(fake, async (start) => {
+        const handle = await start({ approvers: [APPROVER, '李经理'] });
+        await until(() => fake.count('submitSelection') === 1, 'selection');
+        // The test server answers an Update only at the workflow task after a running activity
+        // (a quirk of its own: the dev server answers at once, test/workflow.approvals.test.ts).
+        const early = refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: '00000000' }));
+        await sleep(300);
+        selecting.open();
+        assert.deepEqual(await early, {
+          code: 'wrong-stage',
+          reason: 'arrived at stage SELECTING, not AWAITING_APPROVAL',
+        });
+
+        const shown = (await awaitingApproval(handle)).statistic!.digest;
+        const other = shown === '00000000' ? '00000001' : '00000000';
+        const events = await historyLength(handle);
+        const refusals = [
+          await refusalOf(approveBy(handle, { approver: '外部人员', statisticDigest: shown })),
+          await refusalOf(rejectBy(handle, { approver: '外部人员', reason: '不同意' })),
+          await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: other })),
+          await refusalOf(rejectBy(handle, { approver: APPROVER, reason: '不对', statisticDigest: other })),
+          await refusalOf(approveBy(handle, { approver: APPROVER } as ApproveDecisionInput)),
+          await refusalOf(approveBy(handle, { approver: '', statisticDigest: shown })),
+          await refusalOf(rejectBy(handle, { approver: APPROVER } as RejectDecisionInput)),
+          await refusalOf(approveBy(handle, 'yes' as unknown as ApproveDecisionInput)),
+        ];
+        assert.deepEqual(refusals.slice(0, 4), [
+          { code: 'not-an-approver', reason: `外部人员 is not an approver of ${TAX_NO}` },
+          { code: 'not-an-approver', reason: `外部人员 is not an approver of ${TAX_NO}` },
+          {
+            code: 'stale-table',
+            reason: `approves statistic ${other}, but the statistic awaiting approval is ${shown}`,
+          },
+          {
+            code: 'stale-table',
+            reason: `rejects statistic ${other}, but the statistic awaiting approval is ${shown}`,
+          },
+        ]);
+        const [, , , , noDigest, noApprover, noReason, notAnObject] = refusals;
+        assert.equal(noDigest?.code, 'invalid-input');
+        assert.match(noDigest?.reason ?? '', /^invalid approve: statisticDigest: /);
+        assert.match(noApprover?.reason ?? '', /^invalid approve: approver: must name a person/);
+        assert.match(noReason?.reason ?? '', /^invalid reject: reason: /);
+        assert.match(notAnObject?.reason ?? '', /^invalid approve: \(root\): /);
+        for (const r of refusals) assert.doesNotMatch(r.reason, /李经理/, 'a refusal never names who may approve');
+        // The test server logs a workflow task per Update; the dev server not even that.
+        assert.deepEqual(await eventTypesSince(handle, events), [], 'refused Updates add nothing to the history');
+        const progress = await handle.query(progressQuery);
+        assert.equal(progress.refusedSignals, undefined, 'nothing recorded: the validator refused them');
+        assert.equal(progress.decision, undefined);
+        assert.equal(fake.count('queryStatistic'), 2, 'no re-check for a refused decision');
+
+        // Accepted: the Update answers once the bureau's table was read again.
+        const checking = gate();
+        fake.override('queryStatistic', async (input) => {
+          if (fake.count('queryStatistic') === 3) await checking.opened;
+          return fake.base.queryStatistic(input);
+        });
+        let answered = false;
+        const approval = approveBy(handle, { approver: '李经理', statisticDigest: shown, comment: '核对无误' }).finally(
+          () => (answered = true),
+        );
+        await until(() => fake.count('queryStatistic') === 3, 'the re-check of the approved table');
+        const late = refusalOf(rejectBy(handle, { approver: APPROVER, reason: '晚到的驳回' }));
+        await sleep(300);
+        assert.equal(answered, false, 'no answer before the re-check');
+        checking.open();
+        assert.deepEqual(await approval, { outcome: 'accepted', statisticDigest: shown });
+        assert.deepEqual(await late, { code: 'already-decided', reason: 'a decision was already made by 李经理' });
+        const result = await handle.result();
+        assert.equal(result.outcome, 'COMPLETED');
+        assert.deepEqual(
+          { ...result.decision, decidedAt: undefined },
+          { decision: 'approved', approver: '李经理', comment: '核对无误', decidedAt: undefined, via: 'update' },
+        );
+        assert.equal(result.refusedSignals, undefined);
+        assert.equal(fake.count('requestConfirmation'), 1);
+        const history = (await handle.fetchHistory()).events ?? [];
+        assert.equal(
+          history.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED).length,
+          1,
+          'only the accepted Update is in the history',
+        );
+      });
+    });
+
+    it('voided: an approval of a table that changed answers voided, and the new table is approved', async () => {
+      const fake = await bureau();
+      await withWorker(fake, async (start) => {
+        const handle = await start();
+        const shown = (await awaitingApproval(handle)).statistic!.digest;
+        fake.updateSecond += 7; // the bureau's table changes behind the approver's back
+        const changed = statisticDigest(fake.statistic());
+        const reason = `the bureau's statistic changed from ${shown} to ${changed} after it was approved; approve the new table`;
+        assert.deepEqual(await approveBy(handle, { approver: APPROVER, statisticDigest: shown }), {
+          outcome: 'voided',
+          reason,
+          statisticDigest: changed,
+        });
+        const voided = await handle.query(progressQuery);
+        assert.equal(voided.stage, 'AWAITING_APPROVAL');
+        assert.equal(voided.decision, undefined);
+        assert.equal(voided.statistic?.digest, changed, 'the new table awaits approval');
+        assert.deepEqual(
+          voided.refusedSignals?.map(({ signal, approver, reason, via }) => ({ signal, approver, reason, via })),
+          [{ signal: 'approve', approver: APPROVER, reason, via: 'update' }],
+        );
+        assert.equal(fake.count('requestConfirmation'), 0);
+
+        assert.equal(
+          (await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: shown }))).code,
+          'stale-table',
+        );
+        assert.deepEqual(await approveBy(handle, { approver: APPROVER, statisticDigest: changed }), {
+          outcome: 'accepted',
+          statisticDigest: changed,
+        });
+        const result = await handle.result();
+        assert.equal(result.outcome, 'COMPLETED');
+        assert.equal(result.refusedSignals?.length, 1, 'the voided approval stays in the audit trail');
+        assert.equal(fake.count('requestConfirmation'), 1);
+      });
+    });
+
+    it('reject: answers rejected, then the month revokes the table and ends REJECTED', async () => {
+      const fake = await bureau();
+      await withWorker(fake, async (start) => {
+        const handle = await start();
+        const shown = (await awaitingApproval(handle)).statistic!.digest;
+        assert.deepEqual(await rejectBy(handle, { approver: '李经理', reason: '金额不符', statisticDigest: shown }), {
+          outcome: 'rejected',
+        });
+        const result = await handle.result();
+        assert.equal(result.outcome, 'REJECTED');
+        assert.equal(result.note, 'Rejected by 李经理: 金额不符. The statistic was revoked.');
+        assert.equal(result.decision?.via, 'update');
+        assert.deepEqual(
+          fake.inputs('requestStatisticOperation').map((i) => i.operation),
+          ['generate', 'revoke'],
+        );
+        assert.equal(fake.count('requestConfirmation'), 0);
+      });
+    });
+
+    it('signed policy: a signal is refused and recorded, an unsigned or badly signed Update refused, a signed one accepted', async () => {
+      const fake = await bureau();
+      await withWorker(fake, async (start) => {
+        const handle = await start({ approvers: [APPROVER, '李经理'], decisionPolicy: 'signed' });
+        const waiting = await awaitingApproval(handle);
+        assert.equal(waiting.decisionPolicy, 'signed');
+        const shown = waiting.statistic!.digest;
+
+        // Raw access to Temporal: a signal in an approver's name is recorded and does nothing.
+        await handle.signal(approveSignal, { approver: APPROVER, statisticDigest: shown });
+        await handle.signal(rejectSignal, { approver: APPROVER, reason: '驳回' });
+        const afterSignals = await refusals(handle, 2);
+        assert.deepEqual(
+          afterSignals.refusedSignals?.map(({ signal, approver, reason, via }) => ({ signal, approver, reason, via })),
+          ['approve', 'reject'].map((signal) => ({
+            signal,
+            approver: APPROVER,
+            reason: `${TAX_NO} takes only signed decisions (decisionPolicy signed): a ${signal} signal does not decide; decide in the inbox, or with the CLI's --signing-key`,
+            via: undefined,
+          })),
+        );
+        assert.equal(afterSignals.decision, undefined);
+
+        // An unsigned Update: refused by the validator, at once, without history.
+        const events = await historyLength(handle);
+        assert.deepEqual(await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: shown })), {
+          code: 'unsigned',
+          reason: `${TAX_NO} takes only signed decisions (decisionPolicy signed): decide in the inbox, or with the CLI's --signing-key`,
+        });
+        // A signature made an hour and more ago: refused by the validator too.
+        const old = new Date((await env.currentTimeMs()) - 2 * 3600_000).toISOString();
+        const stale = await refusalOf(
+          approveBy(handle, {
+            approver: APPROVER,
+            statisticDigest: shown,
+            signature: await signed({ statisticDigest: shown, decision: 'approve', approver: APPROVER }, old),
+          }),
+        );
+        assert.equal(stale.code, 'stale-signature');
+        assert.deepEqual(await eventTypesSince(handle, events), []);
+
+        // Signatures that do not verify: accepted by the validator, refused after the check, recorded.
+        const asAnother = await signed({ statisticDigest: shown, decision: 'approve', approver: '李经理' });
+        const forReject = await signed({ statisticDigest: shown, decision: 'reject', approver: APPROVER });
+        const unknownKey = {
+          ...(await signed({ statisticDigest: shown, decision: 'approve', approver: APPROVER })),
+          keyId: 'retired',
+        };
+        const forged = [
+          await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: shown, signature: asAnother })),
+          await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: shown, signature: forReject })),
+          await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: shown, signature: unknownKey })),
+        ];
+        for (const r of forged) assert.equal(r.code, 'bad-signature');
+        assert.match(
+          forged[0]!.reason,
+          /^signature refused: the signature does not match the decision \(key inbox-test-1\)/,
+        );
+        assert.equal(forged[2]!.reason, 'signature refused: the worker knows no verification key retired');
+        const recorded = await handle.query(progressQuery);
+        assert.deepEqual(
+          recorded.refusedSignals
+            ?.slice(2)
+            .map(({ signal, approver, reason, via }) => ({ signal, approver, reason, via })),
+          forged.map((r) => ({ signal: 'approve', approver: APPROVER, reason: r.reason, via: 'update' })),
+        );
+        assert.equal(recorded.decision, undefined);
+        assert.equal(recorded.stage, 'AWAITING_APPROVAL');
+
+        // The inbox's signature of this approver's approval of this table: accepted.
+        const signature = await signed({ statisticDigest: shown, decision: 'approve', approver: APPROVER });
+        assert.deepEqual(
+          await approveBy(handle, { approver: APPROVER, statisticDigest: shown, comment: '核对无误', signature }),
+          { outcome: 'accepted', statisticDigest: shown },
+        );
+        const result = await handle.result();
+        assert.equal(result.outcome, 'COMPLETED');
+        assert.equal(result.decision?.approver, APPROVER);
+        assert.deepEqual(result.decision?.signature, { keyId: KEY_ID, signedAt: signature.signedAt });
+        assert.equal(result.refusedSignals?.length, 5);
+        assert.equal(fake.count('requestConfirmation'), 1);
+      });
+    });
+
+    it('unsigned policy: signals still decide, and a signature that does not verify is refused there too', async () => {
+      const fake = await bureau();
+      await withWorker(fake, async (start) => {
+        const handle = await start();
+        const shown = (await awaitingApproval(handle)).statistic!.digest;
+        const wrongTable = await signed({ statisticDigest: '0badf00d', decision: 'reject', approver: APPROVER });
+        const refused = await refusalOf(
+          rejectBy(handle, { approver: APPROVER, reason: '不对', statisticDigest: shown, signature: wrongTable }),
+        );
+        assert.equal(refused.code, 'bad-signature');
+        await handle.signal(approveSignal, { approver: APPROVER, statisticDigest: shown });
+        const result = await handle.result();
+        assert.equal(result.outcome, 'COMPLETED');
+        assert.equal(result.decision?.via, undefined, 'decided by the signal');
+        assert.equal(result.refusedSignals?.[0]?.via, 'update');
       });
     });
   });

@@ -3,7 +3,7 @@
  * progress and result. Imported by the workflow, the worker and every client, so nothing drifts.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { StatisticItem } from '../protocol/interfaces.js';
 import type { SkipReason } from '../rules/selectionPolicy.js';
@@ -43,15 +43,13 @@ export const DeductionStageSearchAttribute = defineSearchAttributeKey('Deduction
 export const SEARCH_ATTRIBUTE_NAMES = ['TaxNo', 'TaxPeriod', 'DeductionStage'] as const;
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
+const StatisticDigest = z.string().regex(/^[0-9a-f]{8}$/, 'statisticDigest must be 8 hex characters');
 
 export const ApproveSignalInput = z.object({
   approver: Person,
   comment: z.string().max(500, 'comment: at most 500 characters').optional(),
   /** Fingerprint of the statistic table the approver saw (progress.statistic.digest). */
-  statisticDigest: z
-    .string()
-    .regex(/^[0-9a-f]{8}$/, 'statisticDigest must be 8 hex characters')
-    .optional(),
+  statisticDigest: StatisticDigest.optional(),
 });
 export type ApproveSignalInput = z.infer<typeof ApproveSignalInput>;
 export const RejectSignalInput = z.object({
@@ -60,8 +58,71 @@ export const RejectSignalInput = z.object({
 });
 export type RejectSignalInput = z.infer<typeof RejectSignalInput>;
 
+/** Signals: accepted only where the taxpayer's decisionPolicy is 'unsigned' (the demo default). */
 export const approveSignal = defineSignal<[ApproveSignalInput]>('approve');
 export const rejectSignal = defineSignal<[RejectSignalInput]>('reject');
+
+/**
+ * An Ed25519 signature of the decision by a key the worker knows (security/decisionSigning.ts,
+ * docs/decision-signing.md). It covers taxNo, period, statisticDigest, the decision, the approver
+ * and signedAt; not the comment or reason.
+ */
+export const DecisionSignature = z
+  .object({
+    keyId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'keyId must be 1-64 letters, digits, ".", "_" or "-"'),
+    signedAt: z.iso.datetime({ offset: true }),
+    /** base64 of the 64-byte signature. */
+    value: z.string().min(1).max(200),
+  })
+  .strict();
+export type DecisionSignature = z.infer<typeof DecisionSignature>;
+
+/** The `approve` Update: it must name the table the approver was shown. */
+export const ApproveDecisionInput = ApproveSignalInput.extend({
+  statisticDigest: StatisticDigest,
+  signature: DecisionSignature.optional(),
+});
+export type ApproveDecisionInput = z.infer<typeof ApproveDecisionInput>;
+/** The `reject` Update: a signed rejection names the table too (it is part of what is signed). */
+export const RejectDecisionInput = RejectSignalInput.extend({
+  statisticDigest: StatisticDigest.optional(),
+  signature: DecisionSignature.optional(),
+});
+export type RejectDecisionInput = z.infer<typeof RejectDecisionInput>;
+
+/** What an accepted decision came to, answered after the bureau's table was read again. */
+export type DecisionOutcome =
+  /** The table is the one approved: the month goes on to confirm it. */
+  | { outcome: 'accepted'; statisticDigest: string }
+  /** The table changed after the approval: nothing is confirmed, the new table awaits approval. */
+  | { outcome: 'voided'; reason: string; statisticDigest?: string }
+  /** The month revokes the table and ends REJECTED. */
+  | { outcome: 'rejected' };
+
+/**
+ * Decisions as Workflow Updates. A refused one fails at once with an ApplicationFailure of type
+ * DECISION_REFUSED (its details[0] is a DecisionRefusalCode); one refused by the validator leaves
+ * no history.
+ */
+export const approveUpdate = defineUpdate<DecisionOutcome, [ApproveDecisionInput]>('approve');
+export const rejectUpdate = defineUpdate<DecisionOutcome, [RejectDecisionInput]>('reject');
+export const DECISION_REFUSED = 'DecisionRefused';
+export const DECISION_REFUSAL_CODES = [
+  'invalid-input',
+  'wrong-stage',
+  'not-an-approver',
+  'already-decided',
+  'stale-table',
+  'unsigned',
+  'stale-signature',
+  'bad-signature',
+] as const;
+export type DecisionRefusalCode = (typeof DECISION_REFUSAL_CODES)[number];
+
+/** 'signed': only Updates with a signature the worker verifies decide; signals are refused. */
+export const DECISION_POLICIES = ['unsigned', 'signed'] as const;
+export const DecisionPolicy = z.enum(DECISION_POLICIES);
+export type DecisionPolicy = z.infer<typeof DecisionPolicy>;
 
 const Milliseconds = z.number().int().positive();
 
@@ -104,6 +165,11 @@ export const MonthlyDeductionFields = z.object({
   taxPeriod: TaxPeriod,
   /** Who may approve or reject; when omitted, anyone with access to Temporal may. */
   approvers: z.array(Person).max(50).optional(),
+  /**
+   * 'unsigned' (the default, and the demo's): approve / reject signals and Updates decide.
+   * 'signed': only Updates carrying a signature the worker verifies (DECISION_VERIFY_KEYS) decide.
+   */
+  decisionPolicy: DecisionPolicy.default('unsigned'),
   /** ISO instant; default: 00:00 Shanghai time one day before the filing deadline. */
   approvalDeadline: z.iso.datetime({ offset: true }).optional(),
   /** Invoice types to consider; default: every deductible type. */
@@ -268,15 +334,25 @@ export interface Decision {
   comment?: string;
   /** ISO instant (workflow time) the decision arrived. */
   decidedAt: string;
+  /** 'update' for a Workflow Update; absent for a signal. */
+  via?: 'update';
+  /** The verified signature's key and time, for a signed decision. */
+  signature?: { keyId: string; signedAt: string };
 }
 
-/** A signal the workflow did not act on, kept for the audit trail. */
+/**
+ * A decision the workflow did not act on, kept for the audit trail: a refused signal, an Update
+ * accepted by its validator then refused (a signature that does not verify), or a voided approval.
+ * Updates refused by their validator leave no history and are not listed.
+ */
 export interface RefusedSignal {
   signal: 'approve' | 'reject';
   approver?: string;
   reason: string;
   /** ISO instant (workflow time). */
   at: string;
+  /** 'update' for a Workflow Update; absent for a signal. */
+  via?: 'update';
 }
 
 export interface Progress {
@@ -290,6 +366,8 @@ export interface Progress {
   /** Planned against the bureau's table, checked before approval. */
   plannedVersusBureau?: PlannedVersusBureau;
   decision?: Decision;
+  /** The month's decisionPolicy (absent in months started before it existed: unsigned). */
+  decisionPolicy?: DecisionPolicy;
   lastBureauError?: string;
   /**
    * A cancelled month: the bureau's table as the cancellation left it (a generated, unconfirmed

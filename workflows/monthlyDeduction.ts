@@ -8,12 +8,14 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   TemporalFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { NoticeKind } from '../activities/approvalNotice.js';
+import type { DecisionActivities } from '../activities/decisionVerification.js';
 import type { DeductionActivities, SelectionTaskResult } from '../activities/deductionActivities.js';
 import type { NotificationActivities } from '../activities/notifications.js';
 import { describeStatisticStatus, StatisticStatus } from '../protocol/codes.js';
@@ -27,19 +29,26 @@ import { planStatistic, statisticLocksSelection, statisticTotals } from '../rule
 import { checkPlanAgainstBureau, compareCategories } from '../rules/plannedVersusBureau.js';
 import { sumMoney } from '../protocol/money.js';
 import {
+  ApproveDecisionInput,
   ApproveSignalInput,
   approveSignal,
+  approveUpdate,
   type CandidateSource,
+  DECISION_REFUSED,
   DeductionStageSearchAttribute,
   type Decision,
+  type DecisionOutcome,
+  type DecisionRefusalCode,
   MonthlyDeductionInput,
   type MonthlyDeductionResult,
   type ParsedMonthlyDeductionInput,
   type Progress,
   type RefusedSignal,
   progressQuery,
+  RejectDecisionInput,
   RejectSignalInput,
   rejectSignal,
+  rejectUpdate,
   type SelectionTally,
   Stage,
   type StatisticSummary,
@@ -69,6 +78,22 @@ const notifier = proxyActivities<NotificationActivities>({
     nonRetryableErrorTypes: ['NotificationChannelUnknown', 'NotificationInvalid'],
   },
 });
+
+/** Checks a signed decision's signature on the worker running the Update (DECISION_VERIFY_KEYS). */
+const verifier = proxyLocalActivities<DecisionActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+/** A signed decision is sent as it is signed: one signed longer ago (or ahead of the clock) is refused. */
+const SIGNATURE_MAX_AGE_MS = 3600_000;
+const SIGNATURE_MAX_AHEAD_MS = 5 * 60_000;
+
+/** Why a decision is refused, with a code for programs (DECISION_REFUSAL_CODES). */
+interface Refusal {
+  code: DecisionRefusalCode;
+  reason: string;
+}
+const FINAL_STAGES: readonly Stage[] = [Stage.Completed, Stage.Rejected, Stage.Expired, Stage.Failed, Stage.Canceled];
 
 /**
  * MonthlyDeductionWorkflow: one taxpayer, one tax period, the seed's ten steps (异构对接说明 1-10).
@@ -101,7 +126,13 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   let downloadTaskNo: string | undefined;
   let sourceText = describeSource(input.candidateSource ?? { kind: 'sandbox-pool' });
 
-  const progress: Progress = { taxNo, taxPeriod, stage: Stage.LoggingIn, updatedAt: new Date().toISOString() };
+  const progress: Progress = {
+    taxNo,
+    taxPeriod,
+    stage: Stage.LoggingIn,
+    decisionPolicy: input.decisionPolicy,
+    updatedAt: new Date().toISOString(),
+  };
   let decision: Decision | undefined;
 
   function publish(): void {
@@ -113,44 +144,180 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     upsertSearchAttributes([{ key: DeductionStageSearchAttribute, value: stage }]);
     publish();
   }
-  function refuse(signal: RefusedSignal['signal'], reason: string, approver?: string): void {
-    log.warn('Refused a signal', { taxNo, taxPeriod, signal, approver, reason });
+  function refuse(signal: RefusedSignal['signal'], reason: string, approver?: string, via?: 'update'): void {
+    log.warn('Refused a decision', { taxNo, taxPeriod, signal, approver, reason, via: via ?? 'signal' });
     const refused = (progress.refusedSignals ??= []);
-    if (refused.length < MAX_REFUSALS_KEPT) refused.push({ signal, approver, reason, at: new Date().toISOString() });
+    if (refused.length < MAX_REFUSALS_KEPT) {
+      refused.push({ signal, approver, reason, at: new Date().toISOString(), ...(via ? { via } : {}) });
+    }
     publish();
   }
-  /** Why `approver` may not decide now, or undefined when they may. */
-  function decisionProblem(approver: string): string | undefined {
-    if (progress.stage !== Stage.AwaitingApproval) return `arrived at stage ${progress.stage}, not AWAITING_APPROVAL`;
-    if (decision) return `a decision was already made by ${decision.approver}`;
+  /** A signed decision whose signature is being checked: no other decision is taken meanwhile. */
+  let verifying = false;
+  /** What each decision came to, set by the main loop; an Update's handler answers with it. */
+  const outcomes = new Map<Decision, DecisionOutcome>();
+
+  /** Why `approver` may not decide now, or undefined when they may. Never names who may. */
+  function decisionProblem(approver: string): Refusal | undefined {
     if (input.approvers && !input.approvers.includes(approver)) {
-      return `${approver} is not an approver of ${taxNo} (allowed: ${input.approvers.join(', ')})`;
+      return { code: 'not-an-approver', reason: `${approver} is not an approver of ${taxNo}` };
+    }
+    if (progress.stage !== Stage.AwaitingApproval) {
+      return { code: 'wrong-stage', reason: `arrived at stage ${progress.stage}, not AWAITING_APPROVAL` };
+    }
+    if (decision) return { code: 'already-decided', reason: `a decision was already made by ${decision.approver}` };
+    if (verifying) return { code: 'already-decided', reason: 'another decision is being verified' };
+    return undefined;
+  }
+  /** A decision that names a table other than the one awaiting approval. */
+  function staleTable(kind: 'approve' | 'reject', named: string | undefined): Refusal | undefined {
+    const shown = progress.statistic?.digest;
+    if (named === undefined || named === shown) return undefined;
+    return {
+      code: 'stale-table',
+      reason: `${kind}s statistic ${named}, but the statistic awaiting approval is ${shown}`,
+    };
+  }
+  /** The validator's answer to an approve / reject Update: read-only, so a refusal leaves no history. */
+  function updateRefusal(kind: 'approve' | 'reject', raw: unknown): Refusal | undefined {
+    const parsed = (kind === 'approve' ? ApproveDecisionInput : RejectDecisionInput).safeParse(raw);
+    if (!parsed.success) return { code: 'invalid-input', reason: `invalid ${kind}: ${describeZodError(parsed.error)}` };
+    const { approver, statisticDigest, signature } = parsed.data;
+    if (!signature && input.decisionPolicy === 'signed') {
+      return {
+        code: 'unsigned',
+        reason: `${taxNo} takes only signed decisions (decisionPolicy signed): decide in the inbox, or with the CLI's --signing-key`,
+      };
+    }
+    const problem = decisionProblem(approver) ?? staleTable(kind, statisticDigest);
+    if (problem) return problem;
+    if (signature) {
+      if (statisticDigest === undefined) {
+        return { code: 'invalid-input', reason: `invalid ${kind}: a signed decision names the statisticDigest signed` };
+      }
+      const ahead = Date.parse(signature.signedAt) - Date.now();
+      if (ahead > SIGNATURE_MAX_AHEAD_MS || -ahead > SIGNATURE_MAX_AGE_MS) {
+        return {
+          code: 'stale-signature',
+          reason: `signed at ${signature.signedAt}, not within the hour before the workflow's time ${new Date().toISOString()}: sign the decision again`,
+        };
+      }
     }
     return undefined;
   }
+  /** Records a refusal of an accepted Update and returns the failure it answers with. */
+  function refusedUpdate(kind: 'approve' | 'reject', approver: string, refusal: Refusal): ApplicationFailure {
+    refuse(kind, refusal.reason, approver, 'update');
+    return ApplicationFailure.create({
+      message: refusal.reason,
+      type: DECISION_REFUSED,
+      nonRetryable: true,
+      details: [refusal.code],
+    });
+  }
+  /**
+   * An Update that passed its validator: a signature is verified first (a local activity), then
+   * the decision is taken and the Update answers with what the month made of it.
+   */
+  async function decideByUpdate(
+    kind: 'approve' | 'reject',
+    data: ApproveDecisionInput | RejectDecisionInput,
+  ): Promise<DecisionOutcome> {
+    const { approver, signature, statisticDigest } = data;
+    if (signature && statisticDigest) {
+      verifying = true;
+      let verdict: Awaited<ReturnType<DecisionActivities['verifyDecisionSignature']>>;
+      try {
+        verdict = await verifier.verifyDecisionSignature.executeWithOptions(
+          { summary: `验证审批签名 verify the ${kind} signature (key ${signature.keyId})` },
+          [
+            {
+              fields: { taxNo, taxPeriod, statisticDigest, decision: kind, approver, signedAt: signature.signedAt },
+              signature,
+            },
+          ],
+        );
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        verdict = { valid: false, reason: `it could not be verified: ${failureMessage(error)}` };
+      } finally {
+        verifying = false;
+      }
+      if (!verdict.valid) {
+        throw refusedUpdate(kind, approver, { code: 'bad-signature', reason: `signature refused: ${verdict.reason}` });
+      }
+      // The month may have moved on while the signature was checked (the approval deadline).
+      const problem = decisionProblem(approver) ?? staleTable(kind, statisticDigest);
+      if (problem) throw refusedUpdate(kind, approver, problem);
+    }
+    const taken: Decision = {
+      decision: kind === 'approve' ? 'approved' : 'rejected',
+      approver,
+      comment: kind === 'approve' ? (data as ApproveDecisionInput).comment : (data as RejectDecisionInput).reason,
+      decidedAt: new Date().toISOString(),
+      via: 'update',
+      ...(signature ? { signature: { keyId: signature.keyId, signedAt: signature.signedAt } } : {}),
+    };
+    decision = taken;
+    await condition(() => outcomes.has(taken) || FINAL_STAGES.includes(progress.stage));
+    const outcome = outcomes.get(taken);
+    if (outcome) return outcome;
+    throw ApplicationFailure.create({
+      message: `the month ended ${progress.stage} before the ${kind} was acted on${progress.lastBureauError ? `: ${progress.lastBureauError}` : ''}`,
+      type: 'DecisionNotActedOn',
+      nonRetryable: true,
+    });
+  }
 
   setHandler(progressQuery, () => progress);
+  // Updates add no command until one is accepted, so months started before them replay unchanged.
+  setHandler(approveUpdate, (raw) => decideByUpdate('approve', ApproveDecisionInput.parse(raw)), {
+    validator: (raw) => validateUpdate('approve', raw),
+    description: 'Approve the statistic table awaiting approval; answers after the bureau re-check',
+  });
+  setHandler(rejectUpdate, (raw) => decideByUpdate('reject', RejectDecisionInput.parse(raw)), {
+    validator: (raw) => validateUpdate('reject', raw),
+    description: 'Reject the statistic table awaiting approval (it is revoked)',
+  });
+  function validateUpdate(kind: 'approve' | 'reject', raw: unknown): void {
+    const refusal = updateRefusal(kind, raw);
+    if (!refusal) return;
+    const approver =
+      typeof (raw as { approver?: unknown })?.approver === 'string'
+        ? (raw as { approver: string }).approver
+        : undefined;
+    log.warn('Refused a decision', { taxNo, taxPeriod, signal: kind, approver, reason: refusal.reason, via: 'update' });
+    throw ApplicationFailure.create({
+      message: refusal.reason,
+      type: DECISION_REFUSED,
+      nonRetryable: true,
+      details: [refusal.code],
+    });
+  }
+  /** Under the signed policy a signal never decides; it is recorded. */
+  function refuseSignalUnderSignedPolicy(kind: 'approve' | 'reject', raw: unknown): void {
+    const claimed = (raw as { approver?: unknown } | undefined)?.approver;
+    refuse(
+      kind,
+      `${taxNo} takes only signed decisions (decisionPolicy signed): a ${kind} signal does not decide; decide in the inbox, or with the CLI's --signing-key`,
+      typeof claimed === 'string' ? claimed.slice(0, 64) : undefined,
+    );
+  }
   setHandler(approveSignal, (raw) => {
+    if (input.decisionPolicy === 'signed') return refuseSignalUnderSignedPolicy('approve', raw);
     const signal = ApproveSignalInput.safeParse(raw);
     if (!signal.success) return refuse('approve', `invalid approve signal: ${describeZodError(signal.error)}`);
     const { approver, comment, statisticDigest: named } = signal.data;
-    const problem = decisionProblem(approver);
-    if (problem) return refuse('approve', problem, approver);
-    const shown = progress.statistic?.digest;
-    if (named && named !== shown) {
-      return refuse(
-        'approve',
-        `approves statistic ${named}, but the statistic awaiting approval is ${shown}`,
-        approver,
-      );
-    }
+    const problem = decisionProblem(approver) ?? staleTable('approve', named);
+    if (problem) return refuse('approve', problem.reason, approver);
     decision = { decision: 'approved', approver, comment, decidedAt: new Date().toISOString() };
   });
   setHandler(rejectSignal, (raw) => {
+    if (input.decisionPolicy === 'signed') return refuseSignalUnderSignedPolicy('reject', raw);
     const signal = RejectSignalInput.safeParse(raw);
     if (!signal.success) return refuse('reject', `invalid reject signal: ${describeZodError(signal.error)}`);
     const problem = decisionProblem(signal.data.approver);
-    if (problem) return refuse('reject', problem, signal.data.approver);
+    if (problem) return refuse('reject', problem.reason, signal.data.approver);
     decision = {
       decision: 'rejected',
       approver: signal.data.approver,
@@ -429,29 +596,36 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
           `No approval arrived by ${progress.approvalDeadline}; the statistic was not confirmed. Confirm it by hand before ${period.deductionDeadline} or file without it.`,
         );
         if (notices) await notifyApprovers(notices, 'deadline-missed');
+        await condition(allHandlersFinished);
         return expired;
       }
-      if (decision.decision === 'rejected') break;
+      if (decision.decision === 'rejected') {
+        outcomes.set(decision, { outcome: 'rejected' });
+        break;
+      }
       const approvedDigest = progress.statistic?.digest;
       const current = await refreshStatistic();
-      if (progress.statistic?.digest === approvedDigest) break;
+      if (progress.statistic?.digest === approvedDigest) {
+        outcomes.set(decision, { outcome: 'accepted', statisticDigest: approvedDigest ?? '' });
+        break;
+      }
       // The new table must still count what the month selected before anyone approves it.
       if (checksPlan && patched('plan-vs-bureau-on-change')) checkTableAgainstPlan(current, tally);
-      refuse(
-        'approve',
-        `the bureau's statistic changed from ${approvedDigest} to ${progress.statistic?.digest} after it was approved; approve the new table`,
-        decision.approver,
-      );
+      const voided = `the bureau's statistic changed from ${approvedDigest} to ${progress.statistic?.digest} after it was approved; approve the new table`;
+      refuse('approve', voided, decision.approver, decision.via);
+      outcomes.set(decision, { outcome: 'voided', reason: voided, statisticDigest: progress.statistic?.digest });
       decision = undefined;
     }
     progress.decision = decision;
     if (decision.decision === 'rejected') {
       await runStatisticOperation('revoke');
       await refreshStatistic();
-      return finish(
+      const rejected = finish(
         'REJECTED',
         `Rejected by ${decision.approver}: ${decision.comment ?? ''}. The statistic was revoked.`,
       );
+      await condition(allHandlersFinished);
+      return rejected;
     }
 
     // Step 9 (4.10, 4.11): confirm; the bureau refuses until the period's month has ended.
@@ -511,6 +685,8 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     if (!(error instanceof TemporalFailure)) throw error;
     progress.lastBureauError = failureMessage(error);
     enterStage(Stage.Failed);
+    // An Update waiting for its outcome answers that the month failed (no command: replay-safe).
+    await condition(allHandlersFinished);
     throw ApplicationFailure.nonRetryable(
       `Deduction for ${taxNo} ${taxPeriod} failed: ${progress.lastBureauError}`,
       'DeductionFailed',
