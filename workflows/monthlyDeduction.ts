@@ -1,4 +1,6 @@
 import {
+  type ActivityInterfaceFor,
+  type ActivityOptions,
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
@@ -23,7 +25,7 @@ import type { StatisticQueryReply } from '../protocol/interfaces.js';
 import { describeZodError } from '../protocol/interfaces.js';
 import { addMonths, endOfShanghaiDay, lastDayOfPeriod } from '../protocol/period.js';
 import { approvalDeadline } from '../rules/approvalDeadline.js';
-import { statisticDigest } from '../rules/statisticDigest.js';
+import { statisticDigest, statisticItemsDigest } from '../rules/statisticDigest.js';
 import { plannedReminders } from '../rules/reminders.js';
 import { planStatistic, statisticLocksSelection, statisticTotals } from '../rules/statisticPlan.js';
 import { checkPlanAgainstBureau, compareCategories } from '../rules/plannedVersusBureau.js';
@@ -66,6 +68,23 @@ const MAX_SELECTION_ROUNDS = 3;
 const MAX_STATISTIC_ATTEMPTS = 3;
 const MAX_FAILURES_KEPT = 50;
 const MAX_REFUSALS_KEPT = 50;
+
+/**
+ * Activities whose options are computed when each one is scheduled, so that a step's retry budget
+ * is what is left of it then (commands are the same as with a plain proxy).
+ */
+function scheduledWith(options: () => ActivityOptions): ActivityInterfaceFor<DeductionActivities> {
+  return new Proxy({} as ActivityInterfaceFor<DeductionActivities>, {
+    get: (_target, name) => (proxyActivities<DeductionActivities>(options()) as Record<string | symbol, unknown>)[name],
+  });
+}
+
+/** After a cancellation: one short read of the table, never a wait on a bureau that is down. */
+const afterCancel = proxyActivities<DeductionActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '3 minutes',
+  retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes: FINAL_FAILURE_TYPES },
+});
 
 /** Approver notices: retried for a while, then given up on; never the month's failure. */
 const notifier = proxyActivities<NotificationActivities>({
@@ -112,14 +131,21 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   let retryUntil = endOfShanghaiDay(lastDayOfPeriod(addMonths(taxPeriod, 1)));
   const outageLimitMs = input.outageLimitHours === undefined ? undefined : input.outageLimitHours * 3600_000;
   const budget = () => retryBudgetMs(retryUntil, Date.now(), outageLimitMs);
-  let bureau = proxyActivities<DeductionActivities>(bureauCallOptions(budget()));
-  let selection = proxyActivities<DeductionActivities>(heartbeatingOptions(budget()));
-  let poll = proxyActivities<DeductionActivities>(pollingOptions(input.polling, budget()));
+  // Each step's budget is computed when it is scheduled. Waiting on a bureau task is not an
+  // outage: polls are bounded by the deadline alone.
+  const bureau = scheduledWith(() => bureauCallOptions(budget()));
+  const selection = scheduledWith(() => heartbeatingOptions(budget()));
+  const poll = scheduledWith(() => pollingOptions(input.polling, retryBudgetMs(retryUntil, Date.now())));
   function retryUntilDeadline(deductionDeadline: string): void {
     retryUntil = endOfShanghaiDay(deductionDeadline);
-    bureau = proxyActivities<DeductionActivities>(bureauCallOptions(budget()));
-    selection = proxyActivities<DeductionActivities>(heartbeatingOptions(budget()));
-    poll = proxyActivities<DeductionActivities>(pollingOptions(input.polling, budget()));
+  }
+  /** The bureau write being sent, if any: a cancellation records that it may still land. */
+  let writeInFlight: string | undefined;
+  async function writing<T>(what: string, send: () => Promise<T>): Promise<T> {
+    writeInFlight = what;
+    const result = await send();
+    writeInFlight = undefined;
+    return result;
   }
   // Absent: the sandbox's pool query, as before sources existed (the activity input stays as it was).
   const source = input.candidateSource?.kind === 'sandbox-pool' ? undefined : input.candidateSource;
@@ -389,9 +415,11 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   let keepSelectedAsIs = false;
   async function runStatisticOperation(operation: 'generate' | 'revoke'): Promise<void> {
     statisticOperations++;
-    const { taskNo } = await bureau.requestStatisticOperation.executeWithOptions(
-      { summary: operation === 'generate' ? '生成统计表 generate statistic' : '撤销统计表 revoke statistic' },
-      [{ taxNo, operation, ordinal: statisticOperations }],
+    const { taskNo } = await writing(`statistic ${operation}`, () =>
+      bureau.requestStatisticOperation.executeWithOptions(
+        { summary: operation === 'generate' ? '生成统计表 generate statistic' : '撤销统计表 revoke statistic' },
+        [{ taxNo, operation, ordinal: statisticOperations }],
+      ),
     );
     // The bureau already had it (the activity reads the table before it writes): nothing to await.
     if (taskNo === '') return;
@@ -490,16 +518,16 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       if (round > 1)
         await bureau.logInToBureau.executeWithOptions({ summary: '重新登录 bureau login again' }, [{ taxNo }]);
       const roundInput = selectionInput(round, previousTaskNos);
-      const submitted =
+      const submitted = await writing('selection', () =>
         input.selectionMode === 'preselect'
-          ? await selection.submitPreSelection.executeWithOptions(
+          ? selection.submitPreSelection.executeWithOptions(
               { summary: `预勾选 pre-select and confirm invoices (round ${round})` },
               [roundInput],
             )
-          : await selection.submitSelection.executeWithOptions(
-              { summary: `发票勾选 select invoices (round ${round})` },
-              [roundInput],
-            );
+          : selection.submitSelection.executeWithOptions({ summary: `发票勾选 select invoices (round ${round})` }, [
+              roundInput,
+            ]),
+      );
       previousTaskNos = submitted.taskNos;
       if (round === 1) {
         tally.candidates = submitted.candidates;
@@ -640,9 +668,14 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
         nonRetryableErrorTypes: FINAL_FAILURE_TYPES,
       },
     });
-    const { taskNo: confirmTaskNo } = await confirmer.requestConfirmation.executeWithOptions(
-      { summary: '确认统计表 confirm statistic' },
-      [{ taxNo }],
+    // The table approved: the bureau's must still be it when it is confirmed.
+    const approvedTable = progress.statistic
+      ? { digest: progress.statistic.digest, items: statisticItemsDigest(progress.statistic.items) }
+      : undefined;
+    const { taskNo: confirmTaskNo } = await writing('statistic confirmation', () =>
+      confirmer.requestConfirmation.executeWithOptions({ summary: '确认统计表 confirm statistic' }, [
+        { taxNo, ...(approvedTable ? { approved: approvedTable } : {}) },
+      ]),
     );
     const confirmation = await poll.awaitConfirmation.executeWithOptions(
       { summary: `确认结果 await confirm task ${confirmTaskNo}` },
@@ -658,11 +691,13 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
 
     // Step 10 (4.12): optionally move the bureau on to another period, then read it back.
     let periodAfterChange: string | undefined;
-    if (input.changePeriodTo) {
+    const changeTo = input.changePeriodTo;
+    if (changeTo) {
       enterStage(Stage.ChangingPeriod);
-      await bureau.changeTaxPeriod.executeWithOptions(
-        { summary: `变更所属期 change period to ${input.changePeriodTo}` },
-        [{ taxNo, taxPeriod: input.changePeriodTo }],
+      await writing('period change', () =>
+        bureau.changeTaxPeriod.executeWithOptions({ summary: `变更所属期 change period to ${changeTo}` }, [
+          { taxNo, taxPeriod: changeTo },
+        ]),
       );
       const after = await bureau.queryTaxPeriod.executeWithOptions({ summary: '查询税款所属期 query tax period' }, [
         { taxNo },
@@ -696,7 +731,12 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   /** After a cancellation: the bureau's table as it was left, read outside the cancelled scope. */
   async function recordWhatIsLeft(): Promise<void> {
     try {
-      await CancellationScope.nonCancellable(() => refreshStatistic());
+      const statistic = await CancellationScope.nonCancellable(() =>
+        afterCancel.queryStatistic.executeWithOptions({ summary: '取消后查询统计 query statistic after cancel' }, [
+          { taxNo },
+        ]),
+      );
+      progress.statistic = summarize(statistic);
     } catch (error) {
       log.warn('The bureau could not be read after the cancellation', {
         taxNo,
@@ -705,10 +745,13 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       });
     }
     const status = progress.statistic?.statisticStatus;
-    progress.leftAtBureau =
+    const table =
       status === undefined
         ? 'unknown: the bureau could not be read'
         : `statistic ${status} ${describeStatisticStatus(status) || '(status not documented)'}`;
+    progress.leftAtBureau = writeInFlight
+      ? `${table}; a ${writeInFlight} request was being sent and may still land`
+      : table;
     enterStage(Stage.Canceled);
   }
 
