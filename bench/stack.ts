@@ -3,7 +3,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listDeductions, approve } from '../client/deductions.js';
+import { listDeductions, approve, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { ManagedProcess } from '../scripts/chaos/processes.js';
 import { startDevServer, type DevServer } from '../scripts/devServer.js';
@@ -181,7 +181,10 @@ export function autoApprover(client: Client, intervalMs = 300): { stop(): Promis
         for (const { taxNo } of rows) {
           if (!taxNo || approved.has(taxNo)) continue;
           try {
-            await approve(client, taxNo, PERIOD, { approver: APPROVER });
+            await approve(client, taxNo, PERIOD, {
+              approver: APPROVER,
+              statisticDigest: (await statisticAwaitingApproval(client, taxNo, PERIOD)).digest,
+            });
             approved.add(taxNo);
             approvals++;
           } catch {

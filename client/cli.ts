@@ -2,10 +2,12 @@
  * The operator CLI for MonthlyDeductionWorkflow (DESIGN.md §6):
  *   npm run cli -- start|status|approve|reject|list|retry ...   (or the package bin `vat-deduction`)
  * Every argument is validated before Temporal is contacted.
- * Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found / wrong state.
+ * Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found / wrong state,
+ * 5 decision refused by the workflow, 6 approval voided (the table changed; the new one awaits approval).
  */
 import { describeStatisticStatus } from '../protocol/codes.js';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -13,9 +15,11 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { formatShanghaiTime, likelyCurrentPeriod } from '../protocol/period.js';
 import { categoryName } from '../rules/statisticObject.js';
-import { CANDIDATE_SOURCE_KINDS, STAGES, type Progress, type StatisticLine } from '../workflows/contract.js';
+import { CANDIDATE_SOURCE_KINDS, STAGES, Stage, type Progress, type StatisticLine } from '../workflows/contract.js';
+import { decisionSigningKey, KEY_ID_PATTERN } from '../security/decisionSigning.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import {
+  DecisionRefusedError,
   DeductionInputError,
   DeductionNotFoundError,
   DeductionStateError,
@@ -27,6 +31,8 @@ import {
   listDeductions,
   reject,
   startMonthlyDeduction,
+  type DecisionResult,
+  type DecisionSigner,
   type DeductionRow,
   type DeductionStatus,
 } from './deductions.js';
@@ -52,6 +58,10 @@ export const EXIT_UNEXPECTED = 1;
 export const EXIT_BAD_INPUT = 2;
 export const EXIT_UNREACHABLE = 3;
 export const EXIT_NOT_FOUND_OR_STATE = 4;
+/** The workflow refused the decision (not an approver, already decided, stale table, wrong stage, unsigned, ...). */
+export const EXIT_DECISION_REFUSED = 5;
+/** The approval was taken, then voided: the bureau's table changed; the new table awaits approval. */
+export const EXIT_APPROVAL_VOIDED = 6;
 
 /** An error that ends the CLI with a given exit code. */
 export class CliError extends Error {
@@ -71,6 +81,10 @@ export interface CliIo {
   now: () => Date;
   /** Whether output goes to a terminal (status --watch redraws the screen then). */
   isTty?: boolean;
+  /** Whether input comes from a terminal: `approve` asks there for the digest it approves. */
+  isStdinTty?: boolean;
+  /** Asks a question on the terminal and answers the line typed. */
+  ask?: (question: string) => Promise<string>;
   /** Opens the Temporal client (default: from `env`). Only called after every argument is valid. */
   connect: () => Promise<Client>;
 }
@@ -83,6 +97,17 @@ function defaultIo(partial: Partial<CliIo>): CliIo {
     env,
     now: partial.now ?? (() => new Date()),
     isTty: partial.isTty ?? (partial.out ? false : Boolean(process.stdout.isTTY)),
+    isStdinTty: partial.isStdinTty ?? (partial.out ? false : Boolean(process.stdin.isTTY)),
+    ask:
+      partial.ask ??
+      (async (question) => {
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        try {
+          return await rl.question(question);
+        } finally {
+          rl.close();
+        }
+      }),
     connect:
       partial.connect ??
       (async () => {
@@ -160,6 +185,91 @@ function validText(value: string | undefined, option: string, max: number): stri
   if (!trimmed) bad(`${option}: must not be empty`);
   if (trimmed.length > max) bad(`${option}: at most ${max} characters, got ${trimmed.length}`);
   return trimmed;
+}
+
+const Digest = /^[0-9a-f]{8}$/;
+function validDigest(value: string): string {
+  if (!Digest.test(value))
+    bad(`--digest ${value}: must be the 8 hex characters of the statistic digest, as status shows it`);
+  return value;
+}
+
+/** --signing-key and --key-id, read and checked before connecting. */
+function signerFrom(opts: { signingKey?: string; keyId?: string }): DecisionSigner | undefined {
+  if (opts.signingKey === undefined && opts.keyId === undefined) return undefined;
+  if (opts.signingKey === undefined || opts.keyId === undefined) bad('--signing-key and --key-id go together');
+  if (!KEY_ID_PATTERN.test(opts.keyId)) bad(`--key-id ${opts.keyId}: must be 1-64 letters, digits, ".", "_" or "-"`);
+  let pem: string;
+  try {
+    pem = readFileSync(opts.signingKey, 'utf8');
+  } catch (err) {
+    bad(
+      `--signing-key ${opts.signingKey}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  try {
+    return { privateKey: decisionSigningKey(pem), keyId: opts.keyId };
+  } catch (err) {
+    bad(`--signing-key ${opts.signingKey}: ${(err as Error).message}`);
+  }
+}
+
+interface DecisionCliOptions {
+  taxNo: string;
+  period: string;
+  approver: string;
+  digest?: string;
+  signingKey?: string;
+  keyId?: string;
+  json?: boolean;
+}
+
+/**
+ * The digest to decide on: --digest, or the table shown (the status block) and its digest typed
+ * back by the operator. Never the current one taken silently.
+ */
+async function confirmedDigest(
+  io: CliIo,
+  client: Client,
+  taxNo: string,
+  period: string,
+  kind: 'approve' | 'reject',
+  signer: DecisionSigner | undefined,
+): Promise<string> {
+  const status = await getProgress(client, taxNo, period);
+  io.out(formatStatus(status));
+  const p = status.progress;
+  if (status.status !== 'RUNNING' || p.stage !== Stage.AwaitingApproval) {
+    throw new DeductionStateError(
+      `Cannot ${kind} ${status.workflowId}: it is ${status.status}, stage ${p.stage}, not ${Stage.AwaitingApproval}`,
+    );
+  }
+  if (p.decisionPolicy === 'signed' && !signer) {
+    throw new CliError(
+      `${taxNo} takes only signed decisions (decisionPolicy signed): give --signing-key and --key-id; nothing was sent`,
+      EXIT_DECISION_REFUSED,
+    );
+  }
+  const digest = p.statistic?.digest;
+  if (!digest) throw new DeductionStateError(`${status.workflowId} presents no statistic table`);
+  const verb = kind === 'approve' ? '同意 approve' : '驳回 reject';
+  const typed = (
+    await io.ask!(`\nTo ${verb} the statistic table above, type its digest (${digest}); anything else cancels: `)
+  ).trim();
+  if (typed !== digest) throw new CliError(`not confirmed (typed "${typed}"): nothing was sent`, EXIT_BAD_INPUT);
+  return digest;
+}
+
+/** Prints what the decision came to; a voided approval ends with exit code 6. */
+function reportDecision(io: CliIo, result: DecisionResult, opts: DecisionCliOptions): void {
+  if (opts.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.outcome === 'voided') {
+    throw new CliError(
+      `${result.message}. Check the new table and approve it: npm run cli -- approve --tax-no ${opts.taxNo} --period ${opts.period} --approver "${opts.approver}"`,
+      EXIT_APPROVAL_VOIDED,
+    );
+  }
+  if (!opts.json) io.out(`${result.workflowId}: ${result.message}.\n`);
 }
 
 interface StartOptions {
@@ -260,10 +370,15 @@ export function formatStatus(status: DeductionStatus): string {
   }
   if (p.plannedVersusBureau)
     text += line('Planned vs bureau 计划/税局', plannedVersusBureauText(p.plannedVersusBureau));
+  if (p.decisionPolicy === 'signed') text += line('Decision policy 审批策略', 'signed decisions only 仅接受签名审批');
   if (p.decision) {
     const d = p.decision;
     const verb = d.decision === 'approved' ? 'approved 已同意' : 'rejected 已驳回';
-    text += line('Decision 审批结果', `${verb} by ${d.approver} at ${d.decidedAt}${d.comment ? `: ${d.comment}` : ''}`);
+    const signed = d.signature ? `, signed with key ${d.signature.keyId} at ${d.signature.signedAt}` : '';
+    text += line(
+      'Decision 审批结果',
+      `${verb} by ${d.approver} at ${d.decidedAt}${signed}${d.comment ? `: ${d.comment}` : ''}`,
+    );
   }
   if (p.lastBureauError) text += line('Bureau message 税局返回', p.lastBureauError);
   if (status.result) {
@@ -274,7 +389,8 @@ export function formatStatus(status: DeductionStatus): string {
     text += line('Note 说明', status.result.note);
   }
   for (const r of status.progress.refusedSignals ?? []) {
-    text += `  refused ${r.signal} 已拒绝的信号 (${r.at}${r.approver ? `, ${r.approver}` : ''}): ${r.reason}\n`;
+    const what = r.via === 'update' ? `${r.signal} update` : r.signal;
+    text += `  refused ${what} 未采纳的决定 (${r.at}${r.approver ? `, ${r.approver}` : ''}): ${r.reason}\n`;
   }
   if (status.failure) text += line('Failure 失败原因', status.failure);
   if (isRetryableStatus(status.status)) {
@@ -329,7 +445,8 @@ Environment:
   TEMPORAL_NAMESPACE   namespace (default "default")
   TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_API_KEY   optional TLS / API key
 
-Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found or in the wrong state.
+Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found or in the wrong state,
+5 decision refused by the workflow (the reason is printed), 6 approval voided (the table changed after it).
 `;
 
 /** Builds the commander program. Errors are thrown (CliError / CommanderError), never process.exit. */
@@ -351,6 +468,7 @@ Examples:
   npm run cli -- start --tax-no 91440300591872133B --period 202610
   npm run cli -- status --tax-no 91440300591872133B --period 202610
   npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --comment "核对无误"
+  npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --digest 3f2a9c01
   npm run cli -- reject --tax-no 91440300591872133B --period 202610 --approver "张三" --reason "金额不符"
   npm run cli -- list --stage AWAITING_APPROVAL
   npm run cli -- retry --tax-no 91440300591872133B --period 202610 --reason "确认密码已更正"
@@ -483,21 +601,57 @@ Examples:
     .requiredOption('--period <YYYYMM>', 'tax period 税款所属期')
     .requiredOption('--approver <name>', 'who approves (审批人), recorded for audit')
     .option('--comment <text>', 'comment (审批意见)')
+    .option(
+      '--digest <digest>',
+      'the statistic digest you approve, as status shows it (without it the table is shown and you type its digest; required when stdin is not a terminal)',
+    )
+    .option(
+      '--signing-key <file>',
+      'sign the approval with this Ed25519 private key (PEM); needed under the signed policy',
+    )
+    .option('--key-id <id>', "the signing key's id in the workers' DECISION_VERIFY_KEYS")
+    .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --comment "核对无误"\n',
+      `
+The approval is a Workflow Update: the workflow answers once it has read the bureau's table again.
+Exit codes: 0 accepted (the month goes on to confirm), 5 refused (the reason is printed: not an approver,
+already decided, stale table, wrong stage, unsigned under the signed policy, a signature that does not
+verify), 6 voided (the table changed after the approval: the new table awaits approval), 4 the month is
+not running or not awaiting approval.
+
+Examples:
+  npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --comment "核对无误"
+  npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --digest 3f2a9c01
+  npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --digest 3f2a9c01 \\
+      --signing-key keys/zhangsan.pem --key-id ops-zhangsan-2026
+`,
     )
-    .action(async (opts: { taxNo: string; period: string; approver: string; comment?: string }) => {
+    .action(async (opts: DecisionCliOptions & { comment?: string }) => {
       const taxNo = validTaxNo(opts.taxNo);
       const period = validPeriod(opts.period, '--period');
       const approver = validText(opts.approver, '--approver', 64);
       if (opts.comment !== undefined && opts.comment.length > 500) {
         bad(`--comment: at most 500 characters, got ${opts.comment.length}`);
       }
-      const sent = await withClient(io, (client) =>
-        approve(client, taxNo, period, { approver, ...(opts.comment ? { comment: opts.comment } : {}) }),
-      );
-      io.out(`Approval sent to ${sent.workflowId} by ${approver}. The workflow now confirms the statistic table.\n`);
+      const given = opts.digest !== undefined ? validDigest(opts.digest) : undefined;
+      const signer = signerFrom(opts);
+      if (given === undefined && !io.isStdinTty) {
+        bad(
+          '--digest: required when stdin is not a terminal (the digest of the table you approve, as status shows it)',
+        );
+      }
+      const result = await withClient(io, async (client) => {
+        const statisticDigest = given ?? (await confirmedDigest(io, client, taxNo, period, 'approve', signer));
+        return approve(
+          client,
+          taxNo,
+          period,
+          { approver, statisticDigest, ...(opts.comment ? { comment: opts.comment } : {}) },
+          { ...(signer ? { signer } : {}) },
+        );
+      });
+      reportDecision(io, result, { ...opts, approver });
     });
 
   program
@@ -507,17 +661,46 @@ Examples:
     .requiredOption('--period <YYYYMM>', 'tax period 税款所属期')
     .requiredOption('--approver <name>', 'who rejects (审批人), recorded for audit')
     .requiredOption('--reason <text>', 'why (驳回原因)')
+    .option('--digest <digest>', 'the statistic digest you reject (refused if the table changed); needed when signing')
+    .option(
+      '--signing-key <file>',
+      'sign the rejection with this Ed25519 private key (PEM); needed under the signed policy',
+    )
+    .option('--key-id <id>', "the signing key's id in the workers' DECISION_VERIFY_KEYS")
+    .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  npm run cli -- reject --tax-no 91440300591872133B --period 202610 --approver "张三" --reason "金额不符"\n',
+      `
+Exit codes: 0 rejected (the month revokes the table), 5 refused (the reason is printed), 4 the month is not
+running or not awaiting approval. A signed rejection names the table: --digest, or on a terminal the table
+is shown and you type its digest.
+
+Example:
+  npm run cli -- reject --tax-no 91440300591872133B --period 202610 --approver "张三" --reason "金额不符"
+`,
     )
-    .action(async (opts: { taxNo: string; period: string; approver: string; reason: string }) => {
+    .action(async (opts: DecisionCliOptions & { reason: string }) => {
       const taxNo = validTaxNo(opts.taxNo);
       const period = validPeriod(opts.period, '--period');
       const approver = validText(opts.approver, '--approver', 64);
       const reason = validText(opts.reason, '--reason', 500);
-      const sent = await withClient(io, (client) => reject(client, taxNo, period, { approver, reason }));
-      io.out(`Rejection sent to ${sent.workflowId} by ${approver}. The workflow revokes the statistic table.\n`);
+      const given = opts.digest !== undefined ? validDigest(opts.digest) : undefined;
+      const signer = signerFrom(opts);
+      if (signer && given === undefined && !io.isStdinTty) {
+        bad('--digest: a signed rejection names the table; required when stdin is not a terminal');
+      }
+      const result = await withClient(io, async (client) => {
+        const statisticDigest =
+          given ?? (signer ? await confirmedDigest(io, client, taxNo, period, 'reject', signer) : undefined);
+        return reject(
+          client,
+          taxNo,
+          period,
+          { approver, reason, ...(statisticDigest ? { statisticDigest } : {}) },
+          { ...(signer ? { signer } : {}) },
+        );
+      });
+      reportDecision(io, result, { ...opts, approver });
     });
 
   program
@@ -618,6 +801,7 @@ export function exitCodeFor(err: unknown): [number, string | undefined] {
     return [EXIT_BAD_INPUT, err.message];
   }
   if (err instanceof TemporalUnreachableError) return [EXIT_UNREACHABLE, err.message];
+  if (err instanceof DecisionRefusedError) return [EXIT_DECISION_REFUSED, `refused 已拒绝: ${err.reason}`];
   if (err instanceof DeductionNotFoundError || err instanceof DeductionStateError) {
     return [EXIT_NOT_FOUND_OR_STATE, err.message];
   }

@@ -5,32 +5,42 @@
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowExecutionDescription,
   type WorkflowExecutionStatusName,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
+import { signDecision } from '../security/decisionSigning.js';
 import { TaxPeriod } from '../protocol/period.js';
 import { taxNoProblem } from '../protocol/taxNo.js';
 import {
-  ApproveSignalInput,
+  ApproveDecisionInput,
+  DECISION_REFUSAL_CODES,
+  DECISION_REFUSED,
   DeductionStageSearchAttribute,
   MonthlyDeductionInput,
-  RejectSignalInput,
+  RejectDecisionInput,
   STAGES,
   Stage,
   TASK_QUEUE,
   TaxNoSearchAttribute,
   TaxPeriodSearchAttribute,
   WORKFLOW_TYPE,
-  approveSignal,
+  approveUpdate,
   deductionWorkflowId,
   progressQuery,
-  rejectSignal,
+  rejectUpdate,
+  type DecisionOutcome,
+  type DecisionRefusalCode,
   type MonthlyDeductionResult,
   type ParsedMonthlyDeductionInput,
   type Progress,
+  type StatisticSummary,
 } from '../workflows/contract.js';
 
 /** Bad input from the caller (CLI exit code 2). */
@@ -44,6 +54,22 @@ export class DeductionNotFoundError extends Error {
 /** The workflow exists but is not in a state that allows the operation (CLI exit code 4). */
 export class DeductionStateError extends Error {
   override name = 'DeductionStateError';
+}
+
+/**
+ * The workflow refused a decision (CLI exit code 5): `reason` says why (not an approver, already
+ * decided, stale table, wrong stage, invalid input, unsigned under the signed policy, a signature
+ * that does not verify), `code` the same for programs. A DeductionStateError, so callers that show
+ * state errors show it too.
+ */
+export class DecisionRefusedError extends DeductionStateError {
+  override name = 'DecisionRefusedError';
+  constructor(
+    readonly reason: string,
+    readonly code: DecisionRefusalCode | undefined,
+  ) {
+    super(reason);
+  }
 }
 
 /** Formats zod issues as `field: problem; field: problem`. */
@@ -236,10 +262,35 @@ export async function getProgress(
   return { ...base, progress, source: 'search-attributes', failure: failure ?? description.status.name };
 }
 
-export interface DecisionSent {
+/** What a decision came to: the workflow's answer once it acted on it. */
+export interface DecisionResult {
   workflowId: string;
   runId: string;
   decision: 'approved' | 'rejected';
+  /** accepted: the month goes on to confirm; voided: the table changed, the new one awaits approval; rejected. */
+  outcome: DecisionOutcome['outcome'];
+  /** False when the approval was voided. */
+  accepted: boolean;
+  /** Voided: why. */
+  reason?: string;
+  /** Accepted: the table approved; voided: the new table awaiting approval. */
+  statisticDigest?: string;
+  /** One line for people, Chinese first. */
+  message: string;
+}
+
+/** Signs the decision as `keyId` (docs/decision-signing.md); `now` is the time signed. */
+export interface DecisionSigner {
+  privateKey: string | KeyObject;
+  keyId: string;
+  now?: () => Date;
+}
+
+export interface DecisionOptions {
+  /** Sign the decision (required where the taxpayer's decisionPolicy is 'signed'). */
+  signer?: DecisionSigner;
+  /** How long to wait for the workflow's answer (default 5 minutes). */
+  waitMs?: number;
 }
 
 async function requireAwaitingApproval(client: Client, taxNo: string, period: string, what: string) {
@@ -268,38 +319,150 @@ async function requireAwaitingApproval(client: Client, taxNo: string, period: st
 }
 
 /**
- * Sends the `approve` signal, after checking the workflow is running and awaiting approval. The
- * approval names the statistic table it approves (its digest): the one given, or else the one the
- * workflow presents right now; the workflow refuses it if the table has changed since.
+ * The statistic table the month presents for approval now, asked of the workflow. For a person,
+ * show it before they decide (the CLI does); automation that approves what is presented names it
+ * explicitly with this.
+ */
+export async function statisticAwaitingApproval(
+  client: Client,
+  taxNo: string,
+  period: string,
+): Promise<StatisticSummary> {
+  const { handle, workflowId } = await requireAwaitingApproval(client, taxNo, period, 'read the table of');
+  const statistic = (await queryProgress(client, handle, 5000)).statistic;
+  if (!statistic) throw new DeductionStateError(`${workflowId} presents no statistic table`);
+  return statistic;
+}
+
+const DEFAULT_DECISION_WAIT_MS = 5 * 60_000;
+
+/** The workflow's refusal as a DecisionRefusedError; other update failures as state errors. */
+function decisionError(error: unknown, workflowId: string, what: string, waitMs: number): unknown {
+  if (error instanceof WorkflowUpdateFailedError) {
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure && cause.type === DECISION_REFUSED) {
+      const code = cause.details?.[0];
+      return new DecisionRefusedError(
+        cause.message,
+        (DECISION_REFUSAL_CODES as readonly unknown[]).includes(code) ? (code as DecisionRefusalCode) : undefined,
+      );
+    }
+    return new DeductionStateError(`${what} ${workflowId} failed: ${cause?.message ?? error.message}`);
+  }
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new DeductionStateError(
+      `No answer from ${workflowId} within ${Math.round(waitMs / 1000)} s (is a worker running?). ` +
+        'The decision may still be taken: see `status`.',
+    );
+  }
+  if (error instanceof WorkflowNotFoundError) return new DeductionNotFoundError(`${workflowId}: ${error.message}`);
+  return error;
+}
+
+function decisionResult(
+  workflowId: string,
+  runId: string,
+  decision: DecisionResult['decision'],
+  outcome: DecisionOutcome,
+): DecisionResult {
+  const base = { workflowId, runId, decision };
+  switch (outcome.outcome) {
+    case 'accepted':
+      return {
+        ...base,
+        outcome: 'accepted',
+        accepted: true,
+        statisticDigest: outcome.statisticDigest,
+        message: `已同意，统计表 ${outcome.statisticDigest} 待确认 Approved: the bureau's table is still ${outcome.statisticDigest}; the month goes on to confirm it`,
+      };
+    case 'voided':
+      return {
+        ...base,
+        outcome: 'voided',
+        accepted: false,
+        reason: outcome.reason,
+        ...(outcome.statisticDigest ? { statisticDigest: outcome.statisticDigest } : {}),
+        message: `审批已作废 Approval voided: ${outcome.reason}${outcome.statisticDigest ? ` (the new table is ${outcome.statisticDigest})` : ''}`,
+      };
+    case 'rejected':
+      return {
+        ...base,
+        outcome: 'rejected',
+        accepted: true,
+        message: '已驳回，统计表将被撤销 Rejected: the month revokes the statistic table',
+      };
+  }
+}
+
+/**
+ * Sends a decision as the workflow's approve / reject Update and answers what it came to. Checks
+ * first that the month is running and awaiting approval; the workflow's validator is the judge.
+ */
+async function decide(
+  client: Client,
+  taxNo: string,
+  period: string,
+  kind: 'approve' | 'reject',
+  input: ApproveDecisionInput | RejectDecisionInput,
+  options: DecisionOptions,
+): Promise<DecisionResult> {
+  const { handle, workflowId, description } = await requireAwaitingApproval(client, taxNo, period, kind);
+  let signed = input;
+  if (options.signer) {
+    if (!input.statisticDigest) {
+      throw new DeductionInputError(`a signed ${kind} names the statistic digest of the table it decides on`);
+    }
+    const signature = signDecision(options.signer.privateKey, options.signer.keyId, {
+      taxNo,
+      taxPeriod: period,
+      statisticDigest: input.statisticDigest,
+      decision: kind,
+      approver: input.approver,
+      signedAt: (options.signer.now?.() ?? new Date()).toISOString(),
+    });
+    signed = { ...input, signature };
+  }
+  const waitMs = options.waitMs ?? DEFAULT_DECISION_WAIT_MS;
+  try {
+    const outcome = await client.connection.withDeadline(Date.now() + waitMs, () =>
+      kind === 'approve'
+        ? handle.executeUpdate(approveUpdate, { args: [signed as ApproveDecisionInput] })
+        : handle.executeUpdate(rejectUpdate, { args: [signed as RejectDecisionInput] }),
+    );
+    return decisionResult(workflowId, description.runId, kind === 'approve' ? 'approved' : 'rejected', outcome);
+  } catch (error) {
+    throw decisionError(error, workflowId, kind, waitMs);
+  }
+}
+
+/**
+ * Approves the statistic table named by `input.statisticDigest` (the one the approver was shown:
+ * never filled in here) with the `approve` Update. Answers after the workflow read the bureau's
+ * table again: accepted, or voided when it changed. A refusal throws DecisionRefusedError.
  */
 export async function approve(
   client: Client,
   taxNo: string,
   period: string,
-  input: ApproveSignalInput,
-): Promise<DecisionSent & { statisticDigest?: string }> {
-  const parsed = ApproveSignalInput.safeParse(input);
+  input: ApproveDecisionInput,
+  options: DecisionOptions = {},
+): Promise<DecisionResult> {
+  const parsed = ApproveDecisionInput.safeParse(input);
   if (!parsed.success) throw new DeductionInputError(formatIssues(parsed.error));
-  const { handle, workflowId, description } = await requireAwaitingApproval(client, taxNo, period, 'approve');
-  const statisticDigest =
-    parsed.data.statisticDigest ??
-    (await queryProgress(client, handle, 5000).catch(() => undefined))?.statistic?.digest;
-  await handle.signal(approveSignal, { ...parsed.data, ...(statisticDigest ? { statisticDigest } : {}) });
-  return { workflowId, runId: description.runId, decision: 'approved', statisticDigest };
+  return decide(client, taxNo, period, 'approve', parsed.data, options);
 }
 
-/** Sends the `reject` signal, after checking the workflow is running and awaiting approval. */
+/** Rejects the statistic table with the `reject` Update; the month revokes it. A refusal throws DecisionRefusedError. */
 export async function reject(
   client: Client,
   taxNo: string,
   period: string,
-  input: RejectSignalInput,
-): Promise<DecisionSent> {
-  const parsed = RejectSignalInput.safeParse(input);
+  input: RejectDecisionInput,
+  options: DecisionOptions = {},
+): Promise<DecisionResult> {
+  const parsed = RejectDecisionInput.safeParse(input);
   if (!parsed.success) throw new DeductionInputError(formatIssues(parsed.error));
-  const { handle, workflowId, description } = await requireAwaitingApproval(client, taxNo, period, 'reject');
-  await handle.signal(rejectSignal, parsed.data);
-  return { workflowId, runId: description.runId, decision: 'rejected' };
+  return decide(client, taxNo, period, 'reject', parsed.data, options);
 }
 
 export interface DeductionFilter {

@@ -3,7 +3,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { runCli, type CliIo } from '../client/cli.js';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { TASK_QUEUE, WORKFLOW_TYPE, deductionWorkflowId, type MonthlyDeductionResult } from '../workflows/contract.js';
 import { LAUNCHER_WORKFLOW_TYPE, retryCommand, type LauncherResult } from '../workflows/launcherContract.js';
@@ -91,7 +91,11 @@ describe('npm run cli -- retry: a failed month resumed from where it stopped', f
   });
 
   it('the approved month fails at confirmation: the bureau refuses the password (确认密码错误)', async () => {
-    await approve(stack.client, TAX_NO, PERIOD, { approver: APPROVER, comment: '核对无误' });
+    await approve(stack.client, TAX_NO, PERIOD, {
+      approver: APPROVER,
+      comment: '核对无误',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, TAX_NO, PERIOD)).digest,
+    });
     const handle = stack.client.workflow.getHandle(WORKFLOW_ID);
     await assert.rejects(handle.result(), (err: unknown) => {
       assert.ok(err instanceof WorkflowFailedError, String(err));

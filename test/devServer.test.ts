@@ -157,19 +157,31 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
 
   it('refuses approve and reject unless the stage is AWAITING_APPROVAL', async () => {
     await assert.rejects(
-      approve(client, TAX_NO, PERIOD, { approver: 'Li Lei' }),
+      approve(client, TAX_NO, PERIOD, { approver: 'Li Lei', statisticDigest: '0badf00d' }),
       (err: Error) => err instanceof DeductionStateError && /LOGGING_IN/.test(err.message),
     );
     await assert.rejects(
       reject(client, TAX_NO, PERIOD, { approver: 'Li Lei', reason: 'amounts differ' }),
       DeductionStateError,
     );
-    const viaCli = await cli(server, 'approve', '--tax-no', TAX_NO, '--period', PERIOD, '--approver', 'Li Lei');
+    const viaCli = await cli(
+      server,
+      'approve',
+      '--tax-no',
+      TAX_NO,
+      '--period',
+      PERIOD,
+      '--approver',
+      'Li Lei',
+      '--digest',
+      '0badf00d',
+    );
     assert.equal(viaCli.code, 4, viaCli.stderr);
     assert.match(viaCli.stderr, /AWAITING_APPROVAL/);
-    // The workflow history holds no signal.
+    // The workflow history holds no signal and no Update.
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     assert.ok(!history.events?.some((e) => e.workflowExecutionSignaledEventAttributes));
+    assert.ok(!history.events?.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes));
   });
 
   it('reports a missing taxpayer-month as not found (CLI exit 4)', async () => {
@@ -198,7 +210,10 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
     const status = await getProgress(client, TAX_NO, PERIOD);
     assert.equal(status.status, 'TERMINATED');
     assert.ok(status.failure);
-    await assert.rejects(approve(client, TAX_NO, PERIOD, { approver: 'Li Lei' }), /TERMINATED/);
+    await assert.rejects(
+      approve(client, TAX_NO, PERIOD, { approver: 'Li Lei', statisticDigest: '0badf00d' }),
+      /TERMINATED/,
+    );
   });
 });
 

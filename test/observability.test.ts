@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
@@ -94,7 +94,10 @@ describe('observability: the production worker process from a prebuilt bundle', 
     const taxNo = '91440300591872133B';
     const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
     const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
-    await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+    await approve(stack.client, taxNo, PERIOD, {
+      approver: '王会计',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+    });
     await handle.result();
     // A taxpayer the invoice cloud does not know: a bureau error with its code.
     const unknown = withCheckCharacter('91440300000000009');

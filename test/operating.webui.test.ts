@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { BrowserContext } from 'playwright-core';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { parseRegistry } from '../client/registry.js';
 import { applySchedules } from '../client/schedules.js';
 import { deductionScheduleId } from '../workflows/launcherContract.js';
@@ -239,7 +239,11 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
   });
 
   it('approved before the first reminder, the month completes and no reminder was sent', async () => {
-    await approve(client, TAX_NO, PERIOD, { approver: 'finance-lead', comment: 'ok' });
+    await approve(client, TAX_NO, PERIOD, {
+      approver: 'finance-lead',
+      comment: 'ok',
+      statisticDigest: (await statisticAwaitingApproval(client, TAX_NO, PERIOD)).digest,
+    });
     const result = (await client.workflow.getHandle(workflowId).result()) as MonthlyDeductionResult;
     assert.equal(result.outcome, 'COMPLETED');
     const notices = await admin.webhooks('approvals');

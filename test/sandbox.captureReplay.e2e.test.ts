@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { startSandbox, type RunningSandbox } from '../simulator/server.js';
 import type { ReplayStats } from '../simulator/replay.js';
 import { createDeductionWorker } from '../workers/createWorker.js';
@@ -57,7 +57,10 @@ describe('A replayed capture folder reproduces a month', function () {
     const input = { taxNo: TAX_NO, taxPeriod: PERIOD, polling: FAST_POLLING };
     const { handle } = await startMonthlyDeduction(stack.client, input);
     await waitForStage(handle, 'AWAITING_APPROVAL', 90_000);
-    await approve(stack.client, TAX_NO, PERIOD, { approver: '王会计' });
+    await approve(stack.client, TAX_NO, PERIOD, {
+      approver: '王会计',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, TAX_NO, PERIOD)).digest,
+    });
     const recorded: MonthlyDeductionResult = await handle.result();
     assert.equal(recorded.outcome, 'COMPLETED');
     assert.ok((recorded.selection?.selected ?? 0) > 0, 'the recorded month selected invoices');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { addTaxpayer } from './support/taxpayers.js';
@@ -60,7 +60,10 @@ describe('MonthlyDeductionWorkflow with selectionMode preselect (dev server + sa
     );
     assert.equal(waiting.plannedVersusBureau?.agrees, true);
 
-    await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+    await approve(stack.client, taxNo, PERIOD, {
+      approver: '王会计',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+    });
     const result: MonthlyDeductionResult = await handle.result();
     assert.equal(result.outcome, 'COMPLETED');
     assert.equal(result.statistic?.statisticStatus, '05');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import axios from 'axios';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { buildCodecServer } from '../security/codecServer.js';
 import { AesGcmPayloadCodec } from '../security/payloadCodec.js';
@@ -23,7 +23,11 @@ async function runMonth(stack: TestStack, taxNo: string, confirmPassword: string
   await addTaxpayer(stack.admin, taxNo, { name: '安全测试有限公司', invoices: 10, seed: 99, confirmPassword });
   const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
   await waitForStage(handle, 'AWAITING_APPROVAL');
-  await approve(stack.client, taxNo, PERIOD, { approver: '王会计', comment });
+  await approve(stack.client, taxNo, PERIOD, {
+    approver: '王会计',
+    comment,
+    statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+  });
   const result: MonthlyDeductionResult = await handle.result();
   assert.equal(result.outcome, 'COMPLETED');
   return handle;

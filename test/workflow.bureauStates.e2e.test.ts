@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import {
   type MonthlyDeductionResult,
@@ -105,7 +105,10 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
     assert.equal(waiting.statistic?.statisticStatus, '04');
     assert.ok((waiting.selection?.selected ?? 0) > 0, 'some invoices were selected');
 
-    await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+    await approve(stack.client, taxNo, PERIOD, {
+      approver: '王会计',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+    });
     await waitForStage(handle, 'CONFIRMING');
     // Two refusals at least (attempts 1 and 2 failed, attempt 3 is scheduled): retried, not failed.
     const pending = await waitForRetriedActivity(handle, 'requestConfirmation', 3, 30_000);
@@ -198,7 +201,10 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
     // The month runs to COMPLETED once: the bureau has the period confirmed.
     const first = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
     await waitForStage(first.handle, 'AWAITING_APPROVAL');
-    await approve(stack.client, taxNo, PERIOD, { approver: '李经理' });
+    await approve(stack.client, taxNo, PERIOD, {
+      approver: '李经理',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+    });
     const firstResult: MonthlyDeductionResult = await first.handle.result();
     assert.equal(firstResult.outcome, 'COMPLETED');
     const confirmed = await stack.admin.getTaxpayer(taxNo);

@@ -7,7 +7,7 @@ import proto from '@temporalio/proto';
 import ExcelJS from 'exceljs';
 import { INVOICE_FILES_DIR_VARIABLE, storeInvoiceRows } from '../activities/invoiceFileStore.js';
 import { runCli } from '../client/cli.js';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { checkInvoiceRows, INVOICE_FILE_COLUMNS } from '../protocol/invoicesFile.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import type { InvoiceInput } from '../simulator/admin/schemas.js';
@@ -141,7 +141,10 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
   }
 
   async function approveAndFinish(taxNo: string): Promise<MonthlyDeductionResult> {
-    await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+    await approve(stack.client, taxNo, PERIOD, {
+      approver: '王会计',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+    });
     return (await handleOf(taxNo).result()) as MonthlyDeductionResult;
   }
 

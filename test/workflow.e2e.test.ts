@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import { approve, reject, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, reject, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { addTaxpayer } from './support/taxpayers.js';
@@ -47,7 +47,11 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     assert.match(waiting.statistic.deductibleTax, /^\d+\.\d{2}$/);
     assert.equal((await searchAttributes(handle)).DeductionStage, 'AWAITING_APPROVAL');
 
-    await approve(stack.client, taxNo, PERIOD, { approver: '王会计', comment: '核对无误' });
+    await approve(stack.client, taxNo, PERIOD, {
+      approver: '王会计',
+      comment: '核对无误',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+    });
     const result: MonthlyDeductionResult = await handle.result();
     assert.equal(result.outcome, 'COMPLETED');
     assert.equal(result.decision?.approver, '王会计');
@@ -180,7 +184,10 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
       await first.stop();
       const second = await stack.startWorker();
       await waitForStage(handle, 'AWAITING_APPROVAL', 90_000);
-      await approve(stack.client, taxNo, PERIOD, { approver: '张审批' });
+      await approve(stack.client, taxNo, PERIOD, {
+        approver: '张审批',
+        statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+      });
       const result: MonthlyDeductionResult = await handle.result();
       assert.equal(result.outcome, 'COMPLETED');
       assert.ok((result.selection?.selected ?? 0) > 0);

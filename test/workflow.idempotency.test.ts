@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import type { MonthlyDeductionResult } from '../workflows/contract.js';
 import { crashAfterFirstAttempt } from './support/crashInjection.js';
@@ -43,7 +43,10 @@ describe('Idempotent bureau writes: a crash after the bureau accepted a write', 
       polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
     });
     await waitForStage(handle, 'AWAITING_APPROVAL');
-    await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+    await approve(stack.client, taxNo, PERIOD, {
+      approver: '王会计',
+      statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+    });
     const result: MonthlyDeductionResult = await handle.result();
     assert.equal(result.outcome, 'COMPLETED');
     assert.equal(result.periodAfterChange, NEXT_PERIOD);

@@ -3,7 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { approve, startMonthlyDeduction } from '../client/deductions.js';
+import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import type { ProtocolProfileInput } from '../protocol/profile.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { progressQuery, type MonthlyDeductionResult } from '../workflows/contract.js';
@@ -95,7 +95,10 @@ describe('the protocol profile on a real dev server and the sandbox', function (
       await addTaxpayer(stack.admin, taxNo, { invoices: 6, seed: 32 });
       const handle = await startMonth(stack, taxNo);
       await waitForStage(handle, 'AWAITING_APPROVAL');
-      await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+      await approve(stack.client, taxNo, PERIOD, {
+        approver: '王会计',
+        statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+      });
       const result: MonthlyDeductionResult = await handle.result();
       assert.equal(result.outcome, 'COMPLETED');
       assert.equal(result.statistic?.statisticStatus, '05');
@@ -108,7 +111,10 @@ describe('the protocol profile on a real dev server and the sandbox', function (
       await addTaxpayer(stack.admin, taxNo, { invoices: 6, seed: 33 });
       const handle = await startMonth(stack, taxNo);
       await waitForStage(handle, 'AWAITING_APPROVAL');
-      await approve(stack.client, taxNo, PERIOD, { approver: '王会计' });
+      await approve(stack.client, taxNo, PERIOD, {
+        approver: '王会计',
+        statisticDigest: (await statisticAwaitingApproval(stack.client, taxNo, PERIOD)).digest,
+      });
       const message = await failureOf(handle.result());
       assert.match(message, /tjbbQrjgQuery|statisticConfirmResult/);
     });

@@ -10,6 +10,7 @@ import {
   DeductionNotFoundError,
   DeductionStateError,
   startMonthlyDeduction,
+  statisticAwaitingApproval,
 } from '../../client/deductions.js';
 import { addMonths } from '../../protocol/period.js';
 import { withCheckCharacter } from '../../protocol/taxNo.js';
@@ -233,7 +234,12 @@ export async function runChaos(
         if (approved.has(taxNo) || finished) continue;
         const sentAt = Date.now();
         try {
-          await approve(client, taxNo, period, { approver: APPROVER });
+          const decided = await approve(client, taxNo, period, {
+            approver: APPROVER,
+            statisticDigest: (await statisticAwaitingApproval(client, taxNo, period)).digest,
+          });
+          // Voided (the table changed after the approval): the next pass approves the new table.
+          if (decided.outcome === 'voided') continue;
           approved.add(taxNo);
           approvals.push({ taxNo, period, sentAt, accepted: true });
         } catch (error) {
