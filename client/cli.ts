@@ -15,7 +15,15 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { formatShanghaiTime, likelyCurrentPeriod } from '../protocol/period.js';
 import { categoryName } from '../rules/statisticObject.js';
-import { CANDIDATE_SOURCE_KINDS, STAGES, Stage, type Progress, type StatisticLine } from '../workflows/contract.js';
+import {
+  CANDIDATE_SOURCE_KINDS,
+  DECISION_POLICIES,
+  STAGES,
+  Stage,
+  type DecisionPolicy,
+  type Progress,
+  type StatisticLine,
+} from '../workflows/contract.js';
 import { decisionSigningKey, KEY_ID_PATTERN } from '../security/decisionSigning.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import {
@@ -280,6 +288,7 @@ interface StartOptions {
   changePeriodTo?: string;
   invoicesFile?: string;
   source?: string;
+  decisionPolicy?: DecisionPolicy;
 }
 
 // ---- output --------------------------------------------------------------------------------------
@@ -486,6 +495,12 @@ ${ENV_HELP}`,
       '--outage-limit-hours <hours>',
       'fail the month when the bureau does not answer for this long in one step (default: retry until the deduction deadline)',
     )
+    .addOption(
+      new Option(
+        '--decision-policy <policy>',
+        "'signed': only decisions signed by a key the workers know decide (docs/decision-signing.md); default unsigned",
+      ).choices(DECISION_POLICIES),
+    )
     // Candidate source (client/candidateSourceOption.ts).
     .option('--invoices-file <file>', 'select exactly the invoices of this CSV (UTF-8) or .xlsx file')
     .addOption(
@@ -533,6 +548,7 @@ Examples:
           ...(changePeriodTo ? { changePeriodTo } : {}),
           ...(outageLimitHours !== undefined ? { outageLimitHours } : {}),
           ...(candidateSource ? { candidateSource } : {}),
+          ...(opts.decisionPolicy ? { decisionPolicy: opts.decisionPolicy } : {}),
         }),
       );
       if (started.alreadyStarted && isRetryableStatus(started.existingStatus)) {

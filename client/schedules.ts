@@ -37,6 +37,7 @@ function launcherInput(entry: RegistryEntry): LauncherInput {
     ...(entry.options.poolFilter ? { poolFilter: entry.options.poolFilter } : {}),
     ...(entry.options.outageLimitHours ? { outageLimitHours: entry.options.outageLimitHours } : {}),
     ...(entry.options.candidateSource ? { candidateSource: { kind: entry.options.candidateSource } } : {}),
+    ...(entry.options.decisionPolicy ? { decisionPolicy: entry.options.decisionPolicy } : {}),
     ...(entry.options.reminderHoursBeforeDeadline || entry.options.notificationChannel
       ? {
           notifications: {

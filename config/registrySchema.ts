@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import { CANDIDATE_SOURCE_KINDS, ChannelName, MonthlyDeductionFields } from '../workflows/contract.js';
+import { CANDIDATE_SOURCE_KINDS, ChannelName, DecisionPolicy, MonthlyDeductionFields } from '../workflows/contract.js';
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 
@@ -50,6 +50,11 @@ export const RegistryOptions = z
      * 'sandbox-pool' (the sandbox's own pool query; also the default, for the sandbox and demo only).
      */
     candidateSource: z.enum(CANDIDATE_SOURCE_KINDS).optional(),
+    /**
+     * 'signed': the month takes only decisions signed by a key the workers know (the inbox's, or an
+     * operator's CLI key; docs/decision-signing.md); signals are refused. Default 'unsigned'.
+     */
+    decisionPolicy: DecisionPolicy.optional(),
   })
   .strict()
   .refine((o) => !o.poolFilter || (o.candidateSource ?? 'sandbox-pool') === 'sandbox-pool', {

@@ -245,4 +245,26 @@ describe('CLI approve / reject: the digest shown, the outcome, the exit codes', 
     assert.equal(signedNoDigest.code, 2);
     assert.match(signedNoDigest.stderr, /a signed rejection names the table/);
   });
+
+  it('start --decision-policy signed starts the month with that policy; an unknown one is bad input', async () => {
+    const started: unknown[] = [];
+    const client = {
+      workflow: {
+        start: async (_type: string, options: { args: unknown[] }) => {
+          started.push(options.args[0]);
+          return { firstExecutionRunId: 'run-1' };
+        },
+      },
+      connection: { close: async () => undefined },
+    } as unknown as Client;
+    const run = await cli(['start', '--tax-no', TAX_NO, '--period', PERIOD, '--decision-policy', 'signed'], client);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((started[0] as { decisionPolicy: string }).decisionPolicy, 'signed');
+    const bad = await cli(
+      ['start', '--tax-no', TAX_NO, '--period', PERIOD, '--decision-policy', 'sometimes'],
+      undefined,
+    );
+    assert.equal(bad.code, 2);
+    assert.equal(bad.connects, 0);
+  });
 });

@@ -30,6 +30,7 @@ import {
   rejectUpdate,
   WORKFLOW_TYPE,
 } from '../workflows/contract.js';
+import { LAUNCHER_WORKFLOW_TYPE, type LauncherResult } from '../workflows/launcherContract.js';
 import type { MonthlyDeductionWorkflow } from '../workflows/monthlyDeduction.js';
 import { FakeBureau, type FakeBureauOptions, type StubName } from './support/fakeBureau.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
@@ -1113,6 +1114,21 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         assert.equal(result.outcome, 'COMPLETED');
         assert.equal(result.decision?.via, undefined, 'decided by the signal');
         assert.equal(result.refusedSignals?.[0]?.via, 'update');
+      });
+    });
+    it("the scheduled launcher passes the taxpayer's decisionPolicy on to the month", async () => {
+      const fake = await bureau();
+      await withWorker(fake, async () => {
+        const launched = await env.client.workflow.execute(LAUNCHER_WORKFLOW_TYPE, {
+          taskQueue: `branches-${runs}`,
+          workflowId: `branches-launcher-${runs}-${Date.now()}`,
+          args: [{ taxNo: TAX_NO, approvers: [APPROVER], decisionPolicy: 'signed' }],
+        });
+        const month = env.client.workflow.getHandle((launched as LauncherResult).workflowId);
+        const started = (await month.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+        const input = JSON.parse(Buffer.from(started!.input!.payloads![0]!.data!).toString('utf8'));
+        assert.equal(input.decisionPolicy, 'signed');
+        await month.terminate('test done');
       });
     });
   });

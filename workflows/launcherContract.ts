@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import { MonthlyDeductionFields as MonthlyDeductionInput } from './contract.js';
+import { DecisionPolicy, MonthlyDeductionFields as MonthlyDeductionInput } from './contract.js';
 
 export const LAUNCHER_WORKFLOW_TYPE = 'ScheduledDeductionLauncher';
 export const SCHEDULE_ID_PREFIX = 'deduction-schedule-';
@@ -23,6 +23,8 @@ export const LauncherInput = z.object({
   batchSize: z.number().int().min(1).max(2000).optional(),
   poolFilter: PoolFilter.optional(),
   outageLimitHours: MonthlyDeductionInput.shape.outageLimitHours,
+  /** 'signed': only verified signed decisions (registry option decisionPolicy); absent: unsigned. */
+  decisionPolicy: DecisionPolicy.optional(),
   /** Approver notices and reminders (registry option reminderHoursBeforeDeadline). */
   notifications: MonthlyDeductionInput.shape.notifications,
   /**

@@ -80,8 +80,17 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`Invalid launcher input: ${describeZodError(parsed.error)}`, 'InvalidInput');
   }
-  const { taxNo, approvers, invoiceTypes, batchSize, poolFilter, notifications, candidateSource, outageLimitHours } =
-    parsed.data;
+  const {
+    taxNo,
+    approvers,
+    invoiceTypes,
+    batchSize,
+    poolFilter,
+    notifications,
+    candidateSource,
+    outageLimitHours,
+    decisionPolicy,
+  } = parsed.data;
   if (candidateSource?.kind === 'invoices-file') {
     throw ApplicationFailure.nonRetryable(
       `${taxNo} takes its candidates from an invoices file: start the month with \`start --tax-no ${taxNo} --invoices-file <file>\``,
@@ -106,6 +115,8 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
           ...(poolFilter ? { poolFilter } : {}),
           ...(outageLimitHours ? { outageLimitHours } : {}),
           ...(notifications ? { notifications } : {}),
+          // Only when set: the child's input of launchers recorded before it stays as it was.
+          ...(decisionPolicy ? { decisionPolicy } : {}),
           ...(candidateSource
             ? { candidateSource: { kind: candidateSource.kind as 'sandbox-pool' | 'bureau-download' } }
             : {}),
