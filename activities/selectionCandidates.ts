@@ -331,9 +331,17 @@ export async function planCandidates(
   if (query.round > 1 && (source || retrying)) {
     const retry =
       query.retryOf && readResultPage ? await invoicesToRetry(query.retryOf, readResultPage, profile) : new Set();
-    plan.candidates = plan.candidates.filter((line) =>
-      retry.has(invoiceKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
+    const inRound = (code: string, number: string) => retry.has(invoiceKey(code, number));
+    plan.candidates = plan.candidates.filter((line) => inRound(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo));
+    // Found selected in this round: only invoices it was to send again (a request of an earlier
+    // attempt landed), not the period's other selections, which earlier rounds counted.
+    const found = invoices.filter(
+      (i) =>
+        i.selectStatus === '1' &&
+        i.selectPeriod === query.taxPeriod &&
+        inRound(i.invoiceCode, i.invoiceNo || i.etaxInvoiceNo),
     );
+    plan.selectedForPeriodElsewhere = { count: found.length, tax: sumMoney(found.map((i) => i.taxAmount)) };
   }
   const rowReasons = Object.entries(plan.skippedRows) as [SkipReason, number[]][];
   if (rowReasons.length > 0) {

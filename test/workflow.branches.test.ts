@@ -11,7 +11,7 @@ import { FailureType, toActivityFailure } from '../activities/failures.js';
 import { InvoiceCloudError } from '../activities/invoiceCloudErrors.js';
 import { GatewayCode, StatisticStatus } from '../protocol/codes.js';
 import { shanghaiParts } from '../protocol/period.js';
-import { statisticDigest } from '../rules/statisticDigest.js';
+import { statisticDigest, statisticItemsDigest } from '../rules/statisticDigest.js';
 import { signDecision, type DecisionFields } from '../security/decisionSigning.js';
 import { workflowBundle, WORKFLOWS_PATH } from '../workers/createWorker.js';
 import {
@@ -228,7 +228,14 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         assert.deepEqual(fake.inputs('requestStatisticOperation'), [
           { taxNo: TAX_NO, operation: 'generate', ordinal: 1 },
         ]);
-        assert.deepEqual(fake.inputs('requestConfirmation'), [{ taxNo: TAX_NO }]);
+        // The confirmation names the table approved: the bureau's must still be it.
+        const approvedTable = waiting.statistic!;
+        assert.deepEqual(fake.inputs('requestConfirmation'), [
+          {
+            taxNo: TAX_NO,
+            approved: { digest: approvedTable.digest, items: statisticItemsDigest(approvedTable.items) },
+          },
+        ]);
         assert.equal(fake.inputs('awaitConfirmation')[0]?.taxNo, TAX_NO);
       });
     });

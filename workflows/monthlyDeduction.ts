@@ -536,6 +536,14 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
         if (submitted.uncategorisedCandidates) tally.uncategorisedCandidates = submitted.uncategorisedCandidates;
         if (input.candidateSource) tally.skipped = submitted.skipped;
         if (submitted.skippedRows) tally.skippedRows = submitted.skippedRows;
+      } else if (submitted.alreadySelectedInSource?.count && patched('found-selected-in-later-rounds')) {
+        // A later round whose request of an earlier attempt landed: those invoices are found selected.
+        const before = tally.alreadySelectedInSource ?? { count: 0, tax: '0.00' };
+        const found = submitted.alreadySelectedInSource;
+        tally.alreadySelectedInSource = {
+          count: before.count + found.count,
+          tax: before.tax !== undefined && found.tax !== undefined ? sumMoney([before.tax, found.tax]) : undefined,
+        };
       }
       tally.submitted += submitted.submitted;
       tally.taskNos.push(...submitted.taskNos);
