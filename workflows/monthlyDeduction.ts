@@ -250,6 +250,13 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     data: ApproveDecisionInput | RejectDecisionInput,
   ): Promise<DecisionOutcome> {
     const { approver, signature, statisticDigest } = data;
+    // The validator refused these already; checked again so that no path takes them unverified.
+    if (!signature && input.decisionPolicy === 'signed') {
+      throw refusedUpdate(kind, approver, { code: 'unsigned', reason: `${taxNo} takes only signed decisions` });
+    }
+    if (signature && !statisticDigest) {
+      throw refusedUpdate(kind, approver, { code: 'invalid-input', reason: 'a signed decision names its digest' });
+    }
     if (signature && statisticDigest) {
       verifying = true;
       let verdict: Awaited<ReturnType<DecisionActivities['verifyDecisionSignature']>>;
