@@ -65,9 +65,9 @@ function isExpected(err: unknown): boolean {
 }
 
 /**
- * The text for what approve()/reject() returned. Whatever they return is shown: a `message`
- * verbatim, else an `outcome` (and `note`) beside what was asked; a result that says it was not
- * accepted is an error.
+ * The text for what approve()/reject() returned, shown whatever it is: its `message` (after the
+ * taxpayer and period), else an `outcome` beside what was asked. A result that says it was not
+ * accepted (an approval voided because the table changed) is shown as an error.
  */
 export function describeDecisionResult(
   kind: 'approve' | 'reject',
@@ -79,11 +79,11 @@ export function describeDecisionResult(
   if (!result || typeof result !== 'object') return { message: label };
   const r = result as Record<string, unknown>;
   const text = (key: string) => (typeof r[key] === 'string' && r[key] ? (r[key] as string) : undefined);
-  const refused = r.accepted === false || r.refused === true || text('refusal') !== undefined;
-  const detail = text('message') ?? text('reason') ?? text('refusal');
   const outcome = [text('outcome'), text('note')].filter(Boolean).join(' · ');
-  if (refused) return { error: `未接受 Not accepted (${taxNo} ${period}): ${detail ?? (outcome || 'refused')}` };
-  if (text('message')) return { message: text('message') };
+  if (r.accepted === false || r.refused === true) {
+    return { error: `${taxNo} ${period}: ${text('message') ?? text('reason') ?? (outcome || '未接受 not accepted')}` };
+  }
+  if (text('message')) return { message: `${taxNo} ${period}: ${text('message')}` };
   return { message: outcome ? `${label}: ${outcome}` : label };
 }
 

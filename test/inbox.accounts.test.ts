@@ -294,8 +294,16 @@ describe('inbox settings', () => {
 });
 
 describe('inbox: what a decision returned', () => {
-  it('shows a plain result as done, an outcome beside it, a message verbatim, a refusal as an error', () => {
+  it('shows a message after the month, a bare result as done, a voided or refused one as an error', () => {
     const K = '91440300591872133B';
+    assert.deepEqual(
+      describeDecisionResult('approve', K, '202611', {
+        outcome: 'accepted',
+        accepted: true,
+        message: '已同意 Approved: …',
+      }),
+      { message: `${K} 202611: 已同意 Approved: …` },
+    );
     assert.deepEqual(describeDecisionResult('approve', K, '202611', { workflowId: 'w', decision: 'approved' }), {
       message: `已同意 Approved ${K} 202611`,
     });
@@ -303,13 +311,16 @@ describe('inbox: what a decision returned', () => {
       message: `已同意 Approved ${K} 202611: CONFIRMED · 已确认`,
     });
     assert.deepEqual(
-      describeDecisionResult('reject', K, '202611', { message: '已驳回，月份结束 Rejected; the month ends' }),
-      {
-        message: '已驳回，月份结束 Rejected; the month ends',
-      },
+      describeDecisionResult('approve', K, '202611', {
+        outcome: 'voided',
+        accepted: false,
+        reason: 'the table changed',
+        message: '审批已作废 Approval voided: the table changed',
+      }),
+      { error: `${K} 202611: 审批已作废 Approval voided: the table changed` },
     );
     assert.deepEqual(describeDecisionResult('approve', K, '202611', { accepted: false, reason: 'stale table' }), {
-      error: `未接受 Not accepted (${K} 202611): stale table`,
+      error: `${K} 202611: stale table`,
     });
     assert.deepEqual(describeDecisionResult('reject', K, '202611', undefined), {
       message: `已驳回 Rejected ${K} 202611`,

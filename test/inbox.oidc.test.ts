@@ -214,8 +214,10 @@ describe('inbox OIDC login against a real OpenID provider (oidc-provider on loop
     });
     assert.equal(posted.response.status, 303, posted.body);
     const after = await browser.request(inboxUrl);
-    assert.deepEqual(shownNotices(after.body), { message: `已同意 Approved ${KINGDEE} 202611` });
-    assert.deepEqual(temporal.signals[0]?.args, [{ approver: 'oidc:u-7f3a9c', statisticDigest: '0badf00d' }]);
+    assert.deepEqual(shownNotices(after.body), {
+      message: `${KINGDEE} 202611: 已同意，统计表 0badf00d 待确认 Approved: the bureau's table is still 0badf00d; the month goes on to confirm it`,
+    });
+    assert.deepEqual(temporal.decisions[0]?.args, [{ approver: 'oidc:u-7f3a9c', statisticDigest: '0badf00d' }]);
   });
 
   it("matches the registry by e-mail address too, sending the registry's own spelling", async () => {
@@ -225,7 +227,7 @@ describe('inbox OIDC login against a real OpenID provider (oidc-provider on loop
     await browser.request(new URL('/reject', inboxUrl), {
       form: { _csrf: token, taxNo: KINGDEE, period: PERIOD, reason: '金额不符' },
     });
-    assert.deepEqual(temporal.signals[0]?.args, [{ approver: 'LI.JINGLI@corp.example', reason: '金额不符' }]);
+    assert.deepEqual(temporal.decisions[0]?.args, [{ approver: 'LI.JINGLI@corp.example', reason: '金额不符' }]);
   });
 
   it('a logged-in SSO user who is not an approver sees the month read-only and is refused', async () => {
@@ -239,7 +241,7 @@ describe('inbox OIDC login against a real OpenID provider (oidc-provider on loop
     });
     const { error } = shownNotices((await browser.request(inboxUrl)).body);
     assert.match(error!, /are not an approver of 91440300591872133B; nothing was sent/);
-    assert.deepEqual(temporal.signals, []);
+    assert.deepEqual(temporal.decisions, []);
   });
 
   it('refuses a callback whose state does not match the login this browser started', async () => {

@@ -10,7 +10,7 @@ import { InboxBrowser, shownNotices, writeTestAccounts } from './support/inboxBr
 
 /**
  * The approvers' inbox routes through Fastify's inject, logged in as a built-in account, against
- * a fake Temporal client (test/support/fakeTemporal.ts) that records every signal sent.
+ * a fake Temporal client (test/support/fakeTemporal.ts) that records every decision sent.
  * Login, CSRF, Origin, headers and lock-out: test/inbox.security.test.ts.
  */
 
@@ -52,13 +52,15 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
   }
 
   describe('POST /reject', () => {
-    it('sends the reject signal to the waiting run with the logged-in account as approver and the reason trimmed', async () => {
+    it('sends the reject decision to the waiting run with the logged-in account as approver and the reason trimmed', async () => {
       const temporal = new FakeTemporal();
       temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL', runId: 'run-k1' });
       const browser = await loggedIn(temporal);
       const shown = await browser.decide('/reject', { taxNo: KINGDEE, period: PERIOD, reason: ' 金额与账簿不符 ' });
-      assert.deepEqual(shown, { message: `已驳回 Rejected ${KINGDEE} 202611` });
-      assert.deepEqual(temporal.signals, [
+      assert.deepEqual(shown, {
+        message: `${KINGDEE} 202611: 已驳回，统计表将被撤销 Rejected: the month revokes the statistic table`,
+      });
+      assert.deepEqual(temporal.decisions, [
         {
           workflowId: 'deduction-91440300591872133B-202611',
           runId: 'run-k1',
@@ -73,7 +75,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
       const browser = await loggedIn(temporal, 'li');
       await browser.decide('/reject', { taxNo: KINGDEE, period: PERIOD, approver: 'wang', reason: '重复勾选' });
-      assert.deepEqual(temporal.signals[0]?.args, [{ approver: 'li', reason: '重复勾选' }]);
+      assert.deepEqual(temporal.decisions[0]?.args, [{ approver: 'li', reason: '重复勾选' }]);
     });
 
     it('accepts the same decision as a JSON body with the token in a header', async () => {
@@ -88,7 +90,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         payload: { taxNo: KINGDEE, period: PERIOD, reason: '重复勾选' },
       });
       assert.equal(response.statusCode, 303, response.body);
-      assert.deepEqual(temporal.signals[0]?.args, [{ approver: 'wang', reason: '重复勾选' }]);
+      assert.deepEqual(temporal.decisions[0]?.args, [{ approver: 'wang', reason: '重复勾选' }]);
     });
 
     const refusals: {
@@ -158,7 +160,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         r.setup?.(temporal);
         const browser = await loggedIn(temporal);
         assert.deepEqual(await browser.decide('/reject', r.fields), { error: r.error });
-        assert.deepEqual(temporal.signals, []);
+        assert.deepEqual(temporal.decisions, []);
       });
     }
 
@@ -181,7 +183,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         `您不是 深圳示例贸易有限公司 ${TRADING} 的审批人，未发送任何决定。You (李经理 (li)) are not an approver of ${TRADING}; nothing was sent.`,
       );
       assert.ok(!error!.includes('wang'), 'the refusal does not say who may approve');
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('refuses every decision on a taxpayer the registry does not list', async () => {
@@ -190,13 +192,13 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       const browser = await loggedIn(temporal);
       const { error } = await browser.decide('/reject', { taxNo: '914403007451947782', period: PERIOD, reason: 'x' });
       assert.match(error!, /not an approver of 914403007451947782; nothing was sent/);
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('shows an unexpected Temporal failure as the error on the page', async () => {
       const temporal = new FakeTemporal();
       temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
-      temporal.signalFailure = new Error('14 UNAVAILABLE: connection dropped');
+      temporal.decisionFailure = new Error('14 UNAVAILABLE: connection dropped');
       const browser = await loggedIn(temporal);
       const shown = await browser.decide('/reject', { taxNo: KINGDEE, period: PERIOD, reason: 'x' });
       assert.deepEqual(shown, { error: '14 UNAVAILABLE: connection dropped' });
@@ -230,8 +232,10 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         comment: ' 核对无误 ',
         statisticDigest: '0badf00d',
       });
-      assert.deepEqual(shown, { message: `已同意 Approved ${KINGDEE} 202611` });
-      assert.deepEqual(temporal.signals, [
+      assert.deepEqual(shown, {
+        message: `${KINGDEE} 202611: 已同意，统计表 0badf00d 待确认 Approved: the bureau's table is still 0badf00d; the month goes on to confirm it`,
+      });
+      assert.deepEqual(temporal.decisions, [
         {
           workflowId: wid(KINGDEE),
           runId: 'run-a',
@@ -253,7 +257,33 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         statisticDigest: '0badf00d',
       });
       assert.ok(shown.message);
-      assert.deepEqual(temporal.signals[0]?.args, [{ approver: 'li', statisticDigest: '0badf00d' }]);
+      assert.deepEqual(temporal.decisions[0]?.args, [{ approver: 'li', statisticDigest: '0badf00d' }]);
+    });
+
+    it("shows the workflow's refusal as the error", async () => {
+      const temporal = new FakeTemporal();
+      const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
+      run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', { statistic: STATISTIC });
+      temporal.refuseDecisions('a decision was already made', 'already-decided');
+      const browser = await loggedIn(temporal);
+      const shown = await browser.decide('/approve', { taxNo: KINGDEE, period: PERIOD, statisticDigest: '0badf00d' });
+      assert.deepEqual(shown, { error: 'a decision was already made' });
+    });
+
+    it('shows an approval the workflow voided (the table changed after it) as an error', async () => {
+      const temporal = new FakeTemporal();
+      const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
+      run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', { statistic: STATISTIC });
+      temporal.updateOutcome = () => ({
+        outcome: 'voided',
+        reason: 'the bureau table changed',
+        statisticDigest: 'feedf00d',
+      });
+      const browser = await loggedIn(temporal);
+      const shown = await browser.decide('/approve', { taxNo: KINGDEE, period: PERIOD, statisticDigest: '0badf00d' });
+      assert.deepEqual(shown, {
+        error: `${KINGDEE} 202611: 审批已作废 Approval voided: the bureau table changed (the new table is feedf00d)`,
+      });
     });
 
     it('refuses a table that changed since the page showed it, and sends nothing', async () => {
@@ -270,7 +300,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         error!,
         /^统计表已变化，未发送任何决定 The statistic table of .* changed since the page showed it \(shown 12345678, now 0badf00d\)/,
       );
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('refuses a form without the digest, and a malformed digest', async () => {
@@ -285,7 +315,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       assert.deepEqual(await browser.decide('/approve', { taxNo: KINGDEE, period: PERIOD, statisticDigest: 'XYZ' }), {
         error: 'statisticDigest: statisticDigest must be 8 hex characters',
       });
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('refuses a non-approver before anything reaches Temporal', async () => {
@@ -299,7 +329,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         statisticDigest: '0badf00d',
       });
       assert.match(error!, /not an approver of 91440300MA5G9GK78Y; nothing was sent/);
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
   });
 
@@ -367,7 +397,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       assert.deepEqual(temporal.listQueries, [
         'WorkflowType = "MonthlyDeductionWorkflow" AND DeductionStage = "AWAITING_APPROVAL"',
       ]);
-      assert.deepEqual(temporal.signals, [], 'reading sends nothing');
+      assert.deepEqual(temporal.decisions, [], 'reading sends nothing');
     });
 
     it("GET /api/pending leaves out the months of other approvers' taxpayers", async () => {

@@ -71,7 +71,7 @@ describe('inbox security (Fastify inject)', () => {
       const response = await browser.post('/approve', approveFields);
       assert.equal(response.statusCode, 401);
       assert.match(response.body, /请先登录 Log in first: nothing was done/);
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('logs in with the right password and decides as that account', async () => {
@@ -80,8 +80,11 @@ describe('inbox security (Fastify inject)', () => {
       assert.equal(response.statusCode, 303, response.body);
       assert.equal(response.headers.location, '/');
       const { message } = await browser.decide('/approve', approveFields);
-      assert.equal(message, `已同意 Approved ${KINGDEE} 202611`);
-      assert.deepEqual(temporal.signals[0]?.args, [{ approver: 'wang', comment: 'ok', statisticDigest: '0badf00d' }]);
+      assert.equal(
+        message,
+        `${KINGDEE} 202611: 已同意，统计表 0badf00d 待确认 Approved: the bureau's table is still 0badf00d; the month goes on to confirm it`,
+      );
+      assert.deepEqual(temporal.decisions[0]?.args, [{ approver: 'wang', comment: 'ok', statisticDigest: '0badf00d' }]);
     });
 
     it('gives a new session id at login (a planted session id is worthless)', async () => {
@@ -183,7 +186,7 @@ describe('inbox security (Fastify inject)', () => {
       const response = await browser.post('/approve', approveFields, { csrf: false });
       assert.equal(response.statusCode, 403);
       assert.match(response.body, /did not come from this inbox; nothing was done/);
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('refuses a token from another session (403)', async () => {
@@ -195,7 +198,7 @@ describe('inbox security (Fastify inject)', () => {
       await victim.get('/');
       const response = await victim.post('/approve', { ...approveFields, _csrf: attacker.csrf() });
       assert.equal(response.statusCode, 403);
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('refuses the login form without its token (login CSRF)', async () => {
@@ -215,7 +218,7 @@ describe('inbox security (Fastify inject)', () => {
         response.body,
         /this form was posted from https:\/\/evil.example, not from the inbox \(http:\/\/localhost\)/,
       );
-      assert.deepEqual(temporal.signals, []);
+      assert.deepEqual(temporal.decisions, []);
     });
 
     it('refuses a POST with a foreign Referer and no Origin, or with neither', async () => {

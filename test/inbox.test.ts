@@ -212,7 +212,7 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     await fresh.locator('form.approve input[name=comment]').fill('核对无误');
     await fresh.locator('form.approve button').click();
     await page.waitForSelector('p.message');
-    assert.match(await page.locator('p.message').innerText(), /已同意 Approved/);
+    assert.match(await page.locator('p.message').innerText(), /已同意.*Approved/);
 
     const result: MonthlyDeductionResult = await handle.result();
     assert.equal(result.outcome, 'COMPLETED');

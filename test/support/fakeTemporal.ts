@@ -1,10 +1,11 @@
 /**
  * A fake Temporal client for the inbox route tests: it implements only what the inbox and the
- * client helpers call (list, describe, query, signal, result, getSystemInfo) and records every
- * signal sent.
+ * client helpers call (list, describe, query, signal, executeUpdate, result, getSystemInfo) and
+ * records every decision sent, as a signal or as an Update.
  */
 import assert from 'node:assert/strict';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 
 export const KINGDEE = '91440300591872133B';
 export const TRADING = '91440300MA5G9GK78Y';
@@ -26,7 +27,8 @@ export interface FakeRun {
   closeTime?: Date;
 }
 
-export interface SentSignal {
+/** A decision that reached the workflow: a signal, or an Update (name approve / reject). */
+export interface SentDecision {
   workflowId: string;
   runId?: string;
   name: string;
@@ -60,12 +62,23 @@ export const STATISTIC = {
 
 export class FakeTemporal {
   readonly runs = new Map<string, FakeRun>();
-  readonly signals: SentSignal[] = [];
+  readonly decisions: SentDecision[] = [];
   readonly listQueries: string[] = [];
   /** Workflow ids whose handle was described or queried. */
   readonly handleCalls: string[] = [];
   systemInfo: () => Promise<unknown> = async () => ({ serverVersion: '1.x' });
-  signalFailure?: Error;
+  /** Thrown by the next signal or Update instead of delivering it. */
+  decisionFailure?: Error;
+  /** What the Update answers (default: accepted with the digest sent, or rejected). */
+  updateOutcome?: (name: string, input: Record<string, unknown>) => unknown;
+
+  /** Makes the next decision refused by the workflow's validator, as a DECISION_REFUSED failure. */
+  refuseDecisions(reason: string, code: string): void {
+    this.decisionFailure = new WorkflowUpdateFailedError(
+      'Workflow Update failed',
+      ApplicationFailure.create({ message: reason, type: 'DecisionRefused', nonRetryable: true, details: [code] }),
+    );
+  }
 
   add(run: Partial<FakeRun> & { taxNo: string; stage: string }): FakeRun {
     const full: FakeRun = {
@@ -149,8 +162,18 @@ export class FakeTemporal {
           },
           signal: async (def: { name: string }, ...args: unknown[]) => {
             find(workflowId, runId);
-            if (this.signalFailure) throw this.signalFailure;
-            this.signals.push({ workflowId, runId, name: def.name, args });
+            if (this.decisionFailure) throw this.decisionFailure;
+            this.decisions.push({ workflowId, runId, name: def.name, args });
+          },
+          executeUpdate: async (def: { name: string }, options: { args: unknown[] }) => {
+            find(workflowId, runId);
+            if (this.decisionFailure) throw this.decisionFailure;
+            this.decisions.push({ workflowId, runId, name: def.name, args: options.args });
+            const input = (options.args[0] ?? {}) as Record<string, unknown>;
+            if (this.updateOutcome) return this.updateOutcome(def.name, input);
+            return def.name === 'approve'
+              ? { outcome: 'accepted', statisticDigest: input.statisticDigest }
+              : { outcome: 'rejected' };
           },
         }),
       },
