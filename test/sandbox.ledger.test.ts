@@ -138,6 +138,7 @@ describe('sandbox: faults served', () => {
         slow: 0,
         lostAfterProcessing: 1,
         writesLostAfterProcessing: 1,
+        writesLostByInterface: { taxLogin: 1 },
       });
       assert.equal((await t.admin.ledger({ taxNo: TAX, interfaceCode: 'taxLogin' })).length, 1);
     } finally {

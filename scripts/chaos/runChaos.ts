@@ -455,6 +455,12 @@ export function formatChaosReport(report: ChaosReport): string {
     `  ${'HTTP 5xx served'.padEnd(34)} ${f.served.http5xx}`,
     `  ${'hung replies served'.padEnd(34)} ${f.served.hang}`,
     `  ${'replies lost after processing'.padEnd(34)} ${f.served.lostAfterProcessing} (${f.served.writesLostAfterProcessing} of writes)`,
+    `  ${'  writes lost, by interface'.padEnd(34)} ${
+      Object.entries(f.served.writesLostByInterface ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([code, n]) => `${code} ${n}`)
+        .join(', ') || 'none'
+    }`,
     '',
     'Invariant                                                        held  detail',
     ...report.invariants.map((i) => `  ${i.name.padEnd(62)} ${i.held ? 'yes ' : 'NO  '}  ${i.detail}`),

@@ -168,6 +168,8 @@ export interface FaultsServed {
    * de-duplication on); the client never heard.
    */
   writesLostAfterProcessing: number;
+  /** Those writes by interfaceCode (a business reply's interface as the client named it). */
+  writesLostByInterface: Record<string, number>;
 }
 
 export interface ClockState {

@@ -43,12 +43,26 @@ export class FaultInjector {
 
   constructor(private readonly counters: CounterStore = memoryCounters()) {}
 
-  /** Records faults served to the tenant (one request may count as several: hang + lost after processing). */
-  served(tenantId: string, faults: readonly ServedFault[]): void {
+  /**
+   * Records faults served to the tenant (one request may count as several: hang + lost after
+   * processing); a write whose reply was lost after it was applied is also counted by interface.
+   */
+  served(tenantId: string, faults: readonly ServedFault[], interfaceCode?: string): void {
     if (faults.length === 0) return;
     const counts = this.servedCounts(tenantId);
     for (const fault of faults) counts[fault] += 1;
     this.counters.setSetting(`faults.served.${tenantId}`, JSON.stringify(counts));
+    if (interfaceCode && faults.includes('writesLostAfterProcessing')) {
+      const byInterface = this.writesLostByInterface(tenantId);
+      byInterface[interfaceCode] = (byInterface[interfaceCode] ?? 0) + 1;
+      this.counters.setSetting(`faults.lostWrites.${tenantId}`, JSON.stringify(byInterface));
+    }
+  }
+
+  /** Writes applied whose reply was lost, by interfaceCode. */
+  writesLostByInterface(tenantId: string): Record<string, number> {
+    const raw = this.counters.getSetting(`faults.lostWrites.${tenantId}`);
+    return raw ? (JSON.parse(raw) as Record<string, number>) : {};
   }
 
   servedCounts(tenantId: string): ServedCounts {

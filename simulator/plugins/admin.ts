@@ -152,7 +152,11 @@ export async function adminPlugin(
   });
   app.get('/admin/faults/served', async (request): Promise<FaultsServed> => {
     const tenantId = tenantQuery(request.query);
-    return { tenantId, ...deps.faults.servedCounts(tenantId) };
+    return {
+      tenantId,
+      ...deps.faults.servedCounts(tenantId),
+      writesLostByInterface: deps.faults.writesLostByInterface(tenantId),
+    };
   });
   app.get('/admin/quota', async (request) => {
     const tenantId = tenantQuery(request.query);

@@ -54,7 +54,7 @@ export async function gatewayPlugin(app: FastifyInstance, deps: GatewayPluginDep
       const write = typeof interfaceCode === 'string' && (LEDGERED_WRITES as readonly string[]).includes(interfaceCode);
       if (write && processed.success) served.push('writesLostAfterProcessing');
     }
-    deps.faults.served(tenantId, served);
+    deps.faults.served(tenantId, served, typeof interfaceCode === 'string' ? interfaceCode : undefined);
     return misbehave(draw.action, faults.http5xxStatus, reply);
   });
 }
