@@ -1,10 +1,12 @@
 /**
  * Runs the approvers' inbox: INBOX_HOST (default 127.0.0.1), INBOX_PORT (default 8088),
  * TAXPAYER_REGISTRY for names and approvers, INBOX_ACCOUNTS_FILE, INBOX_PUBLIC_URL, INBOX_OIDC_*
- * (docs/inbox-security.md).
+ * (docs/inbox-security.md), INBOX_SIGNING_KEY_FILE and INBOX_SIGNING_KEY_ID (docs/decision-signing.md).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { DecisionSigner } from '../client/deductions.js';
 import { createTemporalClient } from '../client/temporalConnection.js';
+import { decisionSigningKey } from '../security/decisionSigning.js';
 import { createLogger } from '../workers/logging.js';
 import { AccountStore } from './accounts.js';
 import { buildInbox } from './server.js';
@@ -35,14 +37,27 @@ try {
     ),
   );
   taxpayers();
+  let signer: DecisionSigner | undefined;
+  if (settings.signing) {
+    const { keyFile, keyId } = settings.signing;
+    // Read and checked now, so a missing or wrong key stops the inbox instead of every decision.
+    signer = { privateKey: decisionSigningKey(readFileSync(keyFile, 'utf8')), keyId };
+  }
   const client = await createTemporalClient();
-  const app = await buildInbox({ client, taxpayers, security: settings, logger: logger.child({ component: 'http' }) });
+  const app = await buildInbox({
+    client,
+    taxpayers,
+    security: settings,
+    ...(signer ? { signer } : {}),
+    logger: logger.child({ component: 'http' }),
+  });
   await app.listen({ port: settings.port, host: settings.host });
   logger.info(
     {
       url: settings.publicUrl?.href ?? `http://${settings.host}:${settings.port}/`,
       accounts: accounts.accounts.length,
       oidc: settings.oidc?.issuer.href ?? 'off',
+      signingKeyId: signer?.keyId ?? 'none (unsigned decisions)',
     },
     'Approvers inbox listening',
   );

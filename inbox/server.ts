@@ -22,6 +22,7 @@ import {
   DeductionStateError,
   getProgress,
   reject,
+  type DecisionSigner,
 } from '../client/deductions.js';
 import { Stage } from '../workflows/contract.js';
 import { AccountStore, authenticate, DEFAULT_ACCOUNTS_FILE, Lockout } from './accounts.js';
@@ -40,6 +41,11 @@ export interface InboxOptions {
   /** Accounts file, public URL, session, rate limit and OIDC settings (inbox/settings.ts). */
   security?: Partial<InboxSecuritySettings>;
   now?: () => Date;
+  /**
+   * Signs every decision for the logged-in approver (docs/decision-signing.md); required for
+   * taxpayers whose decision policy is `signed`.
+   */
+  signer?: DecisionSigner;
   /** A pino logger for requests and refusals (none by default; inbox/main.ts passes one). */
   logger?: FastifyBaseLogger;
 }
@@ -319,13 +325,10 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
             `You (${displayName(who)}) are not an approver of ${taxNo}; nothing was sent.`,
         };
       }
+      const signing = opts.signer ? { signer: opts.signer } : {};
       if (kind === 'reject') {
-        return describeDecisionResult(
-          kind,
-          taxNo,
-          period,
-          await reject(opts.client, taxNo, period, { approver, reason: reason ?? '' }),
-        );
+        const input = { approver, reason: reason ?? '', ...(statisticDigest ? { statisticDigest } : {}) };
+        return describeDecisionResult(kind, taxNo, period, await reject(opts.client, taxNo, period, input, signing));
       }
       if (!statisticDigest) {
         return {
@@ -342,11 +345,13 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
             `(shown ${statisticDigest}, now ${shown}); nothing was sent. Reload the page and check the table again.`,
         };
       }
-      const result = await approve(opts.client, taxNo, period, {
-        approver,
-        ...(comment?.trim() ? { comment: comment.trim() } : {}),
-        statisticDigest,
-      });
+      const result = await approve(
+        opts.client,
+        taxNo,
+        period,
+        { approver, ...(comment?.trim() ? { comment: comment.trim() } : {}), statisticDigest },
+        signing,
+      );
       return describeDecisionResult(kind, taxNo, period, result);
     } catch (err) {
       if (!isExpected(err)) request.log.error({ err, taxNo, period, kind }, 'decision failed');

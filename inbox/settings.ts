@@ -27,6 +27,22 @@ export interface InboxSettings extends InboxSecuritySettings {
   host: string;
   port: number;
   registryFile: string;
+  /** The key the inbox signs decisions with (docs/decision-signing.md), when set. */
+  signing?: { keyFile: string; keyId: string };
+}
+
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function signingFromEnv(env: NodeJS.ProcessEnv): InboxSettings['signing'] {
+  const keyFile = env.INBOX_SIGNING_KEY_FILE?.trim();
+  const keyId = env.INBOX_SIGNING_KEY_ID?.trim();
+  if (!keyFile && !keyId) return undefined;
+  if (!keyFile) throw new InboxSettingsError('INBOX_SIGNING_KEY_FILE is required with INBOX_SIGNING_KEY_ID');
+  if (!keyId) throw new InboxSettingsError('INBOX_SIGNING_KEY_ID is required with INBOX_SIGNING_KEY_FILE');
+  if (!KEY_ID.test(keyId)) {
+    throw new InboxSettingsError(`INBOX_SIGNING_KEY_ID: "${keyId}" must be 1-64 letters, digits, ".", "_" or "-"`);
+  }
+  return { keyFile, keyId };
 }
 
 function url(name: string, value: string): URL {
@@ -110,10 +126,12 @@ export function inboxSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Inbo
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new InboxSettingsError(`INBOX_PORT: "${env.INBOX_PORT}" is not a port number`);
   }
+  const signing = signingFromEnv(env);
   return {
     ...inboxSecurityFromEnv(env),
     host: env.INBOX_HOST?.trim() || '127.0.0.1',
     port,
     registryFile: env.TAXPAYER_REGISTRY?.trim() || 'config/taxpayers.json',
+    ...(signing ? { signing } : {}),
   };
 }

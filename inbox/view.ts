@@ -61,7 +61,8 @@ ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHt
 </tbody></table>${s.failed > s.failures.length ? `<p>… ${s.failed - s.failures.length} more 另有更多</p>` : ''}`
     : '<p>无失败发票 No invoice failed.</p>';
   const hidden = `${csrfField(decideAs.csrfToken)}<input type="hidden" name="taxNo" value="${escapeHtml(pr.taxNo)}"><input type="hidden" name="period" value="${escapeHtml(pr.taxPeriod)}">`;
-  // The approval names the table shown here: a table that changed since is not confirmed.
+  // A decision names the table shown here: a table that changed since is not confirmed (and a
+  // signed decision covers it).
   const digest = pr.statistic?.digest
     ? `<input type="hidden" name="statisticDigest" value="${escapeHtml(pr.statistic.digest)}">`
     : '';
@@ -85,7 +86,7 @@ ${failures}
 <form method="post" action="/approve" class="approve">${hidden}${digest}
 <label>审批意见 Comment <input name="comment" maxlength="500"></label>
 <button type="submit" class="approve-button">同意并确认 Approve</button></form>
-<form method="post" action="/reject" class="reject">${hidden}
+<form method="post" action="/reject" class="reject">${hidden}${digest}
 <label>驳回原因 Reason <input name="reason" required maxlength="500"></label>
 <button type="submit" class="reject-button">驳回 Reject</button></form>
 </div>

@@ -238,6 +238,11 @@ describe('inbox settings', () => {
     assert.equal(s.trustProxy, false);
     assert.equal(s.oidc, undefined);
     assert.equal(inboxSettingsFromEnv({ INBOX_HOST: '0.0.0.0' }).host, '0.0.0.0');
+    assert.equal(s.signing, undefined, 'unsigned decisions unless a key is set');
+    assert.deepEqual(
+      inboxSettingsFromEnv({ INBOX_SIGNING_KEY_FILE: 'keys/inbox.pem', INBOX_SIGNING_KEY_ID: 'inbox-2026-12' }).signing,
+      { keyFile: 'keys/inbox.pem', keyId: 'inbox-2026-12' },
+    );
   });
 
   it('trusts a loopback proxy behind an https public URL, and derives the OIDC redirect from it', () => {
@@ -282,6 +287,9 @@ describe('inbox settings', () => {
       /INBOX_PUBLIC_URL: "ftp:\/\/x" is not an http\(s\) URL/,
     ],
     ['a bad port', { INBOX_PORT: 'eighty' }, /INBOX_PORT/],
+    ['a signing key without its id', { INBOX_SIGNING_KEY_FILE: 'k.pem' }, /INBOX_SIGNING_KEY_ID is required/],
+    ['a signing key id without the key', { INBOX_SIGNING_KEY_ID: 'inbox-1' }, /INBOX_SIGNING_KEY_FILE is required/],
+    ['a bad signing key id', { INBOX_SIGNING_KEY_FILE: 'k.pem', INBOX_SIGNING_KEY_ID: 'a b' }, /INBOX_SIGNING_KEY_ID/],
   ];
   for (const [title, env, problem] of refused) {
     it(`refuses ${title}, naming the variable`, () => {

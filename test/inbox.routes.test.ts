@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, before, describe, it } from 'mocha';
 import { buildInbox } from '../inbox/server.js';
+import { verifyDecision, type DecisionSignature } from '../security/decisionSigning.js';
 import { fixedDirectory } from '../inbox/taxpayers.js';
 import { FakeTemporal, KINGDEE, OTHER, PERIOD, STATISTIC, TRADING, progress, wid } from './support/fakeTemporal.js';
 import { InboxBrowser, shownNotices, writeTestAccounts } from './support/inboxBrowser.js';
@@ -330,6 +332,60 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       });
       assert.match(error!, /not an approver of 91440300MA5G9GK78Y; nothing was sent/);
       assert.deepEqual(temporal.decisions, []);
+    });
+  });
+
+  describe('signed decisions (INBOX_SIGNING_KEY_FILE)', () => {
+    it("signs approve and reject for the logged-in approver with the inbox's key; the signature verifies", async () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const keys = new Map([['inbox-test-1', publicKey]]);
+      const temporal = new FakeTemporal();
+      const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
+      run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', { statistic: STATISTIC });
+      app = await buildInbox({
+        client: temporal.client(),
+        taxpayers: REGISTRY,
+        security: { accountsFile },
+        signer: { privateKey, keyId: 'inbox-test-1' },
+      });
+      const browser = new InboxBrowser(app);
+      await browser.login('li');
+      await browser.decide('/approve', { taxNo: KINGDEE, period: PERIOD, statisticDigest: '0badf00d' });
+      await browser.decide('/reject', {
+        taxNo: KINGDEE,
+        period: PERIOD,
+        statisticDigest: '0badf00d',
+        reason: '金额不符',
+      });
+      assert.equal(temporal.decisions.length, 2);
+      for (const [sent, decision] of [
+        [temporal.decisions[0]!, 'approve'],
+        [temporal.decisions[1]!, 'reject'],
+      ] as const) {
+        const input = sent.args[0] as { approver: string; statisticDigest: string; signature: DecisionSignature };
+        assert.equal(input.approver, 'li');
+        assert.equal(input.signature.keyId, 'inbox-test-1');
+        const fields = {
+          taxNo: KINGDEE,
+          taxPeriod: PERIOD,
+          statisticDigest: '0badf00d',
+          decision,
+          approver: 'li',
+          signedAt: input.signature.signedAt,
+        };
+        assert.deepEqual(verifyDecision(keys, fields, input.signature), { valid: true, keyId: 'inbox-test-1' });
+        assert.equal(verifyDecision(keys, { ...fields, approver: 'wang' }, input.signature).valid, false);
+      }
+    });
+
+    it('a signed rejection names the table: the form carries its digest', async () => {
+      const temporal = new FakeTemporal();
+      const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
+      run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', { statistic: STATISTIC });
+      const browser = await loggedIn(temporal);
+      const page = (await browser.get('/')).body;
+      const rejectForm = /<form method="post" action="\/reject" class="reject">[\s\S]*?<\/form>/.exec(page)![0];
+      assert.ok(rejectForm.includes('<input type="hidden" name="statisticDigest" value="0badf00d">'), rejectForm);
     });
   });
 
