@@ -37,7 +37,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     return started.handle;
   }
 
-  it('runs the month to COMPLETED after an approve signal', async () => {
+  it('runs the month to COMPLETED after an approval', async () => {
     const taxNo = '91440300591872133B';
     const handle = await start(taxNo);
     const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
