@@ -4,7 +4,13 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import type { Context } from '@temporalio/activity';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
 import { startMonthlyDeduction } from '../client/deductions.js';
+import { createDeductionWorker } from '../workers/createWorker.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { AesGcmPayloadCodec } from '../security/payloadCodec.js';
 import { encryptingDataConverter } from '../security/payloadKeys.js';
@@ -40,17 +46,27 @@ describe('Security: failure messages with payload encryption', function () {
       dataConverter: encryptingDataConverter(codec),
       interceptors: { activity: [failLoginWith(SECRET)] },
     });
-    await stack.startWorker();
   });
   after(async () => stack?.stop());
 
-  it("stores a failed activity's message, and the month's failure, encrypted", async () => {
-    const taxNo = withCheckCharacter('91440300MA5XECR03');
+  /** Runs a month that fails at login; the raw stored history, and the error the client decoded. */
+  async function failedMonth(taxNo: string) {
     const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: TEST_WINDOW.period });
     const error = await handle.result().then(
       () => assert.fail('the month should fail'),
       (e: unknown) => e,
     );
+    const raw = await stack.client.workflowService.getWorkflowExecutionHistory({
+      namespace: stack.temporal.namespace,
+      execution: { workflowId: handle.workflowId },
+    });
+    return { error, history: raw.history };
+  }
+
+  it("stores a failed activity's message, and the month's failure, encrypted", async () => {
+    const worker = await stack.startWorker();
+    const { error, history } = await failedMonth(withCheckCharacter('91440300MA5XECR03'));
+    await worker.stop();
     // The client holds the key: it reads the messages back.
     assert.ok(error instanceof WorkflowFailedError, String(error));
     const messages: string[] = [];
@@ -60,14 +76,10 @@ describe('Security: failure messages with payload encryption', function () {
       `the client decodes the message: ${messages.join(' / ')}`,
     );
 
-    const raw = await stack.client.workflowService.getWorkflowExecutionHistory({
-      namespace: stack.temporal.namespace,
-      execution: { workflowId: handle.workflowId },
-    });
-    assert.ok(!historyText(raw.history).includes(SECRET), 'the message is nowhere in the stored history');
-    assert.ok(!historyText(raw.history).includes('确认密码错误'));
+    assert.ok(!historyText(history).includes(SECRET), 'the message is nowhere in the stored history');
+    assert.ok(!historyText(history).includes('确认密码错误'));
 
-    const events = raw.history?.events ?? [];
+    const events = history?.events ?? [];
     const activityFailed = events.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
     assert.ok(activityFailed, 'the activity failed');
     assert.equal(activityFailed.failure?.message, 'Encoded failure');
@@ -78,11 +90,37 @@ describe('Security: failure messages with payload encryption', function () {
     assert.ok(workflowFailed, 'the month failed');
     assert.equal(workflowFailed.failure?.message, 'Encoded failure');
 
-    const encoded = historyPayloads(raw.history).filter((p) => p.path.includes('encodedAttributes'));
+    const encoded = historyPayloads(history).filter((p) => p.path.includes('encodedAttributes'));
     assert.ok(encoded.length >= 2, `the activity's and the month's messages are payloads (${encoded.length})`);
     for (const p of encoded) {
       assert.equal(Buffer.from(p.metadata!.encoding!).toString(), 'binary/encrypted', p.path);
       assert.equal(Buffer.from(p.metadata!['encryption-key-id']!).toString(), '2026-f');
+    }
+  });
+
+  it('does the same with the prebuilt bundles (npm run bundle): a worker with keys loads the encoded-failures one', async () => {
+    const bundle = join(mkdtempSync(join(tmpdir(), 'bundle-')), 'workflow-bundle.js');
+    const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts', bundle], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const connection = await NativeConnection.connect({ address: stack.temporal.address });
+    const worker = await createDeductionWorker({
+      connection,
+      namespace: stack.temporal.namespace,
+      invoiceCloud: stack.invoiceCloud,
+      dataConverter: encryptingDataConverter(codec),
+      interceptors: { activity: [failLoginWith(SECRET)] },
+      workflowBundlePath: bundle,
+    });
+    const running = worker.run();
+    try {
+      const { history } = await failedMonth(withCheckCharacter('91440300MA5XECR04'));
+      assert.ok(!historyText(history).includes(SECRET), 'the message is nowhere in the stored history');
+      const failed = history?.events?.find((e) => e.workflowExecutionFailedEventAttributes);
+      assert.equal(failed?.workflowExecutionFailedEventAttributes?.failure?.message, 'Encoded failure');
+    } finally {
+      worker.shutdown();
+      await running;
+      await connection.close();
     }
   });
 });
