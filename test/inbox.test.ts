@@ -184,7 +184,7 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     await evilPage.close();
 
     // A stale table: the page showed another digest than the workflow holds now.
-    await card.locator('input[name=statisticDigest]').evaluate((input: HTMLInputElement) => {
+    await card.locator('form.approve input[name=statisticDigest]').evaluate((input: HTMLInputElement) => {
       input.value = input.value === 'deadbeef' ? 'beefdead' : 'deadbeef';
     });
     await card.locator('form.approve button').click();
