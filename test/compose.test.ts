@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 
 const COMPOSE = process.env.DOCKER_COMPOSE ?? 'docker-compose';
 const available = spawnSync(COMPOSE, ['version'], { encoding: 'utf8' }).status === 0;
-// js-yaml comes with ESLint (a dev dependency); it reads what `config` prints.
+// js-yaml (a dev dependency) reads what `config` prints.
 const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
 
 const SECRETS = { POSTGRES_PASSWORD: 'from-the-environment' };
