@@ -273,8 +273,8 @@ export interface RetryResult extends RetryCandidate {
 }
 
 /**
- * Resets the candidate's run to its reset point. Signals sent after the point (an approval, a
- * rejection) are applied again to the new run; the cancellation request is not a signal and is not.
+ * Resets the candidate's run to its reset point. Decisions sent after the point (signals and
+ * Updates: an approval, a rejection) are applied again to the new run; the cancellation request is not.
  */
 export async function resetRun(client: Client, candidate: RetryCandidate, reason: string): Promise<RetryResult> {
   // fromObject turns the event id into the int64 (Long) the message holds.
@@ -284,8 +284,8 @@ export async function resetRun(client: Client, candidate: RetryCandidate, reason
     reason,
     workflowTaskFinishEventId: candidate.resetPoint.eventId,
     requestId: resetRequestId(candidate.workflowId, candidate.runId),
-    // Signals after the reset point are applied again; nothing else is excluded.
-    resetReapplyType: proto.temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_SIGNAL,
+    // Decisions sent after the reset point (signals and Updates) are applied again; nothing is excluded.
+    resetReapplyType: proto.temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_ALL_ELIGIBLE,
     resetReapplyExcludeTypes: [],
     identity: client.options.identity,
   });

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createDeductionActivities } from '../activities/deductionActivities.js';
-import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
-import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
-import { workflowBundle } from '../workers/createWorker.js';
 import {
   approveSignal,
   deductionWorkflowId,
@@ -16,6 +11,7 @@ import {
   WORKFLOW_TYPE,
 } from '../workflows/contract.js';
 import { shanghaiDate, testToday, yyyymm } from './support/calendar.js';
+import { serverTimeWorker } from './support/serverTimeWorker.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { waitForStage } from './support/workflows.js';
 
@@ -135,27 +131,7 @@ async function runMonth(
   refresh: () => Promise<number>,
   now: () => Date,
 ): Promise<MonthlyDeductionResult> {
-  const invoiceCloud = invoiceCloudConfigFromEnv({ INVOICE_CLOUD_BASE_URL: sandboxUrl });
-  const activities = createDeductionActivities({
-    client: new InvoiceCloudClient(invoiceCloud),
-    config: invoiceCloud,
-    now,
-  });
-  const onServerTime = Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => [
-      name,
-      async (...args: unknown[]) => {
-        await refresh();
-        return (fn as (...a: unknown[]) => unknown)(...args);
-      },
-    ]),
-  );
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities: onServerTime,
-  });
+  const worker = await serverTimeWorker(env, sandboxUrl, refresh, now);
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,

@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
-import { Worker } from '@temporalio/worker';
 import { approve, startMonthlyDeduction } from '../client/deductions.js';
 import { retryMonth } from '../client/retryMonth.js';
-import { createDeductionActivities } from '../activities/deductionActivities.js';
-import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
-import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
-import { workflowBundle } from '../workers/createWorker.js';
 import {
   approveSignal,
   deductionWorkflowId,
@@ -20,6 +15,7 @@ import {
 import { TEST_WINDOW } from './support/calendar.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { addTaxpayer } from './support/taxpayers.js';
+import { serverTimeWorker } from './support/serverTimeWorker.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { waitForStage } from './support/workflows.js';
 
@@ -43,27 +39,7 @@ describe('A bureau outage longer than the old six-hour retry limit', function ()
       await env.sleep(Date.parse(SANDBOX_NOW) - (await env.currentTimeMs()));
       const admin = new SandboxAdmin(sandbox.url);
       await admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 12, seed: 5 });
-      const invoiceCloud = invoiceCloudConfigFromEnv({ INVOICE_CLOUD_BASE_URL: sandbox.url });
-      const activities = createDeductionActivities({
-        client: new InvoiceCloudClient(invoiceCloud),
-        config: invoiceCloud,
-        now: () => new Date(clock.ms),
-      });
-      const onServerTime = Object.fromEntries(
-        Object.entries(activities).map(([name, fn]) => [
-          name,
-          async (...args: unknown[]) => {
-            await refresh();
-            return (fn as (...a: unknown[]) => unknown)(...args);
-          },
-        ]),
-      );
-      const worker = await Worker.create({
-        connection: env.nativeConnection,
-        taskQueue: TASK_QUEUE,
-        workflowBundle: await workflowBundle(),
-        activities: onServerTime,
-      });
+      const worker = await serverTimeWorker(env, sandbox.url, refresh, () => new Date(clock.ms));
       const result = await worker.runUntil(async () => {
         await admin.setFaults(OUTAGE);
         const startedAt = await env.currentTimeMs();
