@@ -1,7 +1,16 @@
 /** What the inbox shows, read from Temporal through the client helpers. */
 import type { Client } from '@temporalio/client';
 import { getProgress, listDeductions } from '../client/deductions.js';
-import { Stage, WORKFLOW_TYPE, type Progress } from '../workflows/contract.js';
+import {
+  APPROVAL_MEMO_KEY,
+  ApprovalDeadlineSearchAttribute,
+  Stage,
+  TaxNoSearchAttribute,
+  TaxPeriodSearchAttribute,
+  WORKFLOW_TYPE,
+  type ApprovalMemo,
+  type Progress,
+} from '../workflows/contract.js';
 
 export interface PendingApproval {
   workflowId: string;
@@ -20,17 +29,55 @@ export interface DecisionRow {
   closedAt?: string;
 }
 
-/** Taxpayer-months whose workflow waits for an approver (DeductionStage search attribute). */
-export async function pendingApprovals(client: Client, names: Map<string, string> = new Map()) {
-  const rows = await listDeductions(client, { stage: Stage.AwaitingApproval }, { limit: 200 });
-  const pending: PendingApproval[] = [];
-  for (const row of rows) {
-    if (row.status !== 'RUNNING' || !row.taxNo || !row.taxPeriod) continue;
-    const status = await getProgress(client, row.taxNo, row.taxPeriod);
-    if (status.progress.stage !== Stage.AwaitingApproval) continue; // decided since the listing
-    pending.push({ workflowId: row.workflowId, name: names.get(row.taxNo), progress: status.progress });
+/** A waiting month as visibility knows it: search attributes and the approval memo, no query. */
+export interface PendingMonth {
+  workflowId: string;
+  taxNo: string;
+  taxPeriod: string;
+  name?: string;
+  /** ISO instant (the ApprovalDeadline search attribute). */
+  approvalDeadline?: string;
+  /** The month's totals; absent for months that entered AWAITING_APPROVAL before the memo existed. */
+  totals?: ApprovalMemo;
+}
+
+export const PENDING_LIST_QUERY = `WorkflowType = "${WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND DeductionStage = "${Stage.AwaitingApproval}"`;
+
+/**
+ * The months waiting for an approver, from one paged visibility list (1 call per `pageSize`
+ * months), never a query per workflow; soonest deadline first. Visibility may lag a decision by
+ * a moment: a decision is checked against the live workflow when it is sent.
+ */
+export async function pendingMonths(
+  client: Client,
+  names: ReadonlyMap<string, string> = new Map(),
+  opts: { pageSize?: number; limit?: number } = {},
+): Promise<PendingMonth[]> {
+  const limit = opts.limit ?? 10_000;
+  const months: PendingMonth[] = [];
+  for await (const info of client.workflow.list({ query: PENDING_LIST_QUERY, pageSize: opts.pageSize ?? 1000 })) {
+    const attributes = info.typedSearchAttributes;
+    const taxNo = attributes.get(TaxNoSearchAttribute);
+    const taxPeriod = attributes.get(TaxPeriodSearchAttribute);
+    if (!taxNo || !taxPeriod) continue;
+    const deadline = attributes.get(ApprovalDeadlineSearchAttribute);
+    const totals = info.memo?.[APPROVAL_MEMO_KEY] as ApprovalMemo | undefined;
+    const name = names.get(taxNo);
+    months.push({
+      workflowId: info.workflowId,
+      taxNo,
+      taxPeriod,
+      ...(name ? { name } : {}),
+      ...(deadline ? { approvalDeadline: new Date(deadline).toISOString() } : {}),
+      ...(totals ? { totals } : {}),
+    });
+    if (months.length >= limit) break;
   }
-  return pending.sort((a, b) => (a.progress.approvalDeadline ?? '').localeCompare(b.progress.approvalDeadline ?? ''));
+  // Months without a deadline attribute (started before it) last.
+  return months.sort(
+    (a, b) =>
+      (a.approvalDeadline ?? '9999').localeCompare(b.approvalDeadline ?? '9999') || a.taxNo.localeCompare(b.taxNo),
+  );
 }
 
 /** Recent closed taxpayer-months and who decided them (newest first). */

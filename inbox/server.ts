@@ -26,12 +26,12 @@ import {
 } from '../client/deductions.js';
 import { Stage } from '../workflows/contract.js';
 import { AccountStore, authenticate, DEFAULT_ACCOUNTS_FILE, Lockout } from './accounts.js';
-import { decisionHistory, pendingApprovals, type PendingApproval } from './data.js';
+import { decisionHistory, pendingMonths, type PendingApproval, type PendingMonth } from './data.js';
 import { approverEntryFor, displayName, type Identity } from './identity.js';
 import { OidcLogin, OidcLoginError } from './oidc.js';
 import type { InboxSecuritySettings } from './settings.js';
 import { fixedDirectory, type TaxpayerDirectory } from './taxpayers.js';
-import { INBOX_CSS, renderInbox, renderLogin } from './view.js';
+import { INBOX_CSS, renderInbox, renderLogin, renderMonth } from './view.js';
 import { registerWebSecurity, sendProblem, sessionCookieName, type Flash } from './webSecurity.js';
 
 export interface InboxOptions {
@@ -262,26 +262,29 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
 
   // ---- the inbox ---------------------------------------------------------------------------------
 
-  /** The waiting months, split into those this identity may decide (with its entry) and the rest. */
+  function taxpayerNames(): Map<string, string> {
+    return new Map([...taxpayers()].flatMap(([taxNo, t]) => (t.name ? [[taxNo, t.name] as [string, string]] : [])));
+  }
+
+  /**
+   * The waiting months from visibility (one paged list, no query per month), split into those this
+   * identity may decide (with its registry entry) and the rest.
+   */
   async function pendingFor(who: Identity) {
     const directory = taxpayers();
-    const names = new Map(
-      [...directory].flatMap(([taxNo, t]) => (t.name ? [[taxNo, t.name] as [string, string]] : [])),
-    );
-    const pending = (await pendingApprovals(opts.client, names)).map(withoutRefusals);
-    const mine: { pending: PendingApproval; approver: string }[] = [];
-    const others: PendingApproval[] = [];
-    for (const p of pending) {
-      const approver = approverEntryFor(who, directory.get(p.progress.taxNo)?.approvers);
-      if (approver) mine.push({ pending: p, approver });
-      else others.push(p);
+    const mine: { month: PendingMonth; approver: string }[] = [];
+    const others: PendingMonth[] = [];
+    for (const month of await pendingMonths(opts.client, taxpayerNames())) {
+      const approver = approverEntryFor(who, directory.get(month.taxNo)?.approvers);
+      if (approver) mine.push({ month, approver });
+      else others.push(month);
     }
     return { mine, others };
   }
 
   app.get('/api/pending', { preHandler: requireLogin }, async (request) => {
     const { mine } = await pendingFor(identity(request));
-    return mine.map((m) => ({ ...m.pending, approver: m.approver }));
+    return mine.map((m) => ({ ...m.month, approver: m.approver }));
   });
   app.get('/api/history', { preHandler: requireLogin }, async () => decisionHistory(opts.client));
 
@@ -290,7 +293,7 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
     const [{ mine, others }, history] = await Promise.all([pendingFor(who), decisionHistory(opts.client)]);
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
     return renderInbox({
-      mine,
+      mine: mine.map((m) => m.month),
       others,
       history,
       now: now(),
@@ -302,6 +305,36 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
       },
       ...takeFlash(request),
     });
+  });
+
+  // One month in full: this page (and the decision) may query the workflow; the list never does.
+  app.get('/months/:taxNo/:period', { preHandler: requireLogin }, async (request, reply) => {
+    const { taxNo, period } = request.params as { taxNo: string; period: string };
+    try {
+      checkTaxNo(taxNo);
+      checkPeriod(period);
+      const status = await getProgress(opts.client, taxNo, period);
+      const who = identity(request);
+      const approver = approverEntryFor(who, taxpayers().get(taxNo)?.approvers);
+      const csrfToken = reply.generateCsrf();
+      const pending = withoutRefusals({
+        workflowId: status.workflowId,
+        name: taxpayerNames().get(taxNo),
+        progress: status.progress,
+      });
+      reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+      return renderMonth({
+        pending,
+        ...(approver && status.status === 'RUNNING' ? { decideAs: { csrfToken, approver } } : {}),
+        now: now(),
+        user: displayName(who),
+        csrfToken,
+      });
+    } catch (err) {
+      if (!isExpected(err)) throw err;
+      request.session.flash = { error: (err as Error).message };
+      return reply.redirect('/', 303);
+    }
   });
 
   async function decide(

@@ -1,7 +1,7 @@
 /** Server-rendered pages of the approvers' inbox. Labels: Chinese first, English beside it. */
 import type { StatisticLine } from '../workflows/contract.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
-import type { DecisionRow, PendingApproval } from './data.js';
+import type { DecisionRow, PendingApproval, PendingMonth } from './data.js';
 import { formatShanghaiTime } from '../protocol/period.js';
 import { categoryName } from '../rules/statisticObject.js';
 
@@ -51,7 +51,7 @@ export interface DecideAs {
 
 const csrfField = (token: string) => `<input type="hidden" name="_csrf" value="${escapeHtml(token)}">`;
 
-function pendingCard(p: PendingApproval, now: Date, decideAs: DecideAs): string {
+function pendingCard(p: PendingApproval, now: Date, decideAs: DecideAs | undefined): string {
   const pr = p.progress;
   const s = pr.selection;
   const failures = s?.failures.length
@@ -60,7 +60,7 @@ function pendingCard(p: PendingApproval, now: Date, decideAs: DecideAs): string 
 ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHtml(f.invoiceNo)}</td><td>${escapeHtml(f.resultCode)}</td><td>${escapeHtml(f.resultMsg)}</td></tr>`).join('\n')}
 </tbody></table>${s.failed > s.failures.length ? `<p>… ${s.failed - s.failures.length} more 另有更多</p>` : ''}`
     : '<p>无失败发票 No invoice failed.</p>';
-  const hidden = `${csrfField(decideAs.csrfToken)}<input type="hidden" name="taxNo" value="${escapeHtml(pr.taxNo)}"><input type="hidden" name="period" value="${escapeHtml(pr.taxPeriod)}">`;
+  const hidden = `${csrfField(decideAs?.csrfToken ?? '')}<input type="hidden" name="taxNo" value="${escapeHtml(pr.taxNo)}"><input type="hidden" name="period" value="${escapeHtml(pr.taxPeriod)}">`;
   // A decision names the table shown here: a table that changed since is not confirmed (and a
   // signed decision covers it).
   const digest = pr.statistic?.digest
@@ -81,7 +81,9 @@ ${s.failures.map((f) => `<tr><td>${escapeHtml(f.invoiceCode)}</td><td>${escapeHt
 ${pr.statistic ? statisticTable(pr.statistic.items, pr.statistic.total) : '<p>-</p>'}
 ${pr.plannedVersusBureau ? `<p class="check">核对 Planned vs bureau: ${escapeHtml(plannedVersusBureauText(pr.plannedVersusBureau))}</p>` : ''}
 ${failures}
-<p class="decide-as">审批人 Approver: <strong>${escapeHtml(decideAs.approver)}</strong>（当前登录身份 the logged-in identity）</p>
+${
+  decideAs
+    ? `<p class="decide-as">审批人 Approver: <strong>${escapeHtml(decideAs.approver)}</strong>（当前登录身份 the logged-in identity）</p>
 <div class="decide">
 <form method="post" action="/approve" class="approve">${hidden}${digest}
 <label>审批意见 Comment <input name="comment" maxlength="500"></label>
@@ -89,23 +91,49 @@ ${failures}
 <form method="post" action="/reject" class="reject">${hidden}${digest}
 <label>驳回原因 Reason <input name="reason" required maxlength="500"></label>
 <button type="submit" class="reject-button">驳回 Reject</button></form>
-</div>
+</div>`
+    : '<p class="read-only">您不是该纳税人的审批人（只读） You are not an approver of this taxpayer (read-only).</p>'
+}
 </section>`;
 }
 
+/** The detail page of one month: its statistic table, failures and (for an approver) the forms. */
+export function monthPath(taxNo: string, period: string): string {
+  return `/months/${encodeURIComponent(taxNo)}/${encodeURIComponent(period)}`;
+}
+
+/** "✓ 一致 agrees", "✗ 不一致 differs", or "-" when the month did not compare. */
+export function agreementMark(agrees: boolean | undefined): string {
+  return agrees === undefined ? '-' : agrees ? '✓ 一致 agrees' : '✗ 不一致 differs';
+}
+
+const PENDING_HEAD = `<tr><th>纳税人 Taxpayer</th><th>所属期 Period</th><th>审批截止 Approval deadline</th><th>剩余时间 Time left</th>
+<th>可抵扣份数 Deductible invoices</th><th>金额 Amount</th><th>税额 Tax</th><th>计划与税局核对 Planned vs bureau</th><th>失败发票 Failed</th><th></th></tr>`;
+
+/** One row per waiting month, from visibility alone (search attributes and memo). */
+function pendingRow(m: PendingMonth, now: Date, link: string): string {
+  const t = m.totals;
+  const urgent = m.approvalDeadline && Date.parse(m.approvalDeadline) - now.getTime() < 2 * 86_400_000;
+  const agreement = t?.plannedAgreesWithBureau;
+  return `<tr class="pending-row${urgent ? ' urgent' : ''}" data-workflow-id="${escapeHtml(m.workflowId)}"><td>${escapeHtml(m.name ?? m.taxNo)}${m.name ? `<br><small class="tax-no">${escapeHtml(m.taxNo)}</small>` : ''}</td>
+<td>${escapeHtml(m.taxPeriod)}</td><td>${escapeHtml(m.approvalDeadline ? formatShanghaiTime(m.approvalDeadline) : '-')}</td><td class="time-left">${escapeHtml(timeLeft(m.approvalDeadline, now))}</td>
+<td class="n">${t ? t.deductibleCount : '-'}</td><td class="n">${escapeHtml(t?.deductibleAmount ?? '-')}</td><td class="n">${escapeHtml(t?.deductibleTax ?? '-')}</td>
+<td class="check${agreement === false ? ' differs' : ''}">${escapeHtml(agreementMark(agreement))}</td><td class="n failed">${t ? t.failedInvoices : '-'}</td>
+<td><a class="review" href="${escapeHtml(monthPath(m.taxNo, m.taxPeriod))}">${escapeHtml(link)}</a></td></tr>`;
+}
+
+function pendingTable(rows: PendingMonth[], now: Date, cls: string, link: string): string {
+  return `<table class="${cls}"><thead>${PENDING_HEAD}</thead><tbody>
+${rows.map((m) => pendingRow(m, now, link)).join('\n')}
+</tbody></table>`;
+}
+
 /** Months waiting for someone else: listed so the team sees them, without the decision forms. */
-function othersTable(rows: PendingApproval[], now: Date): string {
+function othersTable(rows: PendingMonth[], now: Date): string {
   if (rows.length === 0) return '';
   return `<h2>其他待审批（只读）Awaiting other approvers (read-only)</h2>
 <p>您不是这些纳税人的审批人 You are not an approver of these taxpayers.</p>
-<table class="others"><thead><tr><th>纳税人 Taxpayer</th><th>所属期 Period</th><th>审批截止 Approval deadline</th><th>剩余时间 Time left</th></tr></thead><tbody>
-${rows
-  .map(
-    (p) =>
-      `<tr data-workflow-id="${escapeHtml(p.workflowId)}"><td>${escapeHtml(p.name ?? p.progress.taxNo)} ${escapeHtml(p.name ? p.progress.taxNo : '')}</td><td>${escapeHtml(p.progress.taxPeriod)}</td><td>${escapeHtml(p.progress.approvalDeadline ? formatShanghaiTime(p.progress.approvalDeadline) : '-')}</td><td>${escapeHtml(timeLeft(p.progress.approvalDeadline, now))}</td></tr>`,
-  )
-  .join('\n')}
-</tbody></table>`;
+${pendingTable(rows, now, 'others', '查看 View')}`;
 }
 
 function historyTable(rows: DecisionRow[], approverLabel: (approver: string) => string): string {
@@ -128,6 +156,8 @@ dl{display:grid;grid-template-columns:14rem 1fr;gap:.2rem}.decide{display:flex;g
 header.user{display:flex;justify-content:flex-end;gap:1rem;align-items:center}
 form.login{display:grid;gap:.6rem;max-width:22rem}form.login input{padding:.3rem}
 .sso{margin-top:1.5rem}
+table.mine tr.urgent td.time-left{color:#b00;font-weight:bold}td.check.differs{color:#b00}
+small.tax-no{color:#555}
 `;
 
 function page(title: string, body: string): string {
@@ -143,10 +173,10 @@ function notices(message?: string, error?: string): string {
 }
 
 export function renderInbox(opts: {
-  /** Months the logged-in identity may decide, each with the registry entry it decides under. */
-  mine: { pending: PendingApproval; approver: string }[];
+  /** Months the logged-in identity may decide (from visibility). */
+  mine: PendingMonth[];
   /** Months waiting for other approvers. */
-  others: PendingApproval[];
+  others: PendingMonth[];
   history: DecisionRow[];
   now: Date;
   user: string;
@@ -159,15 +189,47 @@ export function renderInbox(opts: {
   const { mine, others, history, now, csrfToken } = opts;
   return page(
     '待审批 Approvals · 进项发票抵扣 VAT deduction',
-    `<header class="user"><span>已登录 Logged in: <strong class="user-name">${escapeHtml(opts.user)}</strong></span>
-<form method="post" action="/logout" class="logout">${csrfField(csrfToken)}<button type="submit">退出登录 Log out</button></form></header>
+    `${userHeader(opts.user, csrfToken)}
 <h1>待审批 Awaiting approval <small>进项发票抵扣勾选 VAT input-invoice deduction</small></h1>
 ${notices(opts.message, opts.error)}
-${mine.length ? mine.map((m) => pendingCard(m.pending, now, { csrfToken, approver: m.approver })).join('\n') : '<p class="empty">没有待您审批的统计表 Nothing awaits your approval.</p>'}
+${
+  mine.length
+    ? `<p class="count">${mine.length} 个月待您审批 month(s) await your approval</p>
+${pendingTable(mine, now, 'mine', '查看并审批 Review')}`
+    : '<p class="empty">没有待您审批的统计表 Nothing awaits your approval.</p>'
+}
 ${othersTable(others, now)}
 <h2>审批记录 Decision history</h2>
 ${historyTable(history, opts.approverLabel ?? ((a) => a))}`,
   );
+}
+
+/** The detail page of one waiting month (from the workflow's progress query). */
+export function renderMonth(opts: {
+  pending: PendingApproval;
+  /** Set when the logged-in identity may decide this month. */
+  decideAs?: DecideAs;
+  now: Date;
+  user: string;
+  csrfToken: string;
+}): string {
+  const { pending, now, csrfToken } = opts;
+  const waiting = pending.progress.stage === 'AWAITING_APPROVAL';
+  return page(
+    `${pending.name ?? pending.progress.taxNo} ${pending.progress.taxPeriod} · 待审批 Approval`,
+    `${userHeader(opts.user, csrfToken)}
+<p><a href="/" class="back">← 返回待审批列表 Back to the list</a></p>
+${
+  waiting
+    ? pendingCard(pending, now, opts.decideAs)
+    : `<p class="error">该月份不在待审批阶段（当前 ${escapeHtml(pending.progress.stage)}） This month does not await approval (stage ${escapeHtml(pending.progress.stage)}).</p>`
+}`,
+  );
+}
+
+function userHeader(user: string, csrfToken: string): string {
+  return `<header class="user"><span>已登录 Logged in: <strong class="user-name">${escapeHtml(user)}</strong></span>
+<form method="post" action="/logout" class="logout">${csrfField(csrfToken)}<button type="submit">退出登录 Log out</button></form></header>`;
 }
 
 export function renderLogin(opts: {

@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection, type ConnectionLike } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/contract.js';
+import { SEARCH_ATTRIBUTE_NAMES, SEARCH_ATTRIBUTE_TYPES } from '../workflows/contract.js';
 import { temporalCliPath } from './temporalTools.js';
 
 export interface DevServerOptions {
@@ -41,8 +41,10 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** Keyword: the only type our search attributes use (temporal.api.enums.v1.IndexedValueType). */
-const INDEXED_VALUE_TYPE_KEYWORD = 2;
+/** temporal.api.enums.v1.IndexedValueType of the types our search attributes use. */
+export const INDEXED_VALUE_TYPES = { Keyword: 2, Datetime: 6 } as const;
+const indexedType = (name: (typeof SEARCH_ATTRIBUTE_NAMES)[number]) =>
+  INDEXED_VALUE_TYPES[SEARCH_ATTRIBUTE_TYPES[name]];
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (bind port 0, read it, close). */
 export function freePort(): Promise<number> {
@@ -61,8 +63,8 @@ export function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Makes sure the namespace has the Keyword search attributes TaxNo, TaxPeriod and DeductionStage,
- * registering the missing ones. Returns the names it added. Throws when one exists with another type.
+ * Makes sure the namespace has the search attributes of SEARCH_ATTRIBUTE_TYPES (TaxNo, TaxPeriod,
+ * DeductionStage: Keyword; ApprovalDeadline: Datetime), registering the missing ones. Returns the names it added. Throws when one exists with another type.
  */
 export async function ensureSearchAttributes(
   connection: Pick<ConnectionLike, 'operatorService'>,
@@ -71,17 +73,17 @@ export async function ensureSearchAttributes(
   const listed = await connection.operatorService.listSearchAttributes({ namespace });
   const custom = listed.customAttributes ?? {};
   const wrongType = SEARCH_ATTRIBUTE_NAMES.filter(
-    (name) => custom[name] !== undefined && custom[name] !== INDEXED_VALUE_TYPE_KEYWORD,
+    (name) => custom[name] !== undefined && custom[name] !== indexedType(name),
   );
   if (wrongType.length > 0) {
     throw new Error(
-      `Search attribute(s) ${wrongType.join(', ')} exist in namespace ${namespace} with a type other than Keyword; ` +
+      `Search attribute(s) ${wrongType.join(', ')} exist in namespace ${namespace} with another type than ${wrongType.map((n) => SEARCH_ATTRIBUTE_TYPES[n]).join(', ')}; ` +
         'remove them (temporal operator search-attribute remove) or use another namespace',
     );
   }
   const missing = SEARCH_ATTRIBUTE_NAMES.filter((name) => custom[name] === undefined);
   if (missing.length === 0) return [];
-  const searchAttributes = Object.fromEntries(missing.map((name) => [name, INDEXED_VALUE_TYPE_KEYWORD]));
+  const searchAttributes = Object.fromEntries(missing.map((name) => [name, indexedType(name)]));
   try {
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
   } catch (err) {
@@ -149,7 +151,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     args.push('--db-filename', opts.dbFile);
   }
   args.push('--namespace', namespace, '--log-level', 'warn');
-  for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
+  for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=${SEARCH_ATTRIBUTE_TYPES[name]}`);
   args.push('--sqlite-pragma', 'journal_mode=WAL');
   args.push('--sqlite-pragma', `synchronous=${opts.durable ? 'NORMAL' : 'OFF'}`);
 

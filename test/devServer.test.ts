@@ -30,6 +30,7 @@ import {
 const TAX_NO = '91440300591872133B';
 const PERIOD = '202610';
 const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+const DATETIME = 6;
 
 /** Visibility is eventually consistent: retry `probe` until it returns a value, up to `ms`. */
 async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
@@ -81,14 +82,16 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
     await server?.stop();
   });
 
-  it('is reachable and has the Keyword search attributes TaxNo, TaxPeriod, DeductionStage', async () => {
+  it('is reachable and has the search attributes TaxNo, TaxPeriod, DeductionStage (Keyword), ApprovalDeadline (Datetime)', async () => {
     assert.match(server.address, /^127\.0\.0\.1:\d+$/);
     assert.equal(server.namespace, 'default');
     assert.equal(server.uiUrl, undefined);
     const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
       namespace: server.namespace,
     });
-    for (const name of SEARCH_ATTRIBUTE_NAMES) assert.equal(customAttributes?.[name], KEYWORD, name);
+    for (const name of SEARCH_ATTRIBUTE_NAMES) {
+      assert.equal(customAttributes?.[name], name === 'ApprovalDeadline' ? DATETIME : KEYWORD, name);
+    }
     assert.deepEqual(await ensureSearchAttributes(client.connection, server.namespace), []);
   });
 

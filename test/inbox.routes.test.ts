@@ -226,7 +226,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL', runId: 'run-a' });
       run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', { statistic: STATISTIC });
       const browser = await loggedIn(temporal);
-      await browser.get('/');
+      await browser.get(`/months/${KINGDEE}/${PERIOD}`);
       assert.ok(browser.lastPage.includes('<input type="hidden" name="statisticDigest" value="0badf00d">'));
       const shown = await browser.decide('/approve', {
         taxNo: KINGDEE,
@@ -383,7 +383,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
       run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', { statistic: STATISTIC });
       const browser = await loggedIn(temporal);
-      const page = (await browser.get('/')).body;
+      const page = (await browser.get(`/months/${KINGDEE}/${PERIOD}`)).body;
       const rejectForm = /<form method="post" action="\/reject" class="reject">[\s\S]*?<\/form>/.exec(page)![0];
       assert.ok(rejectForm.includes('<input type="hidden" name="statisticDigest" value="0badf00d">'), rejectForm);
     });
@@ -406,7 +406,8 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         stage: 'AWAITING_APPROVAL',
         progress: progress(TRADING, 'AWAITING_APPROVAL', { approvalDeadline: '2026-12-12T16:00:00.000Z' }),
       });
-      // Visibility still says AWAITING_APPROVAL, but the month was decided since.
+      // Visibility still says AWAITING_APPROVAL, but the month was decided since: the list shows
+      // what visibility says (a decision is checked against the live month when it is sent).
       temporal.add({ taxNo: OTHER, stage: 'AWAITING_APPROVAL', progress: progress(OTHER, 'CONFIRMING') });
       // Closed with a stale attribute.
       temporal.add({
@@ -417,42 +418,46 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       });
     }
 
-    it('GET /api/pending lists the months this approver may decide, soonest deadline first, with names', async () => {
+    it('GET /api/pending lists the months this approver may decide from one visibility list, soonest deadline first, with names', async () => {
       const temporal = new FakeTemporal();
       addWaiting(temporal);
+      temporal.runs.get(wid(KINGDEE))!.progress.statistic = STATISTIC;
       const browser = await loggedIn(temporal);
+      temporal.handleCalls.length = 0;
       const response = await app!.inject({ url: '/api/pending', headers: { cookie: browser.cookieHeader() } });
       assert.equal(response.statusCode, 200);
       assert.match(String(response.headers['content-type']), /^application\/json/);
       assert.deepEqual(response.json(), [
         {
           workflowId: 'deduction-91440300MA5G9GK78Y-202611',
+          taxNo: TRADING,
+          taxPeriod: '202611',
           name: '深圳示例贸易有限公司',
+          approvalDeadline: '2026-12-12T16:00:00.000Z',
           approver: 'wang',
-          progress: {
-            taxNo: TRADING,
-            taxPeriod: '202611',
-            stage: 'AWAITING_APPROVAL',
-            approvalDeadline: '2026-12-12T16:00:00.000Z',
-            updatedAt: '2026-12-05T02:00:00.000Z',
-          },
         },
         {
           workflowId: 'deduction-91440300591872133B-202611',
+          taxNo: KINGDEE,
+          taxPeriod: '202611',
           name: '深圳示例科技有限公司',
-          approver: 'wang',
-          progress: {
-            taxNo: KINGDEE,
-            taxPeriod: '202611',
-            stage: 'AWAITING_APPROVAL',
-            approvalDeadline: '2026-12-14T16:00:00.000Z',
-            updatedAt: '2026-12-05T02:00:00.000Z',
+          approvalDeadline: '2026-12-14T16:00:00.000Z',
+          totals: {
+            deductibleCount: 3,
+            deductibleAmount: '300.00',
+            deductibleTax: '39.00',
+            statisticDigest: '0badf00d',
+            failedInvoices: 0,
           },
+          approver: 'wang',
         },
+        // No deadline attribute (visibility lags the decision): last.
+        { workflowId: wid(OTHER), taxNo: OTHER, taxPeriod: '202611', approver: 'wang' },
       ]);
       assert.deepEqual(temporal.listQueries, [
-        'WorkflowType = "MonthlyDeductionWorkflow" AND DeductionStage = "AWAITING_APPROVAL"',
+        'WorkflowType = "MonthlyDeductionWorkflow" AND ExecutionStatus = "Running" AND DeductionStage = "AWAITING_APPROVAL"',
       ]);
+      assert.deepEqual(temporal.handleCalls, [], 'no workflow is described or queried for the list');
       assert.deepEqual(temporal.decisions, [], 'reading sends nothing');
     });
 
@@ -465,6 +470,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         response.json().map((p: { workflowId: string }) => p.workflowId),
         [wid(KINGDEE)],
       );
+      assert.ok(!JSON.stringify(response.json()).includes('x is not an approver'), 'refused decisions are not listed');
     });
 
     it('GET /api/pending is an empty list when nothing waits', async () => {
@@ -520,7 +526,32 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       ]);
     });
 
-    it('GET / renders the waiting month with forms carrying the token and no approver field', async () => {
+    it('GET / lists the waiting months from visibility: countdown, totals, planned-vs-bureau mark, failed invoices', async () => {
+      const temporal = new FakeTemporal();
+      const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
+      run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', {
+        statistic: STATISTIC,
+        approvalDeadline: '2026-12-10T19:00:00.000Z',
+        selection: { failed: 2 },
+        plannedVersusBureau: { agrees: false },
+      });
+      const browser = await loggedIn(temporal);
+      temporal.handleCalls.length = 0;
+      const body = (await browser.get('/')).body;
+      assert.deepEqual(temporal.handleCalls, [], 'the list queries no workflow');
+      const row = new RegExp(`<tr class="pending-row urgent" data-workflow-id="${wid(KINGDEE)}">[\\s\\S]*?</tr>`).exec(
+        body,
+      )?.[0];
+      assert.ok(row, body);
+      assert.ok(row.includes('深圳示例科技有限公司'));
+      assert.ok(row.includes('<td class="time-left">1 天 3 小时 (1d 3h)</td>'), row);
+      assert.ok(row.includes('<td class="n">3</td><td class="n">300.00</td><td class="n">39.00</td>'), row);
+      assert.ok(row.includes('<td class="check differs">✗ 不一致 differs</td><td class="n failed">2</td>'), row);
+      assert.ok(row.includes(`<a class="review" href="/months/${KINGDEE}/202611">查看并审批 Review</a>`), row);
+      assert.ok(!body.includes('<form method="post" action="/approve"'), 'decisions are made on the month page');
+    });
+
+    it('GET /months/:taxNo/:period renders the waiting month with forms carrying the token and no approver field', async () => {
       const temporal = new FakeTemporal();
       const run = temporal.add({ taxNo: KINGDEE, stage: 'AWAITING_APPROVAL' });
       run.progress = progress(KINGDEE, 'AWAITING_APPROVAL', {
@@ -532,7 +563,7 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
         'wang',
         fixedDirectory([[KINGDEE, { name: '深圳示例<科技>', approvers: ['wang'] }]]),
       );
-      const page = await browser.get('/');
+      const page = await browser.get(`/months/${KINGDEE}/${PERIOD}`);
       assert.equal(page.statusCode, 200);
       assert.match(String(page.headers['content-type']), /^text\/html; charset=utf-8/);
       assert.equal(page.headers['cache-control'], 'no-store');
@@ -571,16 +602,22 @@ describe('inbox routes (Fastify inject, fake Temporal client)', () => {
       assert.match(body, /<td class="outcome">COMPLETED<\/td><td>王会计 \(wang\)<\/td><td>核对无误<\/td>/);
     });
 
-    it("GET / shows other approvers' months read-only, without forms", async () => {
+    it("GET / shows other approvers' months read-only; their month page has no forms", async () => {
       const temporal = new FakeTemporal();
       addWaiting(temporal);
       const browser = await loggedIn(temporal, 'li');
       const body = (await browser.get('/')).body;
-      assert.equal(body.match(/<section class="pending"/g)?.length, 1);
-      assert.ok(body.includes(`<section class="pending" data-workflow-id="${wid(KINGDEE)}">`));
+      assert.equal(body.match(/<tr class="pending-row/g)?.length, 3);
+      assert.ok(body.includes('<table class="mine">'));
       assert.ok(body.includes('<table class="others">'));
-      assert.ok(body.includes(`<tr data-workflow-id="${wid(TRADING)}">`));
-      assert.ok(!body.includes('x is not an approver'), 'refused decisions are not shown');
+      assert.match(body, new RegExp(`<table class="others">[\\s\\S]*data-workflow-id="${wid(TRADING)}"`));
+      const month = (await browser.get(`/months/${TRADING}/${PERIOD}`)).body;
+      assert.ok(month.includes(`<section class="pending" data-workflow-id="${wid(TRADING)}">`));
+      assert.ok(!month.includes('action="/approve"') && !month.includes('action="/reject"'));
+      assert.ok(month.includes('read-only'));
+      const mine = (await browser.get(`/months/${KINGDEE}/${PERIOD}`)).body;
+      assert.ok(mine.includes('action="/approve"'));
+      assert.ok(!mine.includes('x is not an approver'), 'refused decisions are not shown');
     });
   });
 

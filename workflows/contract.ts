@@ -39,8 +39,36 @@ export const STAGES = Object.values(Stage) as [Stage, ...Stage[]];
 export const TaxNoSearchAttribute = defineSearchAttributeKey('TaxNo', SearchAttributeType.KEYWORD);
 export const TaxPeriodSearchAttribute = defineSearchAttributeKey('TaxPeriod', SearchAttributeType.KEYWORD);
 export const DeductionStageSearchAttribute = defineSearchAttributeKey('DeductionStage', SearchAttributeType.KEYWORD);
-/** Search attributes the Temporal namespace must have (all Keyword). */
-export const SEARCH_ATTRIBUTE_NAMES = ['TaxNo', 'TaxPeriod', 'DeductionStage'] as const;
+/** When the month's approval closes; set when it enters AWAITING_APPROVAL (the inbox sorts by it). */
+export const ApprovalDeadlineSearchAttribute = defineSearchAttributeKey(
+  'ApprovalDeadline',
+  SearchAttributeType.DATETIME,
+);
+/** Search attributes the Temporal namespace must have, with their types (SEARCH_ATTRIBUTE_TYPES). */
+export const SEARCH_ATTRIBUTE_NAMES = ['TaxNo', 'TaxPeriod', 'DeductionStage', 'ApprovalDeadline'] as const;
+export type SearchAttributeName = (typeof SEARCH_ATTRIBUTE_NAMES)[number];
+export const SEARCH_ATTRIBUTE_TYPES: Record<SearchAttributeName, 'Keyword' | 'Datetime'> = {
+  TaxNo: 'Keyword',
+  TaxPeriod: 'Keyword',
+  DeductionStage: 'Keyword',
+  ApprovalDeadline: 'Datetime',
+};
+
+/**
+ * The memo a month upserts when it enters AWAITING_APPROVAL (again when a voided approval brings a
+ * new table), under APPROVAL_MEMO_KEY: what the inbox's list shows without querying the workflow.
+ */
+export const APPROVAL_MEMO_KEY = 'approval';
+export interface ApprovalMemo {
+  deductibleCount: number;
+  deductibleAmount: string;
+  deductibleTax: string;
+  statisticDigest: string;
+  /** Planned vs the bureau's table; absent when the month did not check it. */
+  plannedAgreesWithBureau?: boolean;
+  /** Invoices the bureau did not select. */
+  failedInvoices: number;
+}
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 const StatisticDigest = z.string().regex(/^[0-9a-f]{8}$/, 'statisticDigest must be 8 hex characters');

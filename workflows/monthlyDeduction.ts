@@ -14,6 +14,7 @@ import {
   setCurrentDetails,
   setHandler,
   TemporalFailure,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { NoticeKind } from '../activities/approvalNotice.js';
@@ -35,6 +36,9 @@ import {
   ApproveSignalInput,
   approveSignal,
   approveUpdate,
+  APPROVAL_MEMO_KEY,
+  type ApprovalMemo,
+  ApprovalDeadlineSearchAttribute,
   type CandidateSource,
   DECISION_REFUSED,
   DeductionStageSearchAttribute,
@@ -623,6 +627,25 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     // Step 8: a person checks the table and decides, before the approval deadline. An approval
     // stands only if the bureau's table is still the one the approver saw.
     enterStage(Stage.AwaitingApproval);
+    // The inbox lists waiting months from visibility alone (deadline and totals); guarded so months
+    // recorded before it replay without these commands.
+    const listedForApproval = patched('approval-memo');
+    const publishForApproval = () => {
+      const s = progress.statistic;
+      const memo: ApprovalMemo = {
+        deductibleCount: s?.deductibleCount ?? 0,
+        deductibleAmount: s?.deductibleAmount ?? '0.00',
+        deductibleTax: s?.deductibleTax ?? '0.00',
+        statisticDigest: s?.digest ?? '',
+        failedInvoices: progress.selection?.failed ?? 0,
+        ...(progress.plannedVersusBureau ? { plannedAgreesWithBureau: progress.plannedVersusBureau.agrees } : {}),
+      };
+      upsertMemo({ [APPROVAL_MEMO_KEY]: memo });
+    };
+    if (listedForApproval) {
+      upsertSearchAttributes([{ key: ApprovalDeadlineSearchAttribute, value: approveBy }]);
+      publishForApproval();
+    }
     // Guarded so months recorded before reminders existed replay; no notifications, no new commands.
     const notices = input.notifications && patched('approval-reminders') ? input.notifications : undefined;
     if (notices) {
@@ -658,6 +681,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       refuse('approve', voided, decision.approver, decision.via);
       outcomes.set(decision, { outcome: 'voided', reason: voided, statisticDigest: progress.statistic?.digest });
       decision = undefined;
+      if (listedForApproval) publishForApproval();
     }
     progress.decision = decision;
     if (decision.decision === 'rejected') {

@@ -22,6 +22,11 @@ export interface FakeRun {
   historyLength: number;
   /** The live answer of the `progress` query. */
   progress: Record<string, unknown>;
+  /**
+   * What visibility lists for the month: the ApprovalDeadline attribute and the approval memo.
+   * Default: derived from `progress` as the workflow upserts them when it enters AWAITING_APPROVAL.
+   */
+  listed?: { approvalDeadline?: string; memo?: Record<string, unknown> };
   result?: Record<string, unknown>;
   startTime: Date;
   closeTime?: Date;
@@ -96,11 +101,35 @@ export class FakeTemporal {
   }
 
   client(): Client {
+    const listed = (run: FakeRun) => {
+      if (run.listed) return run.listed;
+      const p = run.progress as {
+        approvalDeadline?: string;
+        statistic?: typeof STATISTIC;
+        selection?: { failed: number };
+        plannedVersusBureau?: { agrees: boolean };
+      };
+      const memo = p.statistic
+        ? {
+            approval: {
+              deductibleCount: p.statistic.deductibleCount,
+              deductibleAmount: p.statistic.deductibleAmount,
+              deductibleTax: p.statistic.deductibleTax,
+              statisticDigest: p.statistic.digest,
+              failedInvoices: p.selection?.failed ?? 0,
+              ...(p.plannedVersusBureau ? { plannedAgreesWithBureau: p.plannedVersusBureau.agrees } : {}),
+            },
+          }
+        : undefined;
+      return { approvalDeadline: p.approvalDeadline, memo };
+    };
     const attributes = (run: FakeRun) => {
-      const values: Record<string, string> = {
+      const deadline = listed(run).approvalDeadline;
+      const values: Record<string, string | Date | undefined> = {
         TaxNo: String(run.progress.taxNo),
         TaxPeriod: String(run.progress.taxPeriod),
         DeductionStage: run.stageAttribute,
+        ApprovalDeadline: deadline ? new Date(deadline) : undefined,
       };
       return { get: (key: { name: string }) => values[key.name] };
     };
@@ -119,8 +148,12 @@ export class FakeTemporal {
           this.listQueries.push(query);
           const stage = /DeductionStage = "([A-Z_]+)"/.exec(query)?.[1];
           const closedOnly = query.includes('ExecutionStatus != "Running"');
+          const runningOnly = query.includes('ExecutionStatus = "Running"');
           const rows = [...this.runs.values()].filter(
-            (r) => (!stage || r.stageAttribute === stage) && (!closedOnly || r.status !== 'RUNNING'),
+            (r) =>
+              (!stage || r.stageAttribute === stage) &&
+              (!closedOnly || r.status !== 'RUNNING') &&
+              (!runningOnly || r.status === 'RUNNING'),
           );
           return (async function* () {
             for (const r of rows) {
@@ -131,6 +164,7 @@ export class FakeTemporal {
                 startTime: r.startTime,
                 closeTime: r.closeTime,
                 typedSearchAttributes: attributes(r),
+                memo: listed(r).memo,
               };
             }
           })();

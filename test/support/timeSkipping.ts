@@ -1,9 +1,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testServerPath } from '../../scripts/temporalTools.js';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/contract.js';
+import { INDEXED_VALUE_TYPES } from '../../scripts/devServer.js';
+import { SEARCH_ATTRIBUTE_NAMES, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/contract.js';
 import { installTestLogging } from './stack.js';
-
-const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
 
 /** The time-skipping test server (from .tools, never downloaded) with our search attributes. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
@@ -15,7 +14,9 @@ export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment
   // not implement ListSearchAttributes, so they are added without a look first.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((name) => [name, KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((name) => [name, INDEXED_VALUE_TYPES[SEARCH_ATTRIBUTE_TYPES[name]]]),
+    ),
   });
   return env;
 }
