@@ -41,6 +41,9 @@ export interface PendingMonth {
   totals?: ApprovalMemo;
 }
 
+/** Months per visibility page (the server's default maximum). */
+export const PENDING_PAGE_SIZE = 1000;
+
 export const PENDING_LIST_QUERY = `WorkflowType = "${WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND DeductionStage = "${Stage.AwaitingApproval}"`;
 
 /**
@@ -55,7 +58,10 @@ export async function pendingMonths(
 ): Promise<PendingMonth[]> {
   const limit = opts.limit ?? 10_000;
   const months: PendingMonth[] = [];
-  for await (const info of client.workflow.list({ query: PENDING_LIST_QUERY, pageSize: opts.pageSize ?? 1000 })) {
+  for await (const info of client.workflow.list({
+    query: PENDING_LIST_QUERY,
+    pageSize: opts.pageSize ?? PENDING_PAGE_SIZE,
+  })) {
     const attributes = info.typedSearchAttributes;
     const taxNo = attributes.get(TaxNoSearchAttribute);
     const taxPeriod = attributes.get(TaxPeriodSearchAttribute);
