@@ -1,7 +1,11 @@
 /**
  * The inbox's list of months awaiting approval with many of them: latency of the logged-in list
  * page over real HTTP, and the Temporal calls (gRPC requests) it makes per page.
- * `tsx bench/inboxList.ts [--months=2000] [--requests=20]`
+ * `tsx bench/inboxList.ts [--months=2000] [--requests=30] [--intervalMs=500]`
+ *
+ * Measured twice: as the inbox runs (the waiting months and the history shared by every request
+ * for 5 s, refreshed in the background), and with that cache off (listCacheMs 0: every page
+ * scans visibility), which is the cost of one scan.
  *
  * The pending months are workflows of the deduction type started on a task queue no worker polls,
  * with the search attributes and memo a real month upserts when it enters AWAITING_APPROVAL: the
@@ -145,18 +149,27 @@ export interface InboxListOptions {
   months: number;
   /** Timed requests of the list page (after one warm-up request). */
   requests: number;
+  /** Time between the starts of two requests (as approvers opening the page now and then). */
+  intervalMs: number;
+}
+
+export interface PageTimings {
+  latenciesMs: number[];
+  p50Ms: number;
+  p95Ms: number;
+  /** Temporal gRPC requests over the timed requests, by method. */
+  calls: Record<string, number>;
+  callsPerPage: number;
+  /** The most calls one page made. */
+  maxCallsPerPage: number;
 }
 
 export interface InboxListResult {
   months: number;
   /** Rows on the page: the approver's months plus the read-only ones of others. */
   rows: number;
-  latenciesMs: number[];
-  p50Ms: number;
-  p95Ms: number;
-  /** Temporal gRPC requests per list page (the same for every request), by method. */
-  callsPerPage: Record<string, number>;
-  totalCallsPerPage: number;
+  cached: PageTimings;
+  uncached: PageTimings;
   pageKiB: number;
   seedMs: number;
 }
@@ -190,54 +203,57 @@ export async function measureInboxList(o: InboxListOptions): Promise<InboxListRe
       taxNo,
       { name: `基准测试${i}有限公司`, approvers: i % 10 === 9 ? ['someone-else'] : [APPROVER] },
     ]);
-    inbox = await buildInbox({
-      client: counting.client,
-      taxpayers: fixedDirectory(directory),
-      security: { accountsFile },
-    });
-    await inbox.listen({ port: 0, host: '127.0.0.1' });
-    const address = inbox.server.address();
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    const cookie = await logIn(base, APPROVER, PASSWORD);
-
-    const latenciesMs: number[] = [];
-    let callsPerPage: Record<string, number> = {};
+    const taxpayers = fixedDirectory(directory);
     let rows = 0;
     let pageKiB = 0;
-    for (let i = 0; i <= o.requests; i++) {
-      const before = counting.calls.length;
-      const t0 = performance.now();
-      const response = await fetch(`${base}/`, { headers: { cookie } });
-      const body = await response.text();
-      const ms = performance.now() - t0;
-      if (response.status !== 200) throw new Error(`inbox bench: the list page answered ${response.status}`);
-      const calls = counting.calls.slice(before);
-      if (i === 0) {
-        // The warm-up request: its figures are not timed, but every later page makes the same calls.
-        callsPerPage = {};
-        for (const c of calls) callsPerPage[c] = (callsPerPage[c] ?? 0) + 1;
-        rows = body.match(/<tr class="pending-row/g)?.length ?? 0;
-        pageKiB = Buffer.byteLength(body) / 1024;
-        continue;
+    const timePages = async (listCacheMs: number): Promise<PageTimings> => {
+      inbox = await buildInbox({ client: counting!.client, taxpayers, security: { accountsFile }, listCacheMs });
+      try {
+        await inbox.listen({ port: 0, host: '127.0.0.1' });
+        const address = inbox.server.address();
+        const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+        const cookie = await logIn(base, APPROVER, PASSWORD);
+        const latenciesMs: number[] = [];
+        const calls: Record<string, number> = {};
+        let maxCallsPerPage = 0;
+        for (let i = 0; i <= o.requests; i++) {
+          const before = counting!.calls.length;
+          const t0 = performance.now();
+          const response = await fetch(`${base}/`, { headers: { cookie } });
+          const body = await response.text();
+          const ms = performance.now() - t0;
+          if (response.status !== 200) throw new Error(`inbox bench: the list page answered ${response.status}`);
+          if (i === 0) {
+            // The warm-up request (the first scan): not timed.
+            rows = body.match(/<tr class="pending-row/g)?.length ?? 0;
+            pageKiB = Buffer.byteLength(body) / 1024;
+          } else {
+            latenciesMs.push(ms);
+            // Calls made while this page was served, including a background refresh it started.
+            await sleep(Math.max(0, o.intervalMs - ms));
+            const made = counting!.calls.slice(before);
+            maxCallsPerPage = Math.max(maxCallsPerPage, made.length);
+            for (const c of made) calls[c] = (calls[c] ?? 0) + 1;
+            continue;
+          }
+          await sleep(o.intervalMs);
+        }
+        const total = Object.values(calls).reduce((a, b) => a + b, 0);
+        return {
+          latenciesMs,
+          p50Ms: percentile(latenciesMs, 50),
+          p95Ms: percentile(latenciesMs, 95),
+          calls,
+          callsPerPage: total / latenciesMs.length,
+          maxCallsPerPage,
+        };
+      } finally {
+        await inbox.close();
       }
-      latenciesMs.push(ms);
-      if (calls.length !== Object.values(callsPerPage).reduce((a, b) => a + b, 0)) {
-        throw new Error(
-          `inbox bench: request ${i} made ${calls.length} Temporal calls, the first one made a different number`,
-        );
-      }
-    }
-    return {
-      months: o.months,
-      rows,
-      latenciesMs,
-      p50Ms: percentile(latenciesMs, 50),
-      p95Ms: percentile(latenciesMs, 95),
-      callsPerPage,
-      totalCallsPerPage: Object.values(callsPerPage).reduce((a, b) => a + b, 0),
-      pageKiB,
-      seedMs,
     };
+    const cached = await timePages(5000);
+    const uncached = await timePages(0);
+    return { months: o.months, rows, cached, uncached, pageKiB, seedMs };
   } finally {
     await inbox?.close();
     await counting?.close();
@@ -247,23 +263,41 @@ export async function measureInboxList(o: InboxListOptions): Promise<InboxListRe
 }
 
 export function inboxListFigures(o: InboxListOptions, r: InboxListResult): Figure[] {
-  const byMethod = Object.entries(r.callsPerPage)
-    .map(([method, n]) => `${n} ${method}`)
-    .join(', ');
-  // Visibility pages of the pending list (one more when the last page is full), plus one list of
-  // closed months for the decision history.
-  const listPages = Math.floor(o.months / PENDING_PAGE_SIZE) + 1;
+  const byMethod = (calls: Record<string, number>) =>
+    Object.entries(calls)
+      .map(([method, n]) => `${n} ${method}`)
+      .join(', ') || 'none';
+  // One scan: the pending list's visibility pages (one more when the last page is full) and one
+  // list of closed months for the decision history.
+  const scanCalls = Math.floor(o.months / PENDING_PAGE_SIZE) + 2;
+  const timed = `${r.cached.latenciesMs.length} requests, one every ${o.intervalMs} ms`;
   return [
     info('pending months (started, listed by visibility)', r.months, '', `${(r.seedMs / 1000).toFixed(1)} s to create`),
     info('rows on the list page', r.rows, '', `${r.pageKiB.toFixed(0)} KiB of HTML`),
-    atMost('list page latency p50', r.p50Ms, 1000, 'ms', `${r.latenciesMs.length} requests`),
-    atMost('list page latency p95', r.p95Ms, 1000, 'ms'),
-    atMost('Temporal calls per list page', r.totalCallsPerPage, listPages + 1, '', byMethod || 'none'),
+    atMost('list page latency p50 (as the inbox runs: 5 s shared list)', r.cached.p50Ms, 1000, 'ms', timed),
+    atMost('list page latency p95 (as the inbox runs)', r.cached.p95Ms, 1000, 'ms'),
+    atMost(
+      'Temporal calls per list page (as the inbox runs), mean',
+      r.cached.callsPerPage,
+      scanCalls,
+      '',
+      byMethod(r.cached.calls),
+    ),
+    atMost('Temporal calls per list page (as the inbox runs), most', r.cached.maxCallsPerPage, scanCalls, ''),
+    info('list page latency p50, cache off (one scan per page)', r.uncached.p50Ms, 'ms'),
+    info('list page latency p95, cache off', r.uncached.p95Ms, 'ms'),
+    atMost(
+      'Temporal calls per list page, cache off',
+      r.uncached.maxCallsPerPage,
+      scanCalls,
+      '',
+      byMethod(r.uncached.calls),
+    ),
   ];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const o = numericArgs({ months: 2000, requests: 20 });
+  const o = numericArgs({ months: 2000, requests: 30, intervalMs: 500 });
   console.log(
     formatFigures(`Inbox list with ${o.months} pending months`, inboxListFigures(o, await measureInboxList(o))),
   );

@@ -28,6 +28,7 @@ import { Stage } from '../workflows/contract.js';
 import { AccountStore, authenticate, DEFAULT_ACCOUNTS_FILE, Lockout } from './accounts.js';
 import { decisionHistory, pendingMonths, type PendingApproval, type PendingMonth } from './data.js';
 import { approverEntryFor, displayName, type Identity } from './identity.js';
+import { SharedRefresh } from './listCache.js';
 import { OidcLogin, OidcLoginError } from './oidc.js';
 import type { InboxSecuritySettings } from './settings.js';
 import { fixedDirectory, type TaxpayerDirectory } from './taxpayers.js';
@@ -48,6 +49,11 @@ export interface InboxOptions {
   signer?: DecisionSigner;
   /** A pino logger for requests and refusals (none by default; inbox/main.ts passes one). */
   logger?: FastifyBaseLogger;
+  /**
+   * How long the waiting months and the decision history read from Temporal serve every request
+   * (default 5 s); a decision made here drops them at once. 0: read on every request.
+   */
+  listCacheMs?: number;
 }
 
 const DecisionForm = z.object({
@@ -113,6 +119,9 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
   const lockout = new Lockout(() => now().getTime());
   const oidc = settings.oidc ? new OidcLogin(settings.oidc) : undefined;
   const loginRateLimit = { rateLimit: { max: settings.loginRateLimitPerMinute, timeWindow: 60_000 } };
+  const cacheMs = opts.listCacheMs ?? 5000;
+  const waiting = new SharedRefresh(() => pendingMonths(opts.client, taxpayerNames()), cacheMs, cacheMs * 6);
+  const history = new SharedRefresh(() => decisionHistory(opts.client), cacheMs, cacheMs * 6);
 
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -274,7 +283,7 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
     const directory = taxpayers();
     const mine: { month: PendingMonth; approver: string }[] = [];
     const others: PendingMonth[] = [];
-    for (const month of await pendingMonths(opts.client, taxpayerNames())) {
+    for (const month of await waiting.get()) {
       const approver = approverEntryFor(who, directory.get(month.taxNo)?.approvers);
       if (approver) mine.push({ month, approver });
       else others.push(month);
@@ -286,16 +295,16 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
     const { mine } = await pendingFor(identity(request));
     return mine.map((m) => ({ ...m.month, approver: m.approver }));
   });
-  app.get('/api/history', { preHandler: requireLogin }, async () => decisionHistory(opts.client));
+  app.get('/api/history', { preHandler: requireLogin }, async () => history.get());
 
   app.get('/', { preHandler: requireLogin }, async (request, reply) => {
     const who = identity(request);
-    const [{ mine, others }, history] = await Promise.all([pendingFor(who), decisionHistory(opts.client)]);
+    const [{ mine, others }, decided] = await Promise.all([pendingFor(who), history.get()]);
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
     return renderInbox({
       mine: mine.map((m) => m.month),
       others,
-      history,
+      history: decided,
       now: now(),
       user: displayName(who),
       csrfToken: reply.generateCsrf(),
@@ -397,6 +406,8 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
   for (const kind of ['approve', 'reject'] as const) {
     app.post(`/${kind}`, decisionRoute, async (request, reply) => {
       request.session.flash = await decide(request, kind);
+      waiting.invalidate();
+      history.invalidate();
       return reply.redirect('/', 303);
     });
   }

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the embedded stack on this machine. A Temporal dev server persisted to SQLite with
- * its Web UI, the invoice-cloud sandbox with the demo tenant, and a worker; then the month is
- * started for the demo taxpayers. Ctrl-C stops everything; a second run resumes from .data/.
+ * its Web UI, the invoice-cloud sandbox with the demo tenant, a worker and the approvers' inbox;
+ * then the month is started for the demo taxpayers. The first start creates the inbox's demo
+ * approver and prints its password once. Ctrl-C stops everything; a second run resumes from .data/.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -15,6 +16,9 @@ import { filingWindowContaining, filingWindowOf } from '../simulator/filingWindo
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { createDeductionWorker } from '../workers/createWorker.js';
+import { demoAccountLines, ensureDemoAccount, DEMO_ACCOUNT_ID } from '../inbox/demoAccount.js';
+import { buildInbox } from '../inbox/server.js';
+import { fixedDirectory } from '../inbox/taxpayers.js';
 import { createLogger, installRuntimeLogging } from '../workers/logging.js';
 import { progressQuery, type Progress } from '../workflows/contract.js';
 import { buildCodecServer } from '../security/codecServer.js';
@@ -27,6 +31,12 @@ const DATA_DIR = process.env.VAT_DATA_DIR
   : fileURLToPath(new URL('../.data/', import.meta.url));
 /** Demo taxpayers of the sandbox tenant with soft-certificate mode on (DESIGN.md §6). */
 const DEMO_TAXPAYERS = ['91440300591872133B', '91440300MA5G9GK78Y'];
+const DEMO_NAMES: Record<string, string> = {
+  '91440300591872133B': '深圳市金蝶示例科技有限公司',
+  '91440300MA5G9GK78Y': '深圳市示例贸易有限公司',
+};
+/** Who may decide the demo months: the inbox's demo account, and the name the CLI examples use. */
+const DEMO_APPROVERS = [DEMO_ACCOUNT_ID, '王会计'];
 const TERMINAL: readonly string[] = ['COMPLETED', 'REJECTED', 'EXPIRED', 'FAILED'];
 
 const logger = createLogger('start');
@@ -71,6 +81,7 @@ async function main(): Promise<void> {
   const temporalPort = port('TEMPORAL_PORT', 7233);
   const uiPort = port('TEMPORAL_UI_PORT', 8233);
   const sandboxPort = port('SANDBOX_PORT', 8790);
+  const inboxPort = port('INBOX_PORT', 8088);
 
   // With payload keys configured, the Web UI shows decoded payloads through a local codec server.
   const codec = payloadCodecFromEnv();
@@ -114,17 +125,31 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterFromEnv() });
   for (const taxNo of DEMO_TAXPAYERS) {
-    const started = await startMonthlyDeduction(client, { taxNo, taxPeriod });
+    const started = await startMonthlyDeduction(client, { taxNo, taxPeriod, approvers: DEMO_APPROVERS });
     logger.info(
       { workflowId: started.workflowId },
       started.alreadyStarted ? 'Already started earlier: resuming' : 'Started the month',
     );
   }
 
+  // The inbox in demo mode: accounts in the data folder, the demo taxpayers as its registry.
+  const accountsFile = process.env.INBOX_ACCOUNTS_FILE?.trim() || `${DATA_DIR}inbox-accounts.json`;
+  const demoAccount = await ensureDemoAccount(accountsFile);
+  const inbox = await buildInbox({
+    client,
+    taxpayers: fixedDirectory(
+      DEMO_TAXPAYERS.map((taxNo) => [taxNo, { name: DEMO_NAMES[taxNo], approvers: DEMO_APPROVERS }]),
+    ),
+    security: { accountsFile },
+  });
+  await inbox.listen({ port: inboxPort, host: '127.0.0.1' });
+
   const lines = [
     '',
     `Temporal Web UI:  ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`,
     `Sandbox:          ${sandbox.url}  (sandbox clock ${(await admin.getClock()).now})`,
+    `审批收件箱 Inbox:  http://127.0.0.1:${inboxPort}/`,
+    ...demoAccountLines(demoAccount, accountsFile),
     '',
   ];
   for (const taxNo of DEMO_TAXPAYERS) {
@@ -144,11 +169,16 @@ async function main(): Promise<void> {
       );
     }
   }
-  lines.push('', 'Status: npm run cli -- list   |   Stop: Ctrl-C (a second npm start resumes where this one stopped)');
+  lines.push(
+    '',
+    `Or decide in the inbox: http://127.0.0.1:${inboxPort}/ (account ${demoAccount.id})`,
+    'Status: npm run cli -- list   |   Stop: Ctrl-C (a second npm start resumes where this one stopped)',
+  );
   console.log(lines.join('\n'));
 
   await running; // The worker stops on SIGINT/SIGTERM.
   logger.info('Stopping the stack');
+  await inbox.close();
   await connection.close();
   await native.close();
   await sandbox.close();
