@@ -5,6 +5,7 @@
  */
 import { formatFigures, numericArgs, type Figure } from './figures.js';
 import { runHistorySize } from './historySize.js';
+import { inboxListFigures, measureInboxList } from './inboxList.js';
 import { runParked } from './parked.js';
 import { pollingScheduleFigures } from './pollingSchedules.js';
 import { runScaling } from './scaling.js';
@@ -12,7 +13,14 @@ import { runStartup } from './startup.js';
 import { runThroughput } from './throughput.js';
 import { runTimeToNotice } from './timeToNotice.js';
 
-const a = numericArgs({ months: 100, parked: 1000, quietSeconds: 60, scalingMonths: 40, parkedHeapMiB: 300 });
+const a = numericArgs({
+  months: 100,
+  parked: 1000,
+  quietSeconds: 60,
+  scalingMonths: 40,
+  parkedHeapMiB: 300,
+  inboxMonths: 2000,
+});
 const sections: [string, () => Promise<Figure[]>][] = [
   ['Polling schedules on paper (time to notice, analytically)', () => Promise.resolve(pollingScheduleFigures())],
   ['Time to notice bureau results', () => runTimeToNotice()],
@@ -29,6 +37,13 @@ const sections: [string, () => Promise<Figure[]>][] = [
   ],
   ['Scaling: worker processes on one task queue', () => runScaling(a.scalingMonths, 200, 3)],
   ['Start-up', () => runStartup()],
+  [
+    'Inbox list of months awaiting approval',
+    async () => {
+      const o = { months: a.inboxMonths, requests: 30, intervalMs: 500 };
+      return inboxListFigures(o, await measureInboxList(o));
+    },
+  ],
 ];
 const report: string[] = [];
 for (const [title, run] of sections) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { formatFigures } from '../bench/figures.js';
 import { historyFigures, measureHistory } from '../bench/historySize.js';
+import { inboxListFigures, measureInboxList } from '../bench/inboxList.js';
 import { measureParked, parkedFigures } from '../bench/parked.js';
 import { measureThroughput, throughputFigures } from '../bench/throughput.js';
 import { measureNotice, noticeFigures } from '../bench/timeToNotice.js';
@@ -39,6 +40,16 @@ describe('benchmarks (smoke, smallest sizes)', function () {
     assert.equal(samples[0]!.status, 'COMPLETED');
     assert.ok(samples[0]!.events > 20);
     assert.match(formatFigures('history', historyFigures(samples)), /events/);
+  });
+
+  it('inbox list: the page with 50 pending months, timed over HTTP, Temporal calls counted', async () => {
+    const o = { months: 50, requests: 3, intervalMs: 100 };
+    const r = await measureInboxList(o);
+    assert.equal(r.rows, 50);
+    assert.equal(r.uncached.maxCallsPerPage, 2, 'one list call for the waiting months, one for the history');
+    assert.deepEqual(Object.keys(r.uncached.calls), ['ListWorkflowExecutions']);
+    assert.ok(r.cached.maxCallsPerPage <= 2);
+    assert.match(formatFigures('inbox', inboxListFigures(o, r)), /list page latency p95/);
   });
 
   it('parked workflows: the worker process is measured from /proc', async () => {
