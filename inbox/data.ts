@@ -1,6 +1,6 @@
 /** What the inbox shows, read from Temporal through the client helpers. */
 import type { Client } from '@temporalio/client';
-import { getProgress, listDeductions } from '../client/deductions.js';
+import { getProgress } from '../client/deductions.js';
 import {
   APPROVAL_MEMO_KEY,
   ApprovalDeadlineSearchAttribute,
