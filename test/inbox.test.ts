@@ -93,14 +93,22 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
     await page.waitForSelector('header.user');
   }
 
-  async function waitForCard(page: Page, handle: WorkflowHandle, selector = 'section.pending') {
-    let card = page.locator(`${selector}[data-workflow-id="${handle.workflowId}"]`);
-    for (let i = 0; i < 40 && (await card.count()) === 0; i++) {
+  /**
+   * Waits until the list shows the month (`selector`: a row of the approver's list or of the
+   * read-only one); for the approver's row, follows its link to the month's page and returns its card.
+   */
+  async function waitForCard(page: Page, handle: WorkflowHandle, selector = 'table.mine tr') {
+    let row = page.locator(`${selector}[data-workflow-id="${handle.workflowId}"]`);
+    for (let i = 0; i < 80 && (await row.count()) === 0; i++) {
       await new Promise((r) => setTimeout(r, 250));
       await page.goto(url);
-      card = page.locator(`${selector}[data-workflow-id="${handle.workflowId}"]`);
+      row = page.locator(`${selector}[data-workflow-id="${handle.workflowId}"]`);
     }
-    assert.equal(await card.count(), 1, `the waiting month is listed (${selector})`);
+    assert.equal(await row.count(), 1, `the waiting month is listed (${selector})`);
+    if (selector !== 'table.mine tr') return row;
+    await Promise.all([page.waitForNavigation(), row.locator('a.review').click()]);
+    const card = page.locator(`section.pending[data-workflow-id="${handle.workflowId}"]`);
+    assert.equal(await card.count(), 1, "the month's page shows its card");
     return card;
   }
 
@@ -228,7 +236,7 @@ describe("the approvers' inbox in headless Chromium against the real stack", fun
 
     // The decision shows in the history once visibility has the closed run.
     let row = page.locator(`table.history tr[data-workflow-id="${handle.workflowId}"]`);
-    for (let i = 0; i < 40 && (await row.count()) === 0; i++) {
+    for (let i = 0; i < 80 && (await row.count()) === 0; i++) {
       await new Promise((r) => setTimeout(r, 250));
       await page.goto(url);
       row = page.locator(`table.history tr[data-workflow-id="${handle.workflowId}"]`);
