@@ -19,7 +19,8 @@ const FIRST_TAXPAYER = '91440300591872133B';
 /** Milliseconds from spawning scripts/start.ts until the first demo month has run a workflow task. */
 export async function measureStartup(timeoutMs = 180_000): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vat-startup-'));
-  const [temporalPort, uiPort, sandboxPort, codecPort] = [
+  const [temporalPort, uiPort, sandboxPort, codecPort, inboxPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -35,6 +36,7 @@ export async function measureStartup(timeoutMs = 180_000): Promise<number> {
       TEMPORAL_UI_PORT: String(uiPort),
       SANDBOX_PORT: String(sandboxPort),
       CODEC_PORT: String(codecPort),
+      INBOX_PORT: String(inboxPort),
       LOG_LEVEL: 'warn',
     },
     stdio: 'ignore',
