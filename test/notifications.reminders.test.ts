@@ -147,7 +147,7 @@ describe('approver notifications on the time-skipping test server', function () 
     near(scheduledAt[2]!, deadline.getTime() - 2 * HOUR_MS, 'the 2 h reminder');
     near(scheduledAt[3]!, deadline.getTime(), 'the missed-deadline report');
     const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
-    assert.equal(markers.length, 2, 'two patch markers (plan-vs-bureau, approval-reminders)');
+    assert.equal(markers.length, 3, 'three patch markers (plan-vs-bureau, approval-memo, approval-reminders)');
     await recordHistory(env.client.workflow.getHandle(deductionWorkflowId(taxNo, PERIOD)), 'expired-with-reminders');
   });
 
