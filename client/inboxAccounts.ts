@@ -179,9 +179,7 @@ Examples:
       .action((opts: { id: string; file?: string }) => {
         const file = accountsFile(io, opts.file);
         update(file, (content) => {
-          if (!content.accounts.some((a) => a.id === opts.id)) {
-            throw new CliError(`no inbox account ${opts.id} in ${file}`, EXIT_BAD_INPUT);
-          }
+          requireAccount(content.accounts, opts.id, file);
           return { ...content, accounts: content.accounts.map((a) => (a.id === opts.id ? { ...a, disabled } : a)) };
         });
         io.out(`${disabled ? 'Disabled' : 'Enabled'} inbox account ${opts.id}.\n`);
@@ -196,9 +194,7 @@ Examples:
     .action((opts: { id: string; file?: string }) => {
       const file = accountsFile(io, opts.file);
       update(file, (content) => {
-        if (!content.accounts.some((a) => a.id === opts.id)) {
-          throw new CliError(`no inbox account ${opts.id} in ${file}`, EXIT_BAD_INPUT);
-        }
+        requireAccount(content.accounts, opts.id, file);
         return { ...content, accounts: content.accounts.filter((a) => a.id !== opts.id) };
       });
       io.out(`Removed inbox account ${opts.id}.\n`);
@@ -208,4 +204,9 @@ Examples:
     command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   }
   return group;
+}
+
+/** Refuses a command naming an account the file does not have. */
+function requireAccount(accounts: readonly { id: string }[], id: string, file: string): void {
+  if (!accounts.some((a) => a.id === id)) throw new CliError(`no inbox account ${id} in ${file}`, EXIT_BAD_INPUT);
 }

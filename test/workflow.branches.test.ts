@@ -142,6 +142,17 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     return error.cause;
   }
 
+  /** A fake bureau whose selection waits until the test opens `selecting` (decisions arrive meanwhile). */
+  async function bureauHeldAtSelection(): Promise<{ fake: FakeBureau; selecting: ReturnType<typeof gate> }> {
+    const fake = await bureau();
+    const selecting = gate();
+    fake.override('submitSelection', async (input) => {
+      await selecting.opened;
+      return fake.base.submitSelection(input);
+    });
+    return { fake, selecting };
+  }
+
   /** A promise the test opens, for an activity that must wait until the test has acted. */
   function gate(): { opened: Promise<void>; open: () => void } {
     let open!: () => void;
@@ -675,12 +686,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     });
 
     it('records refused signals (wrong stage, malformed, non-approver, wrong digest) and still completes', async () => {
-      const fake = await bureau();
-      const selecting = gate();
-      fake.override('submitSelection', async (input) => {
-        await selecting.opened;
-        return fake.base.submitSelection(input);
-      });
+      const { fake, selecting } = await bureauHeldAtSelection();
       await withWorker(fake, async (start) => {
         const handle = await start({ approvers: [APPROVER, '李经理'] });
         await until(() => fake.count('submitSelection') === 1, 'selection');
@@ -872,12 +878,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     }
 
     it('refuses each decision it cannot take, with the reason, and records nothing', async () => {
-      const fake = await bureau();
-      const selecting = gate();
-      fake.override('submitSelection', async (input) => {
-        await selecting.opened;
-        return fake.base.submitSelection(input);
-      });
+      const { fake, selecting } = await bureauHeldAtSelection();
       await withWorker(fake, async (start) => {
         const handle = await start({ approvers: [APPROVER, '李经理'] });
         await until(() => fake.count('submitSelection') === 1, 'selection');
