@@ -133,7 +133,12 @@ export function createAccountingActivities({ client, rulesFile }: AccountingActi
       return { ...plan, rulesSource: source, uncoveredCombinations: analysis.uncovered };
     },
 
-    /** invoiceAccount: books one batch. Its requestId follows its content, so a retry is not a second booking. */
+    /**
+     * invoiceAccount: books one batch. A retry after a lost reply sends the batch again (nothing
+     * documents requestId de-duplication): the bureau answers its already booked invoices 3 and
+     * books nothing twice, but the report counts them as failed. Reading the pool's accountStatus
+     * first, as the deduction writes read before they send, is still to be done (docs/assumptions.md).
+     */
     async submitAccountingBatch(input: { taxNo: string; lines: AccountInvoiceLine[] }): Promise<{ taskNo: string }> {
       return classified(`accounting batch for ${input.taxNo}`, async () => {
         const accepted = await client.call(
