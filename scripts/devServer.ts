@@ -132,8 +132,23 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Starts `temporal server start-dev` and resolves once the frontend answers and the search attributes exist. */
+/**
+ * Starts `temporal server start-dev` and resolves once the frontend answers and the search
+ * attributes exist. A port this function chose can be taken by another process between the check
+ * and the server's bind (the server then exits early): it is tried again on a new port, twice.
+ */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(opts);
+    } catch (error) {
+      const lostPort = error instanceof Error && error.message.includes('exited early');
+      if (opts.port !== undefined || attempt >= 3 || !lostPort) throw error;
+    }
+  }
+}
+
+async function startDevServerOnce(opts: DevServerOptions): Promise<DevServer> {
   const namespace = opts.namespace ?? 'default';
   const port = opts.port ?? (await freePort());
   let uiPort = opts.uiPort;
