@@ -8,6 +8,7 @@ import { deductionWorkflowId } from '../workflows/contract.js';
 import { atMost, formatFigures, info, numericArgs, type Figure } from './figures.js';
 import { historyEvents, payloadBytes } from './history.js';
 import { autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
+import { TEST_APPROVERS } from '../test/support/approvers.js';
 
 export interface HistorySample {
   invoices: number;
@@ -40,7 +41,12 @@ export async function measureHistory(invoiceCounts: number[], waitsMs: number[])
       }));
       for (const p of plan) await seedTaxpayers(admin, [p.taxNo], p.invoices);
       for (const p of plan) {
-        await startMonthlyDeduction(client, { taxNo: p.taxNo, taxPeriod: PERIOD, batchSize: p.batchSize });
+        await startMonthlyDeduction(client, {
+          approvers: TEST_APPROVERS,
+          taxNo: p.taxNo,
+          taxPeriod: PERIOD,
+          batchSize: p.batchSize,
+        });
       }
       const ids = plan.map((p) => deductionWorkflowId(p.taxNo, PERIOD));
       await waitForClosed(client, ids, 20 * 60_000);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { startMonthlyDeduction } from '../client/deductions.js';
 import { atMost, formatFigures, info, numericArgs, sleep, type Figure } from './figures.js';
 import { benchTaxNos, PERIOD, seedTaxpayers, startBenchStack } from './stack.js';
+import { TEST_APPROVERS } from '../test/support/approvers.js';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -53,7 +54,11 @@ export async function measureParked(workflows: number, quietSeconds: number, hea
     const polling = { initialIntervalMs: 200, maximumIntervalMs: 1000, backoffCoefficient: 1.5 };
     for (let i = 0; i < taxNos.length; i += 50) {
       await Promise.all(
-        taxNos.slice(i, i + 50).map((taxNo) => startMonthlyDeduction(client, { taxNo, taxPeriod: PERIOD, polling })),
+        taxNos
+          .slice(i, i + 50)
+          .map((taxNo) =>
+            startMonthlyDeduction(client, { approvers: TEST_APPROVERS, taxNo, taxPeriod: PERIOD, polling }),
+          ),
       );
     }
     // A month whose few invoices are all ineligible completes with nothing to deduct: not parked.

@@ -8,6 +8,7 @@ import { deductionWorkflowId, pollingForExpectedTaskMs } from '../workflows/cont
 import { runBaselineMonths } from './baseline.js';
 import { atLeast, atMost, formatFigures, info, numericArgs, type Figure } from './figures.js';
 import { autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
+import { TEST_APPROVERS } from '../test/support/approvers.js';
 
 export interface ThroughputOptions {
   months: number;
@@ -46,7 +47,13 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
     const began = Date.now();
     const approver = autoApprover(client);
     for (const taxNo of taxNos) {
-      await startMonthlyDeduction(client, { taxNo, taxPeriod: PERIOD, polling, batchSize: BATCH_SIZE });
+      await startMonthlyDeduction(client, {
+        approvers: TEST_APPROVERS,
+        taxNo,
+        taxPeriod: PERIOD,
+        polling,
+        batchSize: BATCH_SIZE,
+      });
     }
     const statuses = await waitForClosed(
       client,

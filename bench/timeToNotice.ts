@@ -13,6 +13,7 @@ import {
 import { atMost, formatFigures, info, numericArgs, type Figure } from './figures.js';
 import { completedActivities, historyEvents } from './history.js';
 import { autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
+import { TEST_APPROVERS } from '../test/support/approvers.js';
 
 export interface NoticeCase {
   /** Bureau task latency the targets are stated for. */
@@ -74,7 +75,12 @@ export async function measureNotice(c: NoticeCase, taxpayersPerPolicy = 2): Prom
     );
     const approver = autoApprover(client);
     for (const { policy, taxNo } of plan) {
-      await startMonthlyDeduction(client, { taxNo, taxPeriod: PERIOD, polling: policies[policy] });
+      await startMonthlyDeduction(client, {
+        approvers: TEST_APPROVERS,
+        taxNo,
+        taxPeriod: PERIOD,
+        polling: policies[policy],
+      });
     }
     await waitForClosed(
       client,

@@ -53,7 +53,8 @@ import {
   createTemporalClient,
   temporalSettingsFromEnv,
 } from './temporalConnection.js';
-import { RegistryError } from './registry.js';
+import { DEFAULT_REGISTRY_FILE, RegistryError } from './registry.js';
+import { approversForStart } from './startApprovers.js';
 import { addScheduleCommands } from './scheduleCommands.js';
 import { candidateSourceFromOptions } from './candidateSourceOption.js';
 import { INVOICE_FILE_COLUMNS } from '../protocol/invoicesFile.js';
@@ -289,6 +290,8 @@ interface StartOptions {
   invoicesFile?: string;
   source?: string;
   decisionPolicy?: DecisionPolicy;
+  approver: string[];
+  registry: string;
 }
 
 // ---- output --------------------------------------------------------------------------------------
@@ -474,7 +477,7 @@ export function buildProgram(ioOverrides: Partial<CliIo> = {}): Command {
       'after',
       `
 Examples:
-  npm run cli -- start --tax-no 91440300591872133B --period 202610
+  npm run cli -- start --tax-no 91440300591872133B --period 202610 --approver 张三
   npm run cli -- status --tax-no 91440300591872133B --period 202610
   npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --comment "核对无误"
   npm run cli -- approve --tax-no 91440300591872133B --period 202610 --approver "张三" --digest 3f2a9c01
@@ -489,6 +492,18 @@ ${ENV_HELP}`,
     .description('Start the deduction workflow for one taxpayer-month (never twice for the same month)')
     .requiredOption('--tax-no <taxNo>', 'taxpayer: 18-character unified social credit code (纳税人识别号)')
     .option('--period <YYYYMM>', "tax period 税款所属期 (default: the likely current period from today's date)")
+    .option(
+      '--approver <id>',
+      'who may approve or reject (inbox account id or OpenID subject / e-mail); repeat for several. ' +
+        "Default: the registry entry's approvers",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--registry <file>',
+      'taxpayer registry to take approvers (and decisionPolicy) from when no --approver is given',
+      io.env.TAXPAYER_REGISTRY ?? DEFAULT_REGISTRY_FILE,
+    )
     .option('--approval-deadline <ISO>', 'approval deadline instant, e.g. 2026-12-14T00:00:00+08:00')
     .option('--change-period-to <YYYYMM>', 'after confirmation, move the bureau period on to this one')
     .option(
@@ -514,14 +529,20 @@ ${ENV_HELP}`,
 The bureau's current period (taxperiodQuery) is authoritative: when it differs from --period the workflow
 reports the mismatch instead of selecting invoices.
 
+Approvers: a month is started only with someone who may approve it: --approver (repeatable), or else the
+taxpayer's entry in the registry (--registry, TAXPAYER_REGISTRY, default ${DEFAULT_REGISTRY_FILE}), whose
+decisionPolicy is used too unless --decision-policy is given. Nothing starts without one (exit 2).
+
 Candidates: --source bureau-download (进项表头归集, for a real tenant), --invoices-file F (a CSV or .xlsx with
 the columns ${INVOICE_FILE_COLUMNS.join(', ')}; every row is checked first and nothing starts on a bad one),
 or by default the sandbox's own pool query (sandbox and demo only).
 
 Examples:
-  npm run cli -- start --tax-no 91440300591872133B
-  npm run cli -- start --tax-no 91440300591872133B --period 202610 --approval-deadline 2026-11-14T00:00:00+08:00
+  npm run cli -- start --tax-no 91440300591872133B --approver wang.kuaiji
+  npm run cli -- start --tax-no 91440300591872133B --period 202610 --approver wang.kuaiji --approver li.jingli \\
+      --approval-deadline 2026-11-14T00:00:00+08:00
   npm run cli -- start --tax-no 91440300591872133B --period 202610 --invoices-file invoices-202610.csv
+      (approvers from config/taxpayers.json)
 `,
     )
     .action(async (opts: StartOptions) => {
@@ -536,6 +557,9 @@ Examples:
         opts.outageLimitHours !== undefined
           ? validOutageHours(opts.outageLimitHours, '--outage-limit-hours')
           : undefined;
+      const named = opts.approver.map((value) => validText(value, '--approver', 64));
+      const { approvers, source: approversFrom, decisionPolicy } = approversForStart(taxNo, named, opts.registry);
+      const policy = opts.decisionPolicy ?? decisionPolicy;
       const { candidateSource, stored } = await candidateSourceFromOptions(opts, io.env);
       if (stored) {
         io.out(`Invoices file ${stored.fileName}: ${stored.rows} rows checked, stored as ${stored.path}.\n`);
@@ -548,7 +572,8 @@ Examples:
           ...(changePeriodTo ? { changePeriodTo } : {}),
           ...(outageLimitHours !== undefined ? { outageLimitHours } : {}),
           ...(candidateSource ? { candidateSource } : {}),
-          ...(opts.decisionPolicy ? { decisionPolicy: opts.decisionPolicy } : {}),
+          approvers,
+          ...(policy ? { decisionPolicy: policy } : {}),
         }),
       );
       if (started.alreadyStarted && isRetryableStatus(started.existingStatus)) {
@@ -566,6 +591,11 @@ Examples:
       } else {
         io.out(
           `Started ${started.workflowId} (run ${started.runId ?? 'unknown'}) for taxNo ${taxNo}, period ${period}.\n`,
+        );
+      }
+      if (!started.alreadyStarted) {
+        io.out(
+          `Approvers 审批人: ${approvers.join(', ')} (from ${approversFrom}); decisions: ${policy ?? 'unsigned'}.\n`,
         );
       }
       if (inferred) io.out(`Period ${period} was inferred from today's date (no --period given).\n`);

@@ -117,9 +117,17 @@ export interface StartedDeduction {
  * Starts MonthlyDeductionWorkflow for one taxpayer-month. The workflow id is deterministic and the
  * reuse policy REJECT_DUPLICATE, so a taxpayer-month that already ran (even completed) is never run twice.
  */
-export async function startMonthlyDeduction(client: Client, input: MonthlyDeductionInput): Promise<StartedDeduction> {
+export async function startMonthlyDeduction(
+  client: Client,
+  input: MonthlyDeductionInput & { approvers: string[] },
+): Promise<StartedDeduction> {
   const parsed = MonthlyDeductionInput.safeParse(input);
   if (!parsed.success) throw new DeductionInputError(`invalid workflow input: ${formatIssues(parsed.error)}`);
+  if (!parsed.data.approvers?.length) {
+    throw new DeductionInputError(
+      `${parsed.data.taxNo} names no approver: a month is started only with someone who may approve its statistic table`,
+    );
+  }
   const args = parsed.data;
   const workflowId = deductionWorkflowId(args.taxNo, args.taxPeriod);
   try {

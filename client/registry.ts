@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { TaxpayerRegistry, type RegistryEntry } from '../config/registrySchema.js';
 
+/** Where the registry is read from when neither an option nor TAXPAYER_REGISTRY names a file. */
+export const DEFAULT_REGISTRY_FILE = 'config/taxpayers.json';
+
 /** The registry file is unreadable or invalid (CLI exit code 2). */
 export class RegistryError extends Error {
   override name = 'RegistryError';

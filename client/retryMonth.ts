@@ -202,7 +202,7 @@ export async function describeRetry(client: Client, taxNo: string, period: strin
     if (err instanceof WorkflowNotFoundError) {
       throw new DeductionNotFoundError(
         `No deduction workflow for taxNo ${taxNo} period ${period} (workflow id ${workflowId}): nothing to retry. ` +
-          `Start it with: npm run cli -- start --tax-no ${taxNo} --period ${period}`,
+          `Start it with: npm run cli -- start --tax-no ${taxNo} --period ${period} --approver <account id>`,
       );
     }
     throw err;

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { checkTaxNo, DeductionInputError } from './deductions.js';
-import { loadRegistry } from './registry.js';
+import { DEFAULT_REGISTRY_FILE, loadRegistry } from './registry.js';
 import {
   applySchedules,
   backfillSchedule,
@@ -18,8 +18,6 @@ import {
   type ScheduleRow,
 } from './schedules.js';
 import { table, type CliIo } from './cli.js';
-
-export const DEFAULT_REGISTRY_FILE = 'config/taxpayers.json';
 
 async function withClient<T>(io: CliIo, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = await io.connect();

@@ -19,6 +19,7 @@ import type { AccountingReport } from '../workflows/accountingContract.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const EXAMPLE_RULES_FILE = fileURLToPath(new URL('../config/accounting-rules.example.json', import.meta.url));
@@ -227,6 +228,7 @@ describe('auto-accounting on a real Temporal dev server and the sandbox', functi
   it('selects only booked invoices bound to a document when the deduction input asks for it', async () => {
     const poolBefore = await pool(SELECTING_TAX_NO);
     const started = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo: SELECTING_TAX_NO,
       taxPeriod: PERIOD,
       polling: { ...FAST_POLLING, backoffCoefficient: 1.5 },

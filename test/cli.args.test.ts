@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { createTemporalClient, temporalSettingsFromEnv } from '../client/temporalConnection.js';
 import { runCli, type CliIo } from '../client/cli.js';
 import { freePort } from '../scripts/devServer.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface Run {
   code: number;
@@ -78,6 +81,76 @@ describe('CLI argument validation (before any Temporal connection)', () => {
       await cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--approval-deadline', '2026-11-14'),
       '--approval-deadline 2026-11-14',
     );
+  });
+
+  describe('a month is started only with an approver', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'cli-approvers-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    function registryWith(taxNo: string, approvers: string[]): string {
+      const file = join(dir, `registry-${taxNo}.json`);
+      const entry = { taxNo, name: '测试有限公司', approvers, schedule: { dayOfMonth: 3, hour: 9 } };
+      writeFileSync(file, JSON.stringify({ taxpayers: [entry] }));
+      return file;
+    }
+
+    it('refuses `start` without --approver and without a registry, naming both ways to name one', async () => {
+      const missing = join(dir, 'no-such-registry.json');
+      const run = await cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--registry', missing);
+      assertBadInput(run, `${goodTaxNo} has no approver`, `no registry at ${missing}`, '--approver <account id>');
+    });
+
+    it('refuses `start` when the registry has no entry for the taxpayer', async () => {
+      const other = '91440300MA5G9GK78Y';
+      const run = await cli(
+        'start',
+        '--tax-no',
+        goodTaxNo,
+        '--period',
+        '202610',
+        '--registry',
+        registryWith(other, ['wang']),
+      );
+      assertBadInput(run, `${goodTaxNo} has no approver`, 'the registry has no entry for it');
+    });
+
+    it('refuses an empty --approver', async () => {
+      const run = await cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--approver', ' ');
+      assertBadInput(run, '--approver: must not be empty');
+    });
+
+    it("takes the registry entry's approvers: it goes on to connect to Temporal", async () => {
+      const run = await cli(
+        'start',
+        '--tax-no',
+        goodTaxNo,
+        '--period',
+        '202610',
+        '--registry',
+        registryWith(goodTaxNo, ['wang']),
+      );
+      assert.equal(run.connects, 1, `a connection is attempted: ${run.stderr}`);
+      assert.equal(run.code, 3, `nobody listens: exit 3, got ${run.code}; ${run.stderr}`);
+    });
+
+    it('takes --approver without a registry: it goes on to connect to Temporal', async () => {
+      const missing = join(dir, 'no-such-registry.json');
+      const run = await cli(
+        'start',
+        '--tax-no',
+        goodTaxNo,
+        '--period',
+        '202610',
+        '--registry',
+        missing,
+        '--approver',
+        'wang',
+      );
+      assert.equal(run.connects, 1, `a connection is attempted: ${run.stderr}`);
+    });
   });
 
   it('rejects an unknown stage and lists the valid ones', async () => {

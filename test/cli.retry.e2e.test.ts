@@ -12,6 +12,7 @@ import { capturedLogLines } from './support/logSink.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 /** What the worker sends as the confirmation password (INVOICE_CLOUD_CONFIRM_PASSWORD's default). */
@@ -69,6 +70,7 @@ describe('npm run cli -- retry: a failed month resumed from where it stopped', f
 
   it('refuses to retry a running month and a month that never started (exit code 4)', async () => {
     const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo: TAX_NO,
       taxPeriod: PERIOD,
       polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
@@ -116,7 +118,7 @@ describe('npm run cli -- retry: a failed month resumed from where it stopped', f
   });
 
   it('`start` and `status` of the failed month print the retry command', async () => {
-    const start = await cli('start', '--tax-no', TAX_NO, '--period', PERIOD);
+    const start = await cli('start', '--tax-no', TAX_NO, '--period', PERIOD, '--approver', '王会计');
     assert.equal(start.code, 0, start.stderr);
     assert.match(start.stdout, new RegExp(`Already ran: ${WORKFLOW_ID} \\(run ${failedRunId}\\) ended FAILED`));
     assert.ok(start.stdout.includes(`To resume it from where it stopped: ${retryCommand(TAX_NO, PERIOD)}\n`));
@@ -129,13 +131,17 @@ describe('npm run cli -- retry: a failed month resumed from where it stopped', f
     // The launcher takes the period from its own start time; a month of that period that failed.
     const launcherPeriod = periodOpenOn(new Date());
     const taxNo = withCheckCharacter('91440300MA5LNCH01'); // not one of the tenant's taxpayers
-    const month = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: launcherPeriod });
+    const month = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
+      taxNo,
+      taxPeriod: launcherPeriod,
+    });
     await assert.rejects(month.handle.result(), WorkflowFailedError);
 
     const launcher = await stack.client.workflow.start(LAUNCHER_WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: `deduction-launch-${taxNo}-retry-test`,
-      args: [{ taxNo }],
+      args: [{ taxNo, approvers: TEST_APPROVERS }],
     });
     const result = (await launcher.result()) as LauncherResult;
     assert.equal(result.taxPeriod, launcherPeriod);
@@ -152,12 +158,12 @@ describe('npm run cli -- retry: a failed month resumed from where it stopped', f
     const running = await stack.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: 'nobody-polls-this-queue',
       workflowId: deductionWorkflowId(runningTaxNo, launcherPeriod),
-      args: [{ taxNo: runningTaxNo, taxPeriod: launcherPeriod }],
+      args: [{ taxNo: runningTaxNo, taxPeriod: launcherPeriod, approvers: TEST_APPROVERS }],
     });
     const second = await stack.client.workflow.start(LAUNCHER_WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: `deduction-launch-${runningTaxNo}-retry-test`,
-      args: [{ taxNo: runningTaxNo }],
+      args: [{ taxNo: runningTaxNo, approvers: TEST_APPROVERS }],
     });
     const secondResult = (await second.result()) as LauncherResult;
     assert.deepEqual(

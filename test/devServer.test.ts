@@ -26,6 +26,7 @@ import {
   WORKFLOW_TYPE,
   deductionWorkflowId,
 } from '../workflows/contract.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const TAX_NO = '91440300591872133B';
 const PERIOD = '202610';
@@ -96,7 +97,11 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
   });
 
   it('starts MonthlyDeductionWorkflow with its id, task queue and search attributes (no worker needed)', async () => {
-    const started = await startMonthlyDeduction(client, { taxNo: TAX_NO, taxPeriod: PERIOD });
+    const started = await startMonthlyDeduction(client, {
+      approvers: TEST_APPROVERS,
+      taxNo: TAX_NO,
+      taxPeriod: PERIOD,
+    });
     assert.equal(started.alreadyStarted, false);
     assert.equal(started.workflowId, workflowId);
     assert.ok(started.runId);
@@ -111,7 +116,7 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
 
   it('reports alreadyStarted for the same taxpayer-month and does not create a second run', async () => {
     const first = await client.workflow.getHandle(workflowId).describe();
-    const again = await startMonthlyDeduction(client, { taxNo: TAX_NO, taxPeriod: PERIOD });
+    const again = await startMonthlyDeduction(client, { approvers: TEST_APPROVERS, taxNo: TAX_NO, taxPeriod: PERIOD });
     assert.equal(again.alreadyStarted, true);
     assert.equal(again.runId, first.runId);
     const runs = await eventually(async () => {
@@ -124,7 +129,10 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
   });
 
   it('rejects invalid workflow input before starting anything', async () => {
-    await assert.rejects(startMonthlyDeduction(client, { taxNo: '91440300591872133A', taxPeriod: PERIOD }), /taxNo/);
+    await assert.rejects(
+      startMonthlyDeduction(client, { approvers: TEST_APPROVERS, taxNo: '91440300591872133A', taxPeriod: PERIOD }),
+      /taxNo/,
+    );
   });
 
   it('lists it by stage, taxNo and period through the search attributes', async () => {
@@ -208,7 +216,7 @@ describe('Temporal dev server (in-memory, headless) and the client helpers', fun
 
   it('never starts a taxpayer-month again once it has closed', async () => {
     await client.workflow.getHandle(workflowId).terminate('test: closed');
-    const again = await startMonthlyDeduction(client, { taxNo: TAX_NO, taxPeriod: PERIOD });
+    const again = await startMonthlyDeduction(client, { approvers: TEST_APPROVERS, taxNo: TAX_NO, taxPeriod: PERIOD });
     assert.equal(again.alreadyStarted, true);
     const status = await getProgress(client, TAX_NO, PERIOD);
     assert.equal(status.status, 'TERMINATED');
@@ -248,7 +256,11 @@ describe('Temporal dev server with a SQLite file', function () {
 
     server = await startDevServer({ headless: true, dbFile, logFile });
     let client = await createTemporalClient({ address: server.address, namespace: server.namespace });
-    const started = await startMonthlyDeduction(client, { taxNo: TAX_NO, taxPeriod: PERIOD });
+    const started = await startMonthlyDeduction(client, {
+      approvers: TEST_APPROVERS,
+      taxNo: TAX_NO,
+      taxPeriod: PERIOD,
+    });
     assert.equal(started.alreadyStarted, false);
     await client.connection.close();
     const firstPid = server.pid;
@@ -271,7 +283,11 @@ describe('Temporal dev server with a SQLite file', function () {
         rows.map((r) => r.workflowId),
         [workflowId],
       );
-      const again = await startMonthlyDeduction(client, { taxNo: TAX_NO, taxPeriod: PERIOD });
+      const again = await startMonthlyDeduction(client, {
+        approvers: TEST_APPROVERS,
+        taxNo: TAX_NO,
+        taxPeriod: PERIOD,
+      });
       assert.equal(again.alreadyStarted, true);
       await client.workflow.getHandle(workflowId).terminate('test cleanup');
     } finally {

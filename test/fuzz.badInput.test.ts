@@ -247,6 +247,8 @@ describe('Fuzz: generated bad input at every boundary', function () {
         .string({ maxLength: 20 })
         .map((approvalDeadline) => ({ taxNo: '91440300591872133B', taxPeriod: PERIOD, approvalDeadline })),
       fc.constant({ taxNo: '91440300591872133B', taxPeriod: PERIOD, approvers: [''] }),
+      // No approver: nobody could approve the table, so the month does not start.
+      fc.constant({ taxNo: '91440300591872133B', taxPeriod: PERIOD }),
     );
     const samples = fc.sample(badInput, { numRuns: 60, seed: 42 });
     await Promise.all(

@@ -183,7 +183,7 @@ describe('signed decision policy end to end: the inbox signs, the worker verifie
     assert.equal(result.refusedSignals, undefined, 'nothing was refused on the way');
   });
 
-  it('(2) a raw signal and a raw unsigned Update do not decide: refused, nothing confirmed', async () => {
+  it('(2) a raw signal and a raw unsigned Update do not decide: refused and recorded, nothing confirmed', async () => {
     const browser = await loggedInAsWang(await inboxSigningWith(inboxKey.file, INBOX_KEY_ID));
     const { taxNo, handle, digest } = await signedMonthAwaitingApproval();
 
@@ -200,8 +200,8 @@ describe('signed decision policy end to end: the inbox signs, the worker verifie
     );
     assert.notEqual(signalRefusal!.via, 'update');
 
-    // An unsigned Update is refused by the validator at once: the caller gets DecisionRefused
-    // `unsigned`, and (as docs/decision-signing.md says) it leaves no history, so no record either.
+    // An unsigned Update is refused too, and recorded: the caller gets DecisionRefused `unsigned`,
+    // and the month's audit trail (and its history) keeps the attempt (docs/decision-signing.md).
     const events = await historyLength(stack.client, handle.workflowId);
     const refused = await handle
       .executeUpdate(approveUpdate, { args: [{ approver: 'wang', statisticDigest: digest }] })
@@ -215,14 +215,18 @@ describe('signed decision policy end to end: the inbox signs, the worker verifie
     assert.equal(failure.type, DECISION_REFUSED);
     assert.deepEqual(failure.details, ['unsigned']);
     assert.match(failure.message, new RegExp(`${taxNo} takes only signed decisions`));
-    assert.equal(await historyLength(stack.client, handle.workflowId), events, 'the refused Update left no history');
+    assert.ok((await historyLength(stack.client, handle.workflowId)) > events, 'the refused Update is in the history');
 
     const progress = await assertNothingDecided(taxNo, handle, digest);
-    assert.equal(progress.refusedSignals?.length, 1, 'only the signal is in the audit trail');
+    assert.equal(progress.refusedSignals?.length, 2, 'the signal and the Update are in the audit trail');
+    const updateRefusal = progress.refusedSignals![1]!;
+    assert.equal(updateRefusal.via, 'update');
+    assert.equal(updateRefusal.approver, 'wang');
+    assert.match(updateRefusal.reason, /takes only signed decisions/);
 
     // The approver then decides in the inbox: that one decision confirms, once.
     const result = await approveThroughInbox(browser, taxNo, handle, digest);
-    assert.equal(result.refusedSignals?.length, 1, 'the refused signal stays in the audit trail');
+    assert.equal(result.refusedSignals?.length, 2, 'the refusals stay in the audit trail');
   });
 
   it('(3) a decision signed with a key the worker does not know is refused and recorded; nothing confirmed', async () => {

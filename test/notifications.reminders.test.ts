@@ -18,6 +18,7 @@ import {
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { recordHistory } from './support/recordHistory.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 
@@ -96,6 +97,7 @@ describe('approver notifications on the time-skipping test server', function () 
           {
             taxNo,
             taxPeriod: PERIOD,
+            approvers: TEST_APPROVERS,
             approvalDeadline: approvalDeadline.toISOString(),
             notifications,
             polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },

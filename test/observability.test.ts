@@ -9,6 +9,7 @@ import { withCheckCharacter } from '../protocol/taxNo.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
@@ -92,7 +93,12 @@ describe('observability: the production worker process from a prebuilt bundle', 
 
   it('counts selected invoices, polls and bureau errors, and serves the Temporal runtime metrics', async () => {
     const taxNo = '91440300591872133B';
-    const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
+    const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
+      taxNo,
+      taxPeriod: PERIOD,
+      polling: FAST_POLLING,
+    });
     const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
     await approve(stack.client, taxNo, PERIOD, {
       approver: '王会计',
@@ -101,7 +107,11 @@ describe('observability: the production worker process from a prebuilt bundle', 
     await handle.result();
     // A taxpayer the invoice cloud does not know: a bureau error with its code.
     const unknown = withCheckCharacter('91440300000000009');
-    const failing = await startMonthlyDeduction(stack.client, { taxNo: unknown, taxPeriod: PERIOD });
+    const failing = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
+      taxNo: unknown,
+      taxPeriod: PERIOD,
+    });
     await assert.rejects(failing.handle.result());
 
     const text = await (await fetch(`${base}/metrics`)).text();

@@ -22,6 +22,7 @@ import { installTestLogging } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 import { launchChromium } from './support/browser.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const TAX_NO = '91440300591872133B';
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
@@ -86,6 +87,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
 
   it('a month waiting for approval has notified its approvers once', async () => {
     const started = await startMonthlyDeduction(client, {
+      approvers: TEST_APPROVERS,
       taxNo: TAX_NO,
       taxPeriod: PERIOD,
       polling: FAST_POLLING,
@@ -184,6 +186,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
 
   it('what failed and why: ExecutionStatus="Failed" lists it; describe and its current details give the bureau error', async () => {
     const failed = await startMonthlyDeduction(client, {
+      approvers: TEST_APPROVERS,
       taxNo: FOREIGN_TAX_NO,
       taxPeriod: PERIOD,
       polling: FAST_POLLING,

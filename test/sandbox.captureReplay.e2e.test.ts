@@ -21,6 +21,7 @@ import {
 import { TEST_WINDOW } from './support/calendar.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
  * "A replayed capture folder reproduces a month": a month recorded against the sandbox
@@ -54,7 +55,7 @@ describe('A replayed capture folder reproduces a month', function () {
 
   it('records a month, then replays the captures to COMPLETED with the same statistic', async () => {
     // 1. The month against the sandbox, every call captured.
-    const input = { taxNo: TAX_NO, taxPeriod: PERIOD, polling: FAST_POLLING };
+    const input = { taxNo: TAX_NO, taxPeriod: PERIOD, polling: FAST_POLLING, approvers: TEST_APPROVERS };
     const { handle } = await startMonthlyDeduction(stack.client, input);
     await waitForStage(handle, 'AWAITING_APPROVAL', 90_000);
     await approve(stack.client, TAX_NO, PERIOD, {

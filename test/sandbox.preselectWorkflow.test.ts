@@ -6,6 +6,7 @@ import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
  * selectionMode 'preselect' (预勾选 → 预勾选确认 → 预勾选确认结果查询) end to end on a real Temporal
@@ -42,6 +43,7 @@ describe('MonthlyDeductionWorkflow with selectionMode preselect (dev server + sa
     });
 
     const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo,
       taxPeriod: PERIOD,
       polling: FAST_POLLING,

@@ -17,6 +17,7 @@ import { encryptingDataConverter } from '../security/payloadKeys.js';
 import { TEST_WINDOW } from './support/calendar.js';
 import { historyPayloads, historyText } from './support/history.js';
 import { startStack, type TestStack } from './support/stack.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
  * Issue 12 §7: with payload encryption on, a failure's message is encrypted with the payloads. An
@@ -51,7 +52,11 @@ describe('Security: failure messages with payload encryption', function () {
 
   /** Runs a month that fails at login; the raw stored history, and the error the client decoded. */
   async function failedMonth(taxNo: string) {
-    const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: TEST_WINDOW.period });
+    const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
+      taxNo,
+      taxPeriod: TEST_WINDOW.period,
+    });
     const error = await handle.result().then(
       () => assert.fail('the month should fail'),
       (e: unknown) => e,

@@ -13,6 +13,7 @@ import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500 };
@@ -21,7 +22,12 @@ async function runMonth(stack: TestStack, taxNo: string, confirmPassword: string
   await stack.admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 5, seed: 1 });
   await stack.admin.setClock(SANDBOX_NOW);
   await addTaxpayer(stack.admin, taxNo, { name: '安全测试有限公司', invoices: 10, seed: 99, confirmPassword });
-  const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
+  const { handle } = await startMonthlyDeduction(stack.client, {
+    approvers: TEST_APPROVERS,
+    taxNo,
+    taxPeriod: PERIOD,
+    polling: FAST_POLLING,
+  });
   await waitForStage(handle, 'AWAITING_APPROVAL');
   await approve(stack.client, taxNo, PERIOD, {
     approver: '王会计',

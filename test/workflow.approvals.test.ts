@@ -16,6 +16,7 @@ import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { historyLength, waitForStage } from './support/workflows.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500 };
@@ -59,6 +60,7 @@ describe('Approvals: who may approve, and what they approve', function () {
       seed: serial,
     });
     const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo,
       taxPeriod: PERIOD,
       polling: FAST_POLLING,

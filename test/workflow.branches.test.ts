@@ -34,6 +34,7 @@ import { LAUNCHER_WORKFLOW_TYPE, type LauncherResult } from '../workflows/launch
 import type { MonthlyDeductionWorkflow } from '../workflows/monthlyDeduction.js';
 import { FakeBureau, type FakeBureauOptions, type StubName } from './support/fakeBureau.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
  * Every branch of MonthlyDeductionWorkflow against stubbed activities (test/support/fakeBureau.ts)
@@ -96,7 +97,13 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         taskQueue,
         workflowId: `branches-${run}-${Date.now()}`,
         args: [
-          { taxNo: TAX_NO, taxPeriod: PERIOD, polling: { initialIntervalMs: 100, maximumIntervalMs: 100 }, ...extra },
+          {
+            taxNo: TAX_NO,
+            taxPeriod: PERIOD,
+            approvers: TEST_APPROVERS,
+            polling: { initialIntervalMs: 100, maximumIntervalMs: 100 },
+            ...extra,
+          },
         ],
       });
     await worker.runUntil(body(start));
@@ -1046,13 +1053,14 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         );
         assert.equal(afterSignals.decision, undefined);
 
-        // An unsigned Update: refused by the validator, at once, without history.
+        // An unsigned Update: accepted by the validator, refused by the handler, recorded.
         const events = await historyLength(handle);
-        assert.deepEqual(await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: shown })), {
+        const unsigned = await refusalOf(approveBy(handle, { approver: APPROVER, statisticDigest: shown }));
+        assert.deepEqual(unsigned, {
           code: 'unsigned',
           reason: `${TAX_NO} takes only signed decisions (decisionPolicy signed): decide in the inbox, or with the CLI's --signing-key`,
         });
-        // A signature made an hour and more ago: refused by the validator too.
+        // A signature made an hour and more ago: refused and recorded too, before any key is used.
         const old = new Date((await env.currentTimeMs()) - 2 * 3600_000).toISOString();
         const stale = await refusalOf(
           approveBy(handle, {
@@ -1062,7 +1070,17 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
           }),
         );
         assert.equal(stale.code, 'stale-signature');
-        assert.deepEqual(await eventTypesSince(handle, events), []);
+        const sinceUnsigned = await eventTypesSince(handle, events);
+        assert.ok(sinceUnsigned.includes('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED'), sinceUnsigned.join(', '));
+        assert.ok(
+          !sinceUnsigned.includes('EVENT_TYPE_MARKER_RECORDED'),
+          `no signature was verified for them: ${sinceUnsigned.join(', ')}`,
+        );
+        const afterUnsigned = await handle.query(progressQuery);
+        assert.deepEqual(
+          afterUnsigned.refusedSignals?.slice(2).map(({ approver, reason, via }) => ({ approver, reason, via })),
+          [unsigned, stale].map((r) => ({ approver: APPROVER, reason: r.reason, via: 'update' })),
+        );
 
         // Signatures that do not verify: accepted by the validator, refused after the check, recorded.
         const asAnother = await signed({ statisticDigest: shown, decision: 'approve', approver: '李经理' });
@@ -1085,7 +1103,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         const recorded = await handle.query(progressQuery);
         assert.deepEqual(
           recorded.refusedSignals
-            ?.slice(2)
+            ?.slice(4)
             .map(({ signal, approver, reason, via }) => ({ signal, approver, reason, via })),
           forged.map((r) => ({ signal: 'approve', approver: APPROVER, reason: r.reason, via: 'update' })),
         );
@@ -1102,7 +1120,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         assert.equal(result.outcome, 'COMPLETED');
         assert.equal(result.decision?.approver, APPROVER);
         assert.deepEqual(result.decision?.signature, { keyId: KEY_ID, signedAt: signature.signedAt });
-        assert.equal(result.refusedSignals?.length, 5);
+        assert.equal(result.refusedSignals?.length, 7, '2 signals, unsigned, stale, 3 bad signatures');
         assert.equal(fake.count('requestConfirmation'), 1);
       });
     });
@@ -1158,7 +1176,14 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
       const handle = await env.client.workflow.start<typeof MonthlyDeductionWorkflow>(WORKFLOW_TYPE, {
         taskQueue,
         workflowId: `branches-bug-${Date.now()}`,
-        args: [{ taxNo: TAX_NO, taxPeriod: PERIOD, polling: { initialIntervalMs: 100, maximumIntervalMs: 100 } }],
+        args: [
+          {
+            taxNo: TAX_NO,
+            taxPeriod: PERIOD,
+            approvers: TEST_APPROVERS,
+            polling: { initialIntervalMs: 100, maximumIntervalMs: 100 },
+          },
+        ],
       });
       await broken.runUntil(async () => {
         const waiting = await awaitingApproval(handle);

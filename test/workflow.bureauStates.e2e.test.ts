@@ -13,6 +13,7 @@ import { SANDBOX_NOW, shanghaiDate, TEST_PERIOD, testToday, yyyymm } from './sup
 import { startStack, type TestStack } from './support/stack.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { searchAttributes, waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
  * Three states of the bureau the month must read correctly, on the real parts (a Temporal dev
@@ -99,7 +100,12 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
     const taxNo = nextTaxNo();
     await addTaxpayer(stack.admin, taxNo, { name: '月中确认测试有限公司', invoices: 12, seed: 21 });
 
-    const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
+    const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
+      taxNo,
+      taxPeriod: PERIOD,
+      polling: FAST_POLLING,
+    });
     const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
     // Generated inside the period's own month: in the filing window, but not confirmable yet (04).
     assert.equal(waiting.statistic?.statisticStatus, '04');
@@ -163,7 +169,12 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
       // Candidates for the requested period exist: a month that did not stop would select them.
       await stack.admin.generateInvoices(taxNo, { count: 12, seed: 31, period: PERIOD });
 
-      const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
+      const { handle } = await startMonthlyDeduction(stack.client, {
+        approvers: TEST_APPROVERS,
+        taxNo,
+        taxPeriod: PERIOD,
+        polling: FAST_POLLING,
+      });
       await assert.rejects(handle.result(), (error: unknown) => {
         assert.ok(error instanceof WorkflowFailedError);
         const message = String(error.cause?.message);
@@ -199,7 +210,12 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
     await addTaxpayer(stack.admin, taxNo, { name: '重复确认测试有限公司', invoices: 12, seed: 41 });
 
     // The month runs to COMPLETED once: the bureau has the period confirmed.
-    const first = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
+    const first = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
+      taxNo,
+      taxPeriod: PERIOD,
+      polling: FAST_POLLING,
+    });
     await waitForStage(first.handle, 'AWAITING_APPROVAL');
     await approve(stack.client, taxNo, PERIOD, {
       approver: '李经理',
@@ -217,7 +233,7 @@ describe('MonthlyDeductionWorkflow against the bureau states (dev server, sandbo
     const again = await stack.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: `${deductionWorkflowId(taxNo, PERIOD)}-again`,
-      args: [{ taxNo, taxPeriod: PERIOD, polling: FAST_POLLING }],
+      args: [{ taxNo, taxPeriod: PERIOD, polling: FAST_POLLING, approvers: TEST_APPROVERS }],
     });
     const result: MonthlyDeductionResult = await again.result();
     assert.equal(result.outcome, 'COMPLETED');

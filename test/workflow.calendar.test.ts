@@ -14,6 +14,7 @@ import { shanghaiDate, testToday, yyyymm } from './support/calendar.js';
 import { serverTimeWorker } from './support/serverTimeWorker.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
  * The same month, started on a day in each part of the month, with workflow time, the worker's
@@ -136,7 +137,14 @@ async function runMonth(
     const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: deductionWorkflowId(TAX_NO, c.period),
-      args: [{ taxNo: TAX_NO, taxPeriod: c.period, polling: { initialIntervalMs: 200, maximumIntervalMs: 500 } }],
+      args: [
+        {
+          taxNo: TAX_NO,
+          taxPeriod: c.period,
+          approvers: TEST_APPROVERS,
+          polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
+        },
+      ],
     });
     if (c.outcome === 'COMPLETED') {
       const waiting = await waitForStage(handle, Stage.AwaitingApproval);

@@ -16,6 +16,7 @@ import { TEST_WINDOW, yyyymm } from './support/calendar.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
  * Where candidate invoices come from (a per-taxpayer choice): an invoices file from the company's
@@ -160,7 +161,17 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
     const file = join(workDir, 'march.csv');
     writeFileSync(file, csvText(inFile.map(fileRow)));
 
-    const started = await cli('start', '--tax-no', taxNo, '--period', PERIOD, '--invoices-file', file);
+    const started = await cli(
+      'start',
+      '--tax-no',
+      taxNo,
+      '--period',
+      PERIOD,
+      '--approver',
+      '王会计',
+      '--invoices-file',
+      file,
+    );
     assert.equal(started.code, 0, started.err);
     assert.match(started.out, /Invoices file march\.csv: 9 rows checked, stored as .*[0-9a-f]{64}\.json/);
     const handle = handleOf(taxNo);
@@ -208,7 +219,17 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
     const file = join(workDir, 'march.xlsx');
     await workbook.xlsx.writeFile(file);
 
-    const started = await cli('start', '--tax-no', taxNo, '--period', PERIOD, '--invoices-file', file);
+    const started = await cli(
+      'start',
+      '--tax-no',
+      taxNo,
+      '--period',
+      PERIOD,
+      '--approver',
+      '王会计',
+      '--invoices-file',
+      file,
+    );
     assert.equal(started.code, 0, started.err);
     const waiting = await waitForStage(handleOf(taxNo), 'AWAITING_APPROVAL', 90_000);
     assert.equal(waiting.selection?.selected, 3);
@@ -224,7 +245,17 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
     const bureauOnly = [invoice(5), invoice(6), invoice(7, { invoiceDate: NEXT })];
     await stack.admin.addBureauInvoices(taxNo, bureauOnly);
 
-    const started = await cli('start', '--tax-no', taxNo, '--period', PERIOD, '--source', 'bureau-download');
+    const started = await cli(
+      'start',
+      '--tax-no',
+      taxNo,
+      '--period',
+      PERIOD,
+      '--approver',
+      '王会计',
+      '--source',
+      'bureau-download',
+    );
     assert.equal(started.code, 0, started.err);
     const waiting = await waitForStage(handleOf(taxNo), 'AWAITING_APPROVAL', 90_000);
     assert.match(waiting.selection?.source ?? '', /^bureau download 进项表头归集 task [0-9a-f]{32} \(6 invoices\)$/);
@@ -250,7 +281,17 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
     writeFileSync(file, csvText(rows));
     const storedBefore = readdirSync(filesDir).length;
 
-    const refused = await cli('start', '--tax-no', taxNo, '--period', PERIOD, '--invoices-file', file);
+    const refused = await cli(
+      'start',
+      '--tax-no',
+      taxNo,
+      '--period',
+      PERIOD,
+      '--approver',
+      '王会计',
+      '--invoices-file',
+      file,
+    );
     assert.equal(refused.code, 2);
     assert.match(refused.err, /bad\.csv: 2 problems, nothing was started/);
     assert.match(refused.err, /row 2, column effectiveTaxAmount, value "13\.001": must be an amount/);
@@ -269,7 +310,17 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
     const file = join(workDir, 'big.csv');
     writeFileSync(file, csvText(pool.map(fileRow)));
 
-    const started = await cli('start', '--tax-no', taxNo, '--period', PERIOD, '--invoices-file', file);
+    const started = await cli(
+      'start',
+      '--tax-no',
+      taxNo,
+      '--period',
+      PERIOD,
+      '--approver',
+      '王会计',
+      '--invoices-file',
+      file,
+    );
     assert.equal(started.code, 0, started.err);
     const waiting = await waitForStage(handleOf(taxNo), 'AWAITING_APPROVAL', 180_000);
     assert.deepEqual([waiting.selection?.selected, waiting.selection?.taskNos.length], [2000, 4]);
@@ -292,6 +343,7 @@ describe('Candidate sources: an invoices file, the bureau download (real dev ser
     const stored = storeInvoiceRows(filesDir, checked.rows);
     writeFileSync(stored.path, '{"format":"vat-deduction/invoice-rows@1","rows":[]}\n');
     const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo,
       taxPeriod: PERIOD,
       polling: FAST_POLLING,

@@ -8,6 +8,7 @@ import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { historyLength, searchAttributes, waitForStage } from './support/workflows.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 // The sandbox clock sits inside the filing window of the test period (derived from today, see
 // test/support/calendar.ts): confirmation is open (the month has ended) and selection is open
@@ -29,6 +30,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
 
   async function start(taxNo: string, extra: Record<string, unknown> = {}) {
     const started = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo,
       taxPeriod: PERIOD,
       polling: FAST_POLLING,
@@ -155,7 +157,7 @@ describe('MonthlyDeductionWorkflow on a real Temporal dev server and the sandbox
     const again = await stack.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: `deduction-${taxNo}-${PERIOD}-again`,
-      args: [{ taxNo, taxPeriod: PERIOD, polling: FAST_POLLING }],
+      args: [{ taxNo, taxPeriod: PERIOD, polling: FAST_POLLING, approvers: TEST_APPROVERS }],
     });
     const second = await waitForStage(again, 'AWAITING_APPROVAL');
     assert.equal(second.plannedVersusBureau?.agrees, true, JSON.stringify(second.plannedVersusBureau));

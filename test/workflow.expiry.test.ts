@@ -10,6 +10,7 @@ import { workflowBundle } from '../workers/createWorker.js';
 import { deductionWorkflowId, type MonthlyDeductionResult, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/contract.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 
@@ -48,6 +49,7 @@ describe('MonthlyDeductionWorkflow on the time-skipping test server', function (
           {
             taxNo,
             taxPeriod: PERIOD,
+            approvers: TEST_APPROVERS,
             approvalDeadline: new Date(Date.now() + 20 * 86_400_000).toISOString(),
             polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
           },

@@ -8,6 +8,7 @@ import { startStack, type TestStack } from './support/stack.js';
 import { recordHistory } from './support/recordHistory.js';
 import { waitForStage } from './support/workflows.js';
 import { TEST_WINDOW, yyyymm } from './support/calendar.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 /** The month after the test period: the sandbox clock is in it, so the bureau may move there. */
@@ -36,6 +37,7 @@ describe('Idempotent bureau writes: a crash after the bureau accepted a write', 
       seed: 21,
     });
     const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo,
       taxPeriod: PERIOD,
       batchSize: 10,

@@ -7,6 +7,7 @@ import { TEST_WINDOW, yyyymm } from './support/calendar.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const NEXT_PERIOD = yyyymm(Number(PERIOD.slice(0, 4)), Number(PERIOD.slice(4)) + 1);
@@ -50,6 +51,7 @@ describe('A reply lost after the bureau applied a write (requestId de-duplicatio
     const lostBefore = (await stack.admin.faultsServed()).writesLostAfterProcessing;
     if (opts.loseBefore) await loseNextReply(opts.loseBefore);
     const { handle } = await startMonthlyDeduction(stack.client, {
+      approvers: TEST_APPROVERS,
       taxNo,
       taxPeriod: PERIOD,
       batchSize: BATCH,

@@ -18,6 +18,7 @@ import { addTaxpayer } from './support/taxpayers.js';
 import { serverTimeWorker } from './support/serverTimeWorker.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const HOUR_MS = 3600_000;
@@ -46,7 +47,14 @@ describe('A bureau outage longer than the old six-hour retry limit', function ()
         const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
           taskQueue: TASK_QUEUE,
           workflowId: deductionWorkflowId(taxNo, PERIOD),
-          args: [{ taxNo, taxPeriod: PERIOD, polling: { initialIntervalMs: 200, maximumIntervalMs: 500 } }],
+          args: [
+            {
+              taxNo,
+              taxPeriod: PERIOD,
+              approvers: TEST_APPROVERS,
+              polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
+            },
+          ],
         });
         // Seven hours of workflow time with the cloud down; the first step keeps retrying.
         await env.sleep(7 * HOUR_MS);
@@ -88,6 +96,7 @@ describe('A bureau outage longer than the old six-hour retry limit', function ()
       // The limit stands in for the six hours months were given before (the time-skipping test
       // server has no reset, which `retry` uses): 0.003 h is about eleven seconds.
       const { handle } = await startMonthlyDeduction(stack.client, {
+        approvers: TEST_APPROVERS,
         taxNo,
         taxPeriod: PERIOD,
         batchSize: 5,

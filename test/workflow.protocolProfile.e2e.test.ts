@@ -11,6 +11,7 @@ import { TEST_WINDOW } from './support/calendar.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { waitForStage } from './support/workflows.js';
+import { TEST_APPROVERS } from './support/approvers.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const FAST_POLLING = { initialIntervalMs: 200, maximumIntervalMs: 500, backoffCoefficient: 1.5 };
@@ -38,7 +39,12 @@ async function failureOf(result: Promise<unknown>): Promise<string> {
 }
 
 async function startMonth(stack: TestStack, taxNo: string) {
-  const { handle } = await startMonthlyDeduction(stack.client, { taxNo, taxPeriod: PERIOD, polling: FAST_POLLING });
+  const { handle } = await startMonthlyDeduction(stack.client, {
+    approvers: TEST_APPROVERS,
+    taxNo,
+    taxPeriod: PERIOD,
+    polling: FAST_POLLING,
+  });
   return handle;
 }
 

@@ -191,7 +191,10 @@ export const MonthlyDeductionFields = z.object({
   taxNo: TaxNo,
   /** The period the caller expects; the bureau's current period must match it. */
   taxPeriod: TaxPeriod,
-  /** Who may approve or reject; when omitted, anyone with access to Temporal may. */
+  /**
+   * Who may approve or reject (account ids or OpenID subjects / e-mails). Required: a month without
+   * one fails InvalidInput; only months started before that have none (anyone could decide them).
+   */
   approvers: z.array(Person).max(50).optional(),
   /**
    * 'unsigned' (the default, and the demo's): approve / reject signals and Updates decide.

@@ -45,6 +45,7 @@ import {
   type Decision,
   type DecisionOutcome,
   type DecisionRefusalCode,
+  type DecisionSignature,
   MonthlyDeductionInput,
   type MonthlyDeductionResult,
   type ParsedMonthlyDeductionInput,
@@ -129,6 +130,13 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   }
   const input = parsed.data;
   const { taxNo, taxPeriod } = input;
+  // Months started before approvers were required replay as they ran (anyone could decide them).
+  if (!input.approvers?.length && patched('approvers-required')) {
+    throw ApplicationFailure.nonRetryable(
+      `Invalid workflow input: approvers: ${taxNo} names no approver, so nobody could approve its statistic table`,
+      'InvalidInput',
+    );
+  }
 
   // Bureau steps retry through outages until the deduction deadline (or the month's outage limit):
   // until the bureau names it, the latest a deadline can be, the end of the following month.
@@ -208,30 +216,37 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       reason: `${kind}s statistic ${named}, but the statistic awaiting approval is ${shown}`,
     };
   }
-  /** The validator's answer to an approve / reject Update: read-only, so a refusal leaves no history. */
+  /**
+   * The validator's answer to an approve / reject Update: read-only, so a refusal leaves no history.
+   * Signature problems are not refused here but by the handler, which records them in the month:
+   * under the signed policy an attempt to decide without a valid signature is part of the audit trail.
+   */
   function updateRefusal(kind: 'approve' | 'reject', raw: unknown): Refusal | undefined {
     const parsed = (kind === 'approve' ? ApproveDecisionInput : RejectDecisionInput).safeParse(raw);
     if (!parsed.success) return { code: 'invalid-input', reason: `invalid ${kind}: ${describeZodError(parsed.error)}` };
     const { approver, statisticDigest, signature } = parsed.data;
-    if (!signature && input.decisionPolicy === 'signed') {
+    const problem = decisionProblem(approver) ?? staleTable(kind, statisticDigest);
+    if (problem) return problem;
+    if (signature && statisticDigest === undefined) {
+      return { code: 'invalid-input', reason: `invalid ${kind}: a signed decision names the statisticDigest signed` };
+    }
+    return undefined;
+  }
+  /** Why a signature (or its absence) cannot decide, before it is verified. */
+  function signatureProblem(signature: DecisionSignature | undefined): Refusal | undefined {
+    if (!signature) {
+      if (input.decisionPolicy !== 'signed') return undefined;
       return {
         code: 'unsigned',
         reason: `${taxNo} takes only signed decisions (decisionPolicy signed): decide in the inbox, or with the CLI's --signing-key`,
       };
     }
-    const problem = decisionProblem(approver) ?? staleTable(kind, statisticDigest);
-    if (problem) return problem;
-    if (signature) {
-      if (statisticDigest === undefined) {
-        return { code: 'invalid-input', reason: `invalid ${kind}: a signed decision names the statisticDigest signed` };
-      }
-      const ahead = Date.parse(signature.signedAt) - Date.now();
-      if (ahead > SIGNATURE_MAX_AHEAD_MS || -ahead > SIGNATURE_MAX_AGE_MS) {
-        return {
-          code: 'stale-signature',
-          reason: `signed at ${signature.signedAt}, not within the hour before the workflow's time ${new Date().toISOString()}: sign the decision again`,
-        };
-      }
+    const ahead = Date.parse(signature.signedAt) - Date.now();
+    if (ahead > SIGNATURE_MAX_AHEAD_MS || -ahead > SIGNATURE_MAX_AGE_MS) {
+      return {
+        code: 'stale-signature',
+        reason: `signed at ${signature.signedAt}, not within the hour before the workflow's time ${new Date().toISOString()}: sign the decision again`,
+      };
     }
     return undefined;
   }
@@ -254,10 +269,9 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     data: ApproveDecisionInput | RejectDecisionInput,
   ): Promise<DecisionOutcome> {
     const { approver, signature, statisticDigest } = data;
-    // The validator refused these already; checked again so that no path takes them unverified.
-    if (!signature && input.decisionPolicy === 'signed') {
-      throw refusedUpdate(kind, approver, { code: 'unsigned', reason: `${taxNo} takes only signed decisions` });
-    }
+    const unfit = signatureProblem(signature);
+    if (unfit) throw refusedUpdate(kind, approver, unfit);
+    // The validator refused this already; checked again so that no path takes it unverified.
     if (signature && !statisticDigest) {
       throw refusedUpdate(kind, approver, { code: 'invalid-input', reason: 'a signed decision names its digest' });
     }
