@@ -4,21 +4,21 @@ import { AccountingRulesError, type AccountingRules } from '../config/accounting
 import { loadAccountingRulesFile } from '../config/loadAccountingRules.js';
 import { AccountResultCode, AccountStatus } from '../protocol/codes.js';
 import type { AccountInvoiceLine, InvoiceAccountQueryReply, PoolInvoice } from '../protocol/interfaces.js';
+import type { BookingLine } from '../rules/accountingPages.js';
 import { analyzeRules, decide, formatRuleAnalysis } from '../rules/autoAccounting.js';
+import { ACCOUNTING_RULES_INVALID, createPoolPageBooking } from './accountingPager.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
+
+export { ACCOUNTING_RULES_INVALID };
+export type { BookingLine };
+export type { BookPageInput, BookPageResult, BookedTask } from './accountingPager.js';
 
 export interface AccountingActivityDeps {
   client: InvoiceCloudClient;
   /** The worker's rules file, used when a run carries no rules of its own. */
   rulesFile?: string;
-}
-
-export const ACCOUNTING_RULES_INVALID = 'AccountingRulesInvalid';
-
-export interface BookingLine extends AccountInvoiceLine {
-  rule: string;
 }
 
 export interface AccountingPlan {
@@ -35,8 +35,12 @@ export interface AccountingPlan {
 
 const POOL_PAGE_SIZE = 1000;
 
-/** Reads every unbooked invoice of the taxpayer's pool. */
-export async function readUnbookedPool(client: InvoiceCloudClient, taxNo: string): Promise<PoolInvoice[]> {
+/** Reads every unbooked invoice of the taxpayer's pool; `onPage` after each page (e.g. a heartbeat). */
+export async function readUnbookedPool(
+  client: InvoiceCloudClient,
+  taxNo: string,
+  onPage: (read: number) => void = () => undefined,
+): Promise<PoolInvoice[]> {
   const invoices: PoolInvoice[] = [];
   for (let pageNo = 1; ; pageNo++) {
     const page = await client.call('invoicePoolQuery', {
@@ -46,8 +50,18 @@ export async function readUnbookedPool(client: InvoiceCloudClient, taxNo: string
       pageSize: POOL_PAGE_SIZE,
     });
     invoices.push(...page.invoices);
+    onPage(invoices.length);
     if (invoices.length >= page.total || page.invoices.length === 0) return invoices;
   }
+}
+
+/** What one accounting task did: counts, and the first failures (the rule is the task's). */
+export interface AccountingTally {
+  taskNo: string;
+  total: number;
+  booked: number;
+  failed: number;
+  failures: { invoiceCode: string; invoiceNo: string; resultCode: number; resultMsg: string }[];
 }
 
 /** What the rules decide for each unbooked invoice, in a stable order (date, code, number). */
@@ -105,24 +119,73 @@ export function createAccountingActivities({ client, rulesFile }: AccountingActi
     }
   }
 
+  /** The run's rules, refused when they decide some invoices two ways. */
+  async function checkedRules(inline: AccountingRules | undefined) {
+    const { rules, source } = await resolveRules(inline);
+    const analysis = analyzeRules(rules);
+    if (analysis.overlaps.length > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `Accounting rules (${source}) decide some invoices two ways; nothing was booked.\n${formatRuleAnalysis(analysis)}`,
+        ACCOUNTING_RULES_INVALID,
+      );
+    }
+    return { rules, source, analysis };
+  }
+
   return {
-    /** Loads and checks the rules, reads the unbooked pool and decides each invoice. */
+    /** The run's rules (its own, or the worker's file), checked once for the whole run. */
+    async prepareAccounting(input: {
+      rules?: AccountingRules;
+    }): Promise<{ rules: AccountingRules; rulesSource: string; uncoveredCombinations: number }> {
+      const { rules, source, analysis } = await checkedRules(input.rules);
+      return { rules, rulesSource: source, uncoveredCombinations: analysis.uncovered };
+    },
+
+    bookPoolPage: createPoolPageBooking(client),
+
+    /**
+     * invoiceAccountQuery, counted: the task's booked and failed lines and its first failures.
+     * Throws BureauTaskPending while the task is processing (6910).
+     */
+    async awaitAccountingTally(input: {
+      taxNo: string;
+      taskNo: string;
+      keepFailures: number;
+    }): Promise<AccountingTally> {
+      const reply = await classified(`accounting result ${input.taskNo} for ${input.taxNo}`, () =>
+        client.call('invoiceAccountQuery', { taxNo: input.taxNo, taskNo: input.taskNo }),
+      );
+      const failed = reply.invoices.filter((l) => !isBooked(l.resultCode));
+      return {
+        taskNo: input.taskNo,
+        total: reply.invoices.length,
+        booked: reply.invoices.length - failed.length,
+        failed: failed.length,
+        failures: failed
+          .slice(0, Math.max(0, input.keepFailures))
+          .map(({ invoiceCode, invoiceNo, resultCode, resultMsg }) => ({
+            invoiceCode,
+            invoiceNo,
+            resultCode,
+            resultMsg,
+          })),
+      };
+    },
+
+    /**
+     * Runs started before paging (patch accounting-paged): loads and checks the rules, reads the
+     * whole unbooked pool (a heartbeat per page) and decides each invoice.
+     */
     async planAccounting(input: {
       taxNo: string;
       accountPeriod: string;
       rules?: AccountingRules;
       maxInvoices: number;
     }): Promise<AccountingPlan> {
-      const { rules, source } = await resolveRules(input.rules);
-      const analysis = analyzeRules(rules);
-      if (analysis.overlaps.length > 0) {
-        throw ApplicationFailure.nonRetryable(
-          `Accounting rules (${source}) decide some invoices two ways; nothing was booked.\n${formatRuleAnalysis(analysis)}`,
-          ACCOUNTING_RULES_INVALID,
-        );
-      }
-      const pool = await classified(`pool query for ${input.taxNo}`, () => readUnbookedPool(client, input.taxNo));
-      Context.current().heartbeat({ poolRead: pool.length });
+      const { rules, source, analysis } = await checkedRules(input.rules);
+      const pool = await classified(`pool query for ${input.taxNo}`, () =>
+        readUnbookedPool(client, input.taxNo, (read) => Context.current().heartbeat({ poolRead: read })),
+      );
       const plan = planBookings(rules, pool, input.accountPeriod, input.maxInvoices);
       Context.current().log.info('Accounting planned', {
         taxNo: input.taxNo,
@@ -134,10 +197,10 @@ export function createAccountingActivities({ client, rulesFile }: AccountingActi
     },
 
     /**
-     * invoiceAccount: books one batch. A retry after a lost reply sends the batch again (nothing
-     * documents requestId de-duplication): the bureau answers its already booked invoices 3 and
-     * books nothing twice, but the report counts them as failed. Reading the pool's accountStatus
-     * first, as the deduction writes read before they send, is still to be done (docs/assumptions.md).
+     * Runs started before paging: invoiceAccount, one batch. A retry after a lost reply sends the
+     * batch again (nothing documents requestId de-duplication): the bureau answers its already
+     * booked invoices 3 and books nothing twice, but the report counts them as failed. Paged runs
+     * read the pool before they resend (bookPoolPage, docs/assumptions.md).
      */
     async submitAccountingBatch(input: { taxNo: string; lines: AccountInvoiceLine[] }): Promise<{ taskNo: string }> {
       return classified(`accounting batch for ${input.taxNo}`, async () => {
@@ -158,7 +221,7 @@ export function createAccountingActivities({ client, rulesFile }: AccountingActi
       });
     },
 
-    /** invoiceAccountQuery. Throws BureauTaskPending while the task is processing (6910). */
+    /** Runs started before paging: invoiceAccountQuery, every line. Throws BureauTaskPending while processing (6910). */
     async awaitAccountingResult(input: { taxNo: string; taskNo: string }): Promise<InvoiceAccountQueryReply> {
       return classified(`accounting result ${input.taskNo} for ${input.taxNo}`, () =>
         client.call('invoiceAccountQuery', { taxNo: input.taxNo, taskNo: input.taskNo }),
@@ -169,5 +232,5 @@ export function createAccountingActivities({ client, rulesFile }: AccountingActi
 
 export type AccountingActivities = ReturnType<typeof createAccountingActivities>;
 
-/** A booking line that did not book (anything but 1). */
+/** Whether a booking line booked (1; anything else did not). */
 export const isBooked = (resultCode: number) => resultCode === AccountResultCode.Booked;

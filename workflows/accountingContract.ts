@@ -23,7 +23,10 @@ const Milliseconds = z.number().int().positive();
 
 export const AutoAccountingInput = z.object({
   taxNo: TaxNo,
-  /** The accounting period "runPeriod" rules book into; default: the Shanghai month the run starts in. */
+  /**
+   * The accounting period "runPeriod" rules book into; default: the Shanghai month of the schedule's
+   * nominal time for a scheduled run (also a backfill or a catch-up), else of the run's start.
+   */
   accountPeriod: TaxPeriod.optional(),
   /** The rules; default: the worker's rules file (ACCOUNTING_RULES_FILE). */
   rules: AccountingRules.optional(),
@@ -31,6 +34,8 @@ export const AutoAccountingInput = z.object({
   batchSize: z.number().int().min(1).max(MAX_INVOICES_PER_ACCOUNT_BATCH).default(200),
   /** At most this many invoices are booked per run; the rest wait for the next run. */
   maxInvoicesPerRun: z.number().int().min(1).max(20_000).default(5000),
+  /** Unbooked invoices read per pool query (the interface's maximum is 1000). */
+  poolPageSize: z.number().int().min(1).max(1000).default(1000),
   polling: z
     .object({
       initialIntervalMs: Milliseconds.default(1000),
@@ -71,6 +76,13 @@ export interface AccountingReport {
   failed: number;
   /** The first failures (at most 50). */
   failures: AccountingFailure[];
+  /**
+   * Of `booked`: invoices of a batch whose answer was lost that the pool then showed booked (read
+   * before resending; they have no task result). Absent for runs started before paging.
+   */
+  confirmedFromPool?: number;
+  /** Pool queries made (pages of up to poolPageSize); absent for runs started before paging. */
+  poolReads?: number;
   taskNos: string[];
   /** Why the run failed, when it did. */
   error?: string;

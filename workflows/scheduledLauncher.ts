@@ -7,11 +7,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  defineSearchAttributeKey,
-  SearchAttributeType,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { describeZodError } from '../protocol/interfaces.js';
 import { likelyCurrentPeriod } from '../protocol/period.js';
 import {
@@ -24,9 +20,7 @@ import {
 import { isRetryableStatus, LauncherInput, retryCommand, type LauncherResult } from './launcherContract.js';
 import type { MonthlyDeductionWorkflow } from './monthlyDeduction.js';
 import type { MonthLookupActivities } from '../activities/monthLookup.js';
-
-/** Set by the Temporal server on every scheduled run: the nominal time, also for backfills. */
-const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+import { scheduledStartTime } from './scheduledTime.js';
 
 /** A read of Temporal's own state: quick, a few attempts, and never the launcher's failure. */
 const lookup = proxyActivities<MonthLookupActivities>({
@@ -97,8 +91,7 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
       'InvoicesFileNeeded',
     );
   }
-  const info = workflowInfo();
-  const scheduled = info.typedSearchAttributes.get(ScheduledStartTime) ?? info.runStartTime;
+  const scheduled = scheduledStartTime() ?? workflowInfo().runStartTime;
   const taxPeriod = likelyCurrentPeriod(scheduled);
   const workflowId = deductionWorkflowId(taxNo, taxPeriod);
   const result = { workflowId, taxPeriod, scheduledTime: scheduled.toISOString() };
