@@ -1,3 +1,4 @@
+import { asyncLocalStorage } from '@temporalio/activity';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -31,6 +32,34 @@ interface CachedToken {
 
 /** Renew a token this long before the expiry the cloud announced. */
 const TOKEN_EXPIRY_MARGIN_MS = 60_000;
+
+/**
+ * The running activity's cancellation signal (aborted when Temporal cancels the activity, when its
+ * heartbeat times out, and on worker shutdown); none outside an activity (the CLI's doctor).
+ */
+function activityCancellation(): AbortSignal | undefined {
+  return asyncLocalStorage.getStore()?.cancellationSignal;
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the work behind `promise` goes on for others). */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
 
 /**
  * Typed client of the invoice cloud: the auth calls (1.01, 1.02) and every business interface of
@@ -71,6 +100,8 @@ export class InvoiceCloudClient {
   /**
    * Calls a business interface. `identity` names the operation (the same for every resend of one
    * write); the requestId sent is made from it in the profile's style (activities/requestIds.ts).
+   * Inside an activity, its cancellation ends the call at once, waiting for a quota slot or for
+   * the reply alike: the call throws the activity's CancelledFailure and sends nothing more.
    */
   async call<C extends InterfaceCode>(
     code: C,
@@ -171,10 +202,11 @@ export class InvoiceCloudClient {
   }
 
   private async postBusiness(code: string, envelope: BusinessRequest, token: string) {
-    const release = await this.limiter?.acquire();
+    const signal = activityCancellation();
+    const release = await this.limiter?.acquire(signal);
     let body: unknown;
     try {
-      body = await this.post(code, this.path(this.config.gatewayPath), envelope, { access_token: token });
+      body = await this.post(code, this.path(this.config.gatewayPath), envelope, { access_token: token }, signal);
     } finally {
       release?.();
     }
@@ -195,9 +227,20 @@ export class InvoiceCloudClient {
     return `${this.config.profile.pathPrefix}${documented}`;
   }
 
-  private async post(code: string, path: string, body: unknown, params?: Record<string, string>): Promise<unknown> {
+  private async post(
+    code: string,
+    path: string,
+    body: unknown,
+    params?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     try {
-      const response = await this.http.post(path, body, { params, validateStatus: () => true });
+      signal?.throwIfAborted();
+      const response = await this.http.post(path, body, {
+        params,
+        validateStatus: () => true,
+        ...(signal ? { signal } : {}),
+      });
       if (response.status >= 500 || response.status === 429) {
         throw new InvoiceCloudError('retryable', code, `HTTP_${response.status}`, `HTTP ${response.status}`);
       }
@@ -207,6 +250,8 @@ export class InvoiceCloudClient {
       return response.data;
     } catch (error) {
       if (error instanceof InvoiceCloudError) throw error;
+      // Cancelled, not a fault of the cloud: the activity's own reason, so Temporal sees a cancellation.
+      if (signal?.aborted) throw signal.reason;
       const reason = error instanceof AxiosError ? (error.code ?? error.message) : String(error);
       throw new InvoiceCloudError('retryable', code, 'NETWORK', `no reply from the invoice cloud: ${reason}`);
     }
@@ -220,13 +265,16 @@ export class InvoiceCloudClient {
     await this.token();
   }
 
-  /** A valid access token; concurrent callers share one renewal. */
+  /**
+   * A valid access token; concurrent callers share one renewal, so a cancelled caller stops
+   * waiting for it without cutting it short for the others.
+   */
   private async token(): Promise<string> {
     if (this.accessToken && this.accessToken.expiresAt - TOKEN_EXPIRY_MARGIN_MS > this.now()) {
       return this.accessToken.value;
     }
     this.tokenRequest ??= this.renewToken().finally(() => (this.tokenRequest = undefined));
-    return this.tokenRequest;
+    return unlessAborted(this.tokenRequest, activityCancellation());
   }
 
   private async renewToken(): Promise<string> {

@@ -23,33 +23,70 @@ export class RequestRateLimiter {
     }
   }
 
-  /** Waits for a slot (callers are served in order); call the returned `release` when the reply arrived. */
-  acquire(): Promise<() => void> {
-    const turn = this.queue.then(() => this.waitForSlot());
-    this.queue = turn.then(() => undefined);
-    return turn;
+  /**
+   * Waits for a slot (callers are served in order); call the returned `release` when the reply
+   * arrived. An aborted `signal` (an activity's cancellation) ends the wait at once with the
+   * signal's reason; the caller takes no slot and leaves the line to the next one.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    const turn = this.queue.then(() => this.waitForSlot(signal));
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (!signal) return turn.then((slot) => slot.release);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      turn.then(
+        (slot) => {
+          signal.removeEventListener('abort', onAbort);
+          // Aborted as the slot came free: hand it back unused.
+          if (signal.aborted) slot.unused();
+          else resolve(slot.release);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
-  private async waitForSlot(): Promise<() => void> {
+  private async waitForSlot(signal?: AbortSignal): Promise<{ release: () => void; unused: () => void }> {
     for (;;) {
+      signal?.throwIfAborted();
       const now = this.now();
       while (this.freesAt.length > 0 && this.freesAt[0]! <= now) this.freesAt.shift();
       if (this.inFlight + this.freesAt.length < this.requestsPerSecond) {
         this.inFlight++;
-        let released = false;
-        return () => {
-          if (released) return;
-          released = true;
+        let done = false;
+        const finish = (sent: boolean) => {
+          if (done) return;
+          done = true;
           this.inFlight--;
-          this.freesAt.push(this.now() + 1000);
+          if (sent) this.freesAt.push(this.now() + 1000);
           this.wakeUp?.();
         };
+        return { release: () => finish(true), unused: () => finish(false) };
       }
-      // Wait until the oldest finished slot frees, or a request in flight finishes.
-      await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
+      // Wait until the oldest finished slot frees, or a request in flight finishes, or the caller gives up.
+      await new Promise<void>((resolve, reject) => {
         const waitMs = this.freesAt.length > 0 ? this.freesAt[0]! - now : 1000;
-        setTimeout(resolve, Math.max(1, waitMs));
+        const timer = setTimeout(wake, Math.max(1, waitMs));
+        const onAbort = () => {
+          clearTimeout(timer);
+          this.wakeUp = undefined;
+          reject(signal!.reason);
+        };
+        function wake() {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }
+        this.wakeUp = wake;
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
       this.wakeUp = undefined;
     }
