@@ -1,11 +1,14 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { StatisticReadError } from '../rules/statisticObject.js';
 import { ConfigError } from './invoiceCloudConfig.js';
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
 
 /** Failure types the workflow and the retry policies know by name. */
 export const FailureType = {
-  /** The bureau task is still running (6910, or a state still on its way): retried by the poll policy. */
+  /**
+   * The bureau task is still running (6910, or a state still on its way): retried by the poll
+   * policy. Thrown as a benign failure (stillProcessing): not an error in metrics or logs.
+   */
   TaskPending: 'BureauTaskPending',
   /** Network, HTTP 5xx, quota, token: retried with backoff. */
   Transient: 'InvoiceCloudUnavailable',
@@ -23,6 +26,20 @@ export interface BureauFailureDetails {
   message: string;
 }
 
+/**
+ * "Still processing": the attempt fails so that the retry policy asks again, in Temporal's BENIGN
+ * category, so the worker logs it at DEBUG and counts no failed activity execution for it. The
+ * type stays BureauTaskPending: retry policies match on the type, so retries are as before.
+ */
+export function stillProcessing(message: string, details?: BureauFailureDetails): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type: FailureType.TaskPending,
+    category: ApplicationFailureCategory.BENIGN,
+    ...(details ? { details: [details] } : {}),
+  });
+}
+
 /** Turns an error of an invoice-cloud call into the Temporal failure that says what to do. */
 export function toActivityFailure(error: unknown, context: string): unknown {
   if (error instanceof InvoiceCloudError) {
@@ -34,7 +51,7 @@ export function toActivityFailure(error: unknown, context: string): unknown {
     const message = `${context}: ${error.message}`;
     switch (error.kind) {
       case 'pending':
-        return ApplicationFailure.create({ message, type: FailureType.TaskPending, details: [details] });
+        return stillProcessing(message, details);
       case 'retryable':
         return ApplicationFailure.create({ message, type: FailureType.Transient, details: [details] });
       case 'business':

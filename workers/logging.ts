@@ -51,11 +51,9 @@ export function installRuntimeLogging(logger: pino.Logger, opts: { prometheusBin
 }
 
 /**
- * A bureau task that is still processing makes its polling activity fail on purpose, so that
- * Temporal retries it; that is progress, not a warning.
+ * The SDK's level. A bureau task still processing fails its polling activity on purpose, as a
+ * benign failure (activities/failures.ts), which the SDK itself logs at DEBUG.
  */
 function pinoLevel(entry: LogEntry): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
-  const error = entry.meta?.error as { type?: string } | undefined;
-  if (error?.type === 'BureauTaskPending') return 'debug';
   return entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
 }

@@ -3,7 +3,7 @@
  * stay free of bookkeeping; and the activity log attributes every line carries (taxNo, period).
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -35,7 +35,7 @@ export function createWorkerMetrics(): WorkerMetrics {
     }),
     bureauErrors: new Counter({
       name: 'vat_bureau_errors_total',
-      help: 'Errors returned by the invoice cloud or the bureau, by interface and code (6910 = task still processing)',
+      help: 'Errors returned by the invoice cloud or the bureau, by interface and code (a task still processing, 6910, is a poll, not an error)',
       labelNames: ['interface', 'code'],
       registers: [registry],
     }),
@@ -82,7 +82,8 @@ export function observabilityInterceptors(metrics?: WorkerMetrics): ActivityInte
             }
             return result;
           } catch (err) {
-            if (metrics && err instanceof ApplicationFailure) {
+            // A task still processing (a benign failure) is counted as a poll above, not as an error.
+            if (metrics && err instanceof ApplicationFailure && err.category !== ApplicationFailureCategory.BENIGN) {
               const detail = err.details?.[0] as { interfaceCode?: unknown; code?: unknown } | undefined;
               if (detail && typeof detail.code === 'string') {
                 metrics.bureauErrors.inc({ interface: String(detail.interfaceCode ?? 'unknown'), code: detail.code });
