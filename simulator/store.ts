@@ -419,9 +419,10 @@ export class Store {
     );
   }
   findInvoices(taxNo: string, invoiceNo: string): StoredInvoice[] {
+    // "+": sort the few matches instead of walking the taxpayer's whole pool in primary-key order.
     return (
       this.db
-        .prepare('SELECT * FROM invoices WHERE tax_no = ? AND invoice_no = ? ORDER BY invoice_code')
+        .prepare('SELECT * FROM invoices WHERE tax_no = ? AND invoice_no = ? ORDER BY +invoice_code')
         .all(taxNo, invoiceNo) as Row[]
     ).map(toInvoice);
   }

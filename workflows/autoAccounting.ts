@@ -122,8 +122,9 @@ export async function AutoAccountingWorkflow(rawInput: AutoAccountingInputType):
 
 /**
  * A page at a time: the activity reads the next unbooked invoices after the last one decided,
- * books what the rules say and answers counts and task numbers; the page's tasks are awaited
- * (together) before the next page is read, so the pool it reads is settled.
+ * books what the rules say and answers counts and task numbers. A page's tasks are awaited
+ * (together) while the next page is booked: that page starts after the last invoice decided, so
+ * bookings still in progress cannot be read again.
  */
 async function bookPageByPage(
   input: Input,
@@ -141,6 +142,8 @@ async function bookPageByPage(
   publish();
   let limit = input.maxInvoicesPerRun;
   let cursor: Pick<BookPageResult, 'through' | 'keptOnDate'> = { keptOnDate: 0 };
+  // The tasks of the page before, awaited while this page is read and booked.
+  let earlier: Promise<void> | undefined;
   for (let pageNo = 1; ; pageNo++) {
     const page = await planner.bookPoolPage.executeWithOptions({ summary: `入账第${pageNo}页 book page ${pageNo}` }, [
       {
@@ -156,18 +159,26 @@ async function bookPageByPage(
     ]);
     limit -= countPage(report, page);
     publish();
+    const tasks = awaitTasks(page.tasks);
+    tasks.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
+    if (earlier) await earlier;
+    earlier = tasks;
+    if (page.done) break;
+    cursor = page;
+  }
+  await earlier;
+
+  async function awaitTasks(tasks: BookedTask[]): Promise<void> {
     const keepFailures = MAX_FAILURES_KEPT - report.failures.length;
     const tallies = await Promise.all(
-      page.tasks.map((task) =>
+      tasks.map((task) =>
         poll.awaitAccountingTally.executeWithOptions({ summary: `入账结果 await ${task.taskNo}` }, [
           { taxNo, taskNo: task.taskNo, keepFailures },
         ]),
       ),
     );
-    tallies.forEach((t, i) => countTask(report, page.tasks[i]!, t));
+    tallies.forEach((t, i) => countTask(report, tasks[i]!, t));
     publish();
-    if (page.done) return;
-    cursor = page;
   }
 }
 
