@@ -192,6 +192,10 @@ export class SandboxAdmin {
   webhookUrl(name: string): string {
     return `${this.http.defaults.baseURL}/webhooks/${encodeURIComponent(name)}`;
   }
+  /** Makes the webhook receiver `name` answer 503 (a chat platform down) until called with false. */
+  async setWebhookFailing(name: string, failing: boolean): Promise<void> {
+    await this.post('/admin/webhooks/failing', { name, failing });
+  }
   /** Notices the webhook receiver got, oldest first; only those posted to `name` when given. */
   webhooks(name?: string): Promise<ReceivedWebhook[]> {
     return this.get('/admin/webhooks', name === undefined ? {} : { name });

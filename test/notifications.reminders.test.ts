@@ -9,6 +9,7 @@ import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { workflowBundle } from '../workers/createWorker.js';
 import {
+  approveSignal,
   deductionWorkflowId,
   type MonthlyDeductionInput,
   type MonthlyDeductionResult,
@@ -19,6 +20,10 @@ import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { recordHistory } from './support/recordHistory.js';
 import { TEST_WINDOW } from './support/calendar.js';
 import { TEST_APPROVERS } from './support/approvers.js';
+import { addTaxpayer } from './support/taxpayers.js';
+import { waitForStage } from './support/workflows.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { withCheckCharacter } from '../protocol/taxNo.js';
 
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 
@@ -62,22 +67,23 @@ describe('approver notifications on the time-skipping test server', function () 
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   let admin: SandboxAdmin;
 
-  before(async () => {
+  // A server per test: each one moves the server's clock on by days or weeks.
+  beforeEach(async () => {
     env = await startTimeSkippingServer();
     sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
     admin = new SandboxAdmin(sandbox.url);
     await admin.seedDemo({ taxPeriod: PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 20, seed: 3 });
     await admin.setClock(SANDBOX_NOW);
   });
-  after(async () => {
+  afterEach(async () => {
     await sandbox?.close();
     await env?.teardown();
   });
 
-  /** A month on a fresh worker (a Worker runs once) whose `approvals` channel is the sandbox's receiver. */
-  async function run(taxNo: string, notifications: MonthlyDeductionInput['notifications'], approvalDeadline: Date) {
+  /** A fresh worker (a Worker runs once) whose `approvals` channel is the sandbox's receiver. */
+  async function createWorker(): Promise<Worker> {
     const invoiceCloud = invoiceCloudConfigFromEnv({ INVOICE_CLOUD_BASE_URL: sandbox.url });
-    const worker = await Worker.create({
+    return Worker.create({
       connection: env.nativeConnection,
       taskQueue: TASK_QUEUE,
       workflowBundle: await workflowBundle(),
@@ -89,23 +95,93 @@ describe('approver notifications on the time-skipping test server', function () 
         }),
       },
     });
+  }
+
+  function monthInput(
+    taxNo: string,
+    notifications: MonthlyDeductionInput['notifications'],
+    approvalDeadline: Date,
+  ): MonthlyDeductionInput {
+    return {
+      taxNo,
+      taxPeriod: PERIOD,
+      approvers: TEST_APPROVERS,
+      approvalDeadline: approvalDeadline.toISOString(),
+      notifications,
+      polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
+    };
+  }
+
+  /** A month on a fresh worker, run to its end. */
+  async function run(taxNo: string, notifications: MonthlyDeductionInput['notifications'], approvalDeadline: Date) {
+    const worker = await createWorker();
     return worker.runUntil(
       env.client.workflow.execute(WORKFLOW_TYPE, {
         taskQueue: TASK_QUEUE,
         workflowId: deductionWorkflowId(taxNo, PERIOD),
-        args: [
-          {
-            taxNo,
-            taxPeriod: PERIOD,
-            approvers: TEST_APPROVERS,
-            approvalDeadline: approvalDeadline.toISOString(),
-            notifications,
-            polling: { initialIntervalMs: 200, maximumIntervalMs: 500 },
-          } satisfies MonthlyDeductionInput,
-        ],
+        args: [monthInput(taxNo, notifications, approvalDeadline)],
       }) as Promise<MonthlyDeductionResult>,
     );
   }
+
+  it('stops a reminder that is still being retried when the decision arrives: nobody is asked after deciding', async () => {
+    const taxNo = withCheckCharacter('91440300MA5REMND1');
+    await addTaxpayer(admin, taxNo, { invoices: 6, seed: 11 });
+    const deadline = new Date((await env.currentTimeMs()) + 10 * 86_400_000);
+    const worker = await createWorker();
+    const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: TASK_QUEUE,
+      workflowId: deductionWorkflowId(taxNo, PERIOD),
+      args: [
+        {
+          ...monthInput(taxNo, { channel: 'approvals', remindHoursBeforeDeadline: [48, 2] }, deadline),
+          polling: { initialIntervalMs: 200, maximumIntervalMs: 5_000 },
+        },
+      ],
+    });
+    const noticesOf = async () =>
+      (await admin.webhooks('approvals')).filter((w) => w.body.taxNo === taxNo).map((w) => w.body.kind);
+    try {
+      const result = await worker.runUntil(async () => {
+        const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
+        for (let i = 0; i < 100 && (await noticesOf()).length === 0; i++) await sleep(100);
+        assert.deepEqual(await noticesOf(), ['approval-needed']);
+
+        // The chat platform goes down; the 48 h reminder comes due and is retried (every few minutes).
+        await admin.setWebhookFailing('approvals', true);
+        const untilReminder = deadline.getTime() - 48 * HOUR_MS - (await env.currentTimeMs());
+        await env.sleep(untilReminder + 60_000);
+        const history = await handle.fetchHistory();
+        const reminderScheduled = (history.events ?? []).filter(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyApprovers',
+        );
+        assert.equal(reminderScheduled.length, 2, 'the reminder is being sent');
+
+        // The approver decides while the reminder is still being retried. The bureau takes an hour
+        // over the confirmation, so the month runs on; meanwhile the platform is back.
+        await admin.setTaskLatency({ kind: 'confirm', distribution: { type: 'fixed', ms: HOUR_MS } });
+        await handle.signal(approveSignal, { approver: '王会计', statisticDigest: waiting.statistic!.digest });
+        await waitForStage(handle, 'CONFIRMING');
+        await admin.setWebhookFailing('approvals', false);
+        await env.sleep(10 * 60_000); // longer than the notice's retry interval (at most 5 minutes)
+        await admin.setClock(new Date(Date.parse(SANDBOX_NOW) + 2 * HOUR_MS).toISOString()); // the task is done
+        return (await handle.result()) as MonthlyDeductionResult;
+      });
+      assert.equal(result.outcome, 'COMPLETED');
+      assert.deepEqual(await noticesOf(), ['approval-needed'], 'no reminder reached anyone after the decision');
+      const history = await handle.fetchHistory();
+      const cancelled = (history.events ?? []).filter((e) => e.activityTaskCancelRequestedEventAttributes);
+      assert.equal(cancelled.length, 1, 'the reminder still being retried was cancelled');
+      const notices = (history.events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyApprovers',
+      );
+      assert.equal(notices.length, 2, 'no reminder is scheduled after the decision (the 2 h one never comes)');
+    } finally {
+      await admin.setWebhookFailing('approvals', false);
+      await admin.setTaskLatency({ kind: 'confirm', distribution: { type: 'fixed', ms: 0 } });
+      await admin.setClock(SANDBOX_NOW);
+    }
+  });
 
   it('notifies when approval is needed, reminds at 48 h and 2 h before the deadline, and reports the miss', async () => {
     const taxNo = '91440300591872133B';

@@ -420,18 +420,49 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
    */
   async function remindApprovers(notices: Notifications, deadline: Date): Promise<void> {
     const stillWaiting = () => progress.stage === Stage.AwaitingApproval && decision === undefined;
-    await notifyApprovers(notices, 'approval-needed');
+    await noticeWhileWaiting(notices, 'approval-needed');
     for (;;) {
       const [next] = plannedReminders(deadline, notices.remindHoursBeforeDeadline, new Date());
       if (!next) return;
       const interrupted = await condition(() => !stillWaiting(), next.at.getTime() - Date.now());
-      if (!interrupted) {
-        await notifyApprovers(notices, 'reminder', next.hoursBeforeDeadline);
+      // The reminder's timer and the decision can land in one workflow task: the decision wins.
+      const decidedAsDue = !interrupted && !stillWaiting() && patched('reminders-stop-at-decision');
+      if (!interrupted && !decidedAsDue) {
+        await noticeWhileWaiting(notices, 'reminder', next.hoursBeforeDeadline);
         continue;
       }
       // A decision is being checked; an approval of a table that changed is voided: wait on then.
       await condition(() => decision === undefined || progress.stage !== Stage.AwaitingApproval);
       if (progress.stage !== Stage.AwaitingApproval) return;
+    }
+  }
+  /**
+   * A notice that still asks for a decision: while it is being sent (or retried, for up to half an
+   * hour) a decision stops it, so nobody is asked to decide a month already decided.
+   */
+  async function noticeWhileWaiting(
+    notices: Notifications,
+    kind: 'approval-needed' | 'reminder',
+    hoursBeforeDeadline?: number,
+  ): Promise<void> {
+    const scope = new CancellationScope();
+    const sending = scope.run(() => notifyApprovers(notices, kind, hoursBeforeDeadline));
+    let settled = false;
+    let stoppedAtDecision = false;
+    // Only a decision stops it: a month that ends otherwise (expiry) lets the notice finish.
+    void condition(() => settled || decision !== undefined).then(() => {
+      // Months recorded before this let the notice run on; they replay as they ran.
+      if (settled || !patched('reminders-stop-at-decision')) return;
+      stoppedAtDecision = true;
+      scope.cancel();
+    });
+    try {
+      await sending;
+    } catch (error) {
+      if (!(stoppedAtDecision && isCancellation(error))) throw error;
+      log.info('A notice was stopped: the decision arrived while it was being sent', { taxNo, taxPeriod, kind });
+    } finally {
+      settled = true;
     }
   }
 

@@ -16,7 +16,7 @@ import {
   TenantEncodingBody,
 } from '../admin/schemas.js';
 import { ApprovalNotice } from '../../activities/approvalNotice.js';
-import { WebhooksQuery } from '../plugins/webhooks.js';
+import { WebhookFailingBody, WebhooksQuery } from '../plugins/webhooks.js';
 import { ExpireBureauLoginsBody, ExpireTokensBody, FaultsBody, QuotaBody, TaskLatencyBody } from '../faults/schemas.js';
 
 /**
@@ -238,5 +238,12 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     path: '/admin/webhooks',
     summary: 'Notices the webhook receiver got, oldest first (optionally one name)',
     query: WebhooksQuery,
+  },
+  {
+    method: 'post',
+    path: '/admin/webhooks/failing',
+    summary: 'Make one webhook receiver answer 503 (a chat platform down), or work again',
+    body: WebhookFailingBody,
+    example: { name: 'approvals', failing: false },
   },
 ];

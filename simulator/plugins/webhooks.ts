@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { ApprovalNotice } from '../../activities/approvalNotice.js';
 
 export const WebhooksQuery = z.object({ name: z.string().min(1).optional() }).strict();
+/** `POST /admin/webhooks/failing`: the receiver `name` answers 503 while `failing` (a chat platform down). */
+export const WebhookFailingBody = z.object({ name: z.string().min(1), failing: z.boolean() }).strict();
 
 export interface ReceivedWebhook {
   /** The `:name` of `POST /webhooks/:name`. */
@@ -14,12 +16,17 @@ export interface ReceivedWebhook {
 /**
  * A webhook receiver for tests of approver notifications: `POST /webhooks/:name` checks the body
  * against the notice schema (400 naming the field otherwise) and keeps it in memory;
- * `GET /admin/webhooks` lists what arrived, oldest first, optionally for one name.
+ * `GET /admin/webhooks` lists what arrived, oldest first, optionally for one name;
+ * `POST /admin/webhooks/failing` makes one receiver answer 503 (and keep nothing) until turned back.
  */
 export async function webhooksPlugin(app: FastifyInstance): Promise<void> {
   const received: ReceivedWebhook[] = [];
+  const failing = new Set<string>();
 
   app.post<{ Params: { name: string } }>('/webhooks/:name', async (request, reply) => {
+    if (failing.has(request.params.name)) {
+      return reply.code(503).send({ error: 'unavailable', message: `receiver ${request.params.name} is failing` });
+    }
     const parsed = ApprovalNotice.safeParse(request.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -28,6 +35,19 @@ export async function webhooksPlugin(app: FastifyInstance): Promise<void> {
     }
     received.push({ name: request.params.name, receivedAt: new Date().toISOString(), body: parsed.data });
     return { received: received.length };
+  });
+
+  app.post('/admin/webhooks/failing', async (request, reply) => {
+    const body = WebhookFailingBody.safeParse(request.body ?? {});
+    if (!body.success) {
+      const field = body.error.issues[0]!.path.join('.') || '(body)';
+      return reply
+        .code(400)
+        .send({ error: 'bad request', field, message: `${field}: ${body.error.issues[0]!.message}` });
+    }
+    if (body.data.failing) failing.add(body.data.name);
+    else failing.delete(body.data.name);
+    return { name: body.data.name, failing: body.data.failing };
   });
 
   app.get('/admin/webhooks', async (request, reply) => {
