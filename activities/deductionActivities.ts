@@ -6,7 +6,7 @@ import { readSkssq, readStatistic } from '../rules/statisticObject.js';
 import { type CategoryFigures, figuresByCategory } from '../rules/plannedVersusBureau.js';
 import type { PoolFilter } from '../rules/poolFilter.js';
 import { chunk, type SkipReason } from '../rules/selectionPolicy.js';
-import { classified, FailureType } from './failures.js';
+import { classified, FailureType, stillProcessing } from './failures.js';
 import {
   type BureauView,
   emptyTally,
@@ -21,7 +21,15 @@ import {
   tallyResultItem,
   tallyTaskResults,
 } from './selectionCandidates.js';
-import { earlierProgress, immediateOf, recordProgress, sentKey, sentKeys } from './selectionProgress.js';
+import {
+  earlierProgress,
+  immediateOf,
+  keepBeating,
+  recordProgress,
+  type SelectionHeartbeat,
+  sentKey,
+  sentKeys,
+} from './selectionProgress.js';
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { confirmPasswordFor, type InvoiceCloudConfig } from './invoiceCloudConfig.js';
@@ -108,10 +116,8 @@ export interface ConfirmationOutcome {
   confirmTime: string;
 }
 
-/** "Still processing": retried by the polling policy without growing history. */
-function pending(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: FailureType.TaskPending });
-}
+/** "Still processing": retried by the polling policy without growing history, a benign failure. */
+const pending = (message: string) => stillProcessing(message);
 
 /** One thin activity per bureau step of the seed's flow (异构对接说明 1-10). */
 export function createDeductionActivities({
@@ -133,10 +139,25 @@ export function createDeductionActivities({
    * The round's plan with the bureau's view (selectionCandidates.ts planCandidates): what earlier
    * attempts sent, and for a file or a download the bureau's flags read now. Waits (throws
    * BureauTaskPending) while the bureau is still selecting invoices for a request whose answer
-   * never arrived.
+   * never arrived. The attempt heartbeats its progress from here on (keepBeating) until the caller
+   * calls `stopBeating`.
    */
   async function readBeforeSelecting(input: SubmitSelectionInput, readResultPage: ResultPageReader) {
     const progress = earlierProgress(input.round);
+    const stopBeating = keepBeating(progress);
+    try {
+      return { ...(await readProgressAndPlan(input, readResultPage, progress)), stopBeating };
+    } catch (error) {
+      stopBeating();
+      throw error;
+    }
+  }
+
+  async function readProgressAndPlan(
+    input: SubmitSelectionInput,
+    readResultPage: ResultPageReader,
+    progress: SelectionHeartbeat,
+  ) {
     const attempt = Context.current().info.attempt;
     const view: BureauView = {
       sent: sentKeys(progress),
@@ -171,6 +192,60 @@ export function createDeductionActivities({
       uncategorisedCandidates: plan.candidates.filter((c) => !profile.statisticCategories[c.invoiceType]).length,
       ...(plan.skippedRowRanges ? { skippedRows: plan.skippedRowRanges } : {}),
     };
+  }
+
+  /** Steps 2-3 of submitSelection: the batches not sent yet, each recorded in the heartbeat once answered. */
+  async function sendSelection(
+    input: SubmitSelectionInput,
+    plan: RoundPlan,
+    view: BureauView,
+    progress: SelectionHeartbeat,
+  ): Promise<SubmitSelectionResult> {
+    const result: SubmitSelectionResult = {
+      ...planSummary(plan),
+      submitted: progress.sent.reduce((n, batch) => n + batch.keys.length, 0),
+      taskNos: progress.sent.flatMap((batch) => (batch.taskNo ? [batch.taskNo] : [])),
+      ...(progress.immediate ? { immediate: immediateOf(progress) } : {}),
+    };
+    if (input.dryRun) return result;
+    for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
+      const requestId = stableRequestId('select', String(input.round), ...batch.map((i) => i.invoiceNo));
+      throwIfAbandoned();
+      const accepted = await client.call(
+        'invoiceSelect',
+        {
+          taxNo: input.taxNo,
+          billType: '0',
+          // A number, as documented; which value selects is the profile's (docs/protocol.md), and
+          // the month checks the table.
+          authenticateFlag: Number(profile.selectFlag.select),
+          deductionPurpose: DeductionPurpose.Deduct,
+          asyncFlag: '1',
+          invoices: batch,
+        },
+        requestId,
+      );
+      result.submitted += batch.length;
+      if (accepted.taskNo !== undefined) result.taskNos.push(accepted.taskNo);
+      else {
+        // Answered at once: the per-invoice results are in the reply.
+        result.immediate ??= emptyTally('invoiceSelect');
+        for (const item of [...accepted.success, ...accepted.fail]) tallyResultItem(result.immediate, item, profile);
+      }
+      progress.sent.push({
+        ...(accepted.taskNo !== undefined ? { taskNo: accepted.taskNo } : {}),
+        keys: batch.map((line) => sentKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
+      });
+      if (result.immediate) progress.immediate = result.immediate;
+      recordProgress(progress);
+    }
+    Context.current().log.info('Selection submitted', {
+      taxNo: input.taxNo,
+      taxPeriod: input.taxPeriod,
+      candidates: result.candidates,
+      batches: result.taskNos.length,
+    });
+    return result;
   }
 
   return {
@@ -213,55 +288,14 @@ export function createDeductionActivities({
     async submitSelection(input: SubmitSelectionInput): Promise<SubmitSelectionResult> {
       const context = `selection for ${input.taxNo} ${input.taxPeriod}`;
       return classified(context, async () => {
-        const { plan, view, progress } = await readBeforeSelecting(input, (taskNo, pageNo, pageSize) =>
+        const { plan, view, progress, stopBeating } = await readBeforeSelecting(input, (taskNo, pageNo, pageSize) =>
           client.call('invoiceSelectQuery', { taxNo: input.taxNo, taskNo, pageNo, pageSize }),
         );
-        const result: SubmitSelectionResult = {
-          ...planSummary(plan),
-          submitted: progress.sent.reduce((n, batch) => n + batch.keys.length, 0),
-          taskNos: progress.sent.flatMap((batch) => (batch.taskNo ? [batch.taskNo] : [])),
-          ...(progress.immediate ? { immediate: immediateOf(progress) } : {}),
-        };
-        if (input.dryRun) return result;
-        for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
-          const requestId = stableRequestId('select', String(input.round), ...batch.map((i) => i.invoiceNo));
-          throwIfAbandoned();
-          const accepted = await client.call(
-            'invoiceSelect',
-            {
-              taxNo: input.taxNo,
-              billType: '0',
-              // A number, as documented; which value selects is the profile's (docs/protocol.md), and
-              // the month checks the table.
-              authenticateFlag: Number(profile.selectFlag.select),
-              deductionPurpose: DeductionPurpose.Deduct,
-              asyncFlag: '1',
-              invoices: batch,
-            },
-            requestId,
-          );
-          result.submitted += batch.length;
-          if (accepted.taskNo !== undefined) result.taskNos.push(accepted.taskNo);
-          else {
-            // Answered at once: the per-invoice results are in the reply.
-            result.immediate ??= emptyTally('invoiceSelect');
-            for (const item of [...accepted.success, ...accepted.fail])
-              tallyResultItem(result.immediate, item, profile);
-          }
-          progress.sent.push({
-            ...(accepted.taskNo !== undefined ? { taskNo: accepted.taskNo } : {}),
-            keys: batch.map((line) => sentKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
-          });
-          if (result.immediate) progress.immediate = result.immediate;
-          recordProgress(progress);
+        try {
+          return await sendSelection(input, plan, view, progress);
+        } finally {
+          stopBeating();
         }
-        Context.current().log.info('Selection submitted', {
-          taxNo: input.taxNo,
-          taxPeriod: input.taxPeriod,
-          candidates: result.candidates,
-          batches: result.taskNos.length,
-        });
-        return result;
       });
     },
 
@@ -313,10 +347,7 @@ export function createDeductionActivities({
     async awaitStatisticSettled(input: { taxNo: string }): Promise<StatisticQueryReply> {
       const statistic = await classified(`statisticQuery for ${input.taxNo}`, () => readCurrentStatistic(input.taxNo));
       if (statistic.statisticStatus === StatisticStatus.Generating) {
-        throw ApplicationFailure.create({
-          message: `statistic of ${input.taxNo} is still being generated`,
-          type: FailureType.TaskPending,
-        });
+        throw pending(`statistic of ${input.taxNo} is still being generated`);
       }
       return statistic;
     },

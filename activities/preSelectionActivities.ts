@@ -36,11 +36,60 @@ export interface PreSelectionDeps {
   readBeforeSelecting: (
     input: SubmitSelectionInput,
     readResultPage: ResultPageReader,
-  ) => Promise<{ plan: RoundPlan; view: BureauView; progress: SelectionHeartbeat }>;
+  ) => Promise<{ plan: RoundPlan; view: BureauView; progress: SelectionHeartbeat; stopBeating: () => void }>;
   planSummary: (plan: RoundPlan) => Omit<SubmitSelectionResult, 'submitted' | 'taskNos'>;
 }
 
 export function createPreSelectionActivities({ client, profile, readBeforeSelecting, planSummary }: PreSelectionDeps) {
+  /** The batches not sent yet, pre-selected and confirmed one by one, each recorded once answered. */
+  async function sendPreSelection(
+    input: SubmitSelectionInput,
+    plan: RoundPlan,
+    view: BureauView,
+    progress: SelectionHeartbeat,
+  ): Promise<SubmitPreSelectionResult> {
+    const result: SubmitPreSelectionResult = {
+      ...planSummary(plan),
+      submitted: progress.sent.reduce((n, batch) => n + batch.keys.length, 0),
+      taskNos: progress.sent.flatMap((batch) => (batch.taskNo ? [batch.taskNo] : [])),
+      immediate: immediateOf(progress) ?? emptyTally('preSelect'),
+    };
+    if (input.dryRun) return result;
+    for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
+      const ids = batch.map((i) => i.invoiceNo);
+      throwIfAbandoned();
+      const pre = await client.call(
+        'preSelect',
+        { taxNo: input.taxNo, deductionPurpose: DeductionPurpose.Deduct, invoices: batch },
+        stableRequestId('preselect', String(input.round), ...ids),
+      );
+      // A pre-selected invoice's result comes with the confirmation; one already selected, or
+      // refused, is answered here.
+      for (const item of [...pre.success, ...pre.fail]) {
+        const preSelectedOnly = item.selectResult === '1' && !/已勾选|已经勾选/.test(item.description);
+        if (!preSelectedOnly) tallyResultItem(result.immediate, item, profile);
+      }
+      result.submitted += batch.length;
+      let taskNo: string | undefined;
+      if (pre.pendingCount > 0) {
+        const confirmed = await client.call(
+          'preSelectConfirm',
+          { taxNo: input.taxNo, asyncFlag: '1' },
+          stableRequestId('preselect-confirm', String(input.round), ...ids),
+        );
+        taskNo = confirmed.taskNo;
+        result.taskNos.push(taskNo);
+      }
+      progress.sent.push({
+        ...(taskNo ? { taskNo } : {}),
+        keys: batch.map((line) => sentKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
+      });
+      progress.immediate = result.immediate;
+      recordProgress(progress);
+    }
+    return result;
+  }
+
   return {
     /**
      * Pre-selects the candidates batch by batch and confirms each batch. Reads before it sends,
@@ -49,49 +98,14 @@ export function createPreSelectionActivities({ client, profile, readBeforeSelect
      */
     async submitPreSelection(input: SubmitSelectionInput): Promise<SubmitPreSelectionResult> {
       return classified(`pre-selection for ${input.taxNo} ${input.taxPeriod}`, async () => {
-        const { plan, view, progress } = await readBeforeSelecting(input, (taskNo, pageNo, pageSize) =>
+        const { plan, view, progress, stopBeating } = await readBeforeSelecting(input, (taskNo, pageNo, pageSize) =>
           client.call('preSelectConfirmQuery', { taxNo: input.taxNo, taskNo, pageNo, pageSize }),
         );
-        const result: SubmitPreSelectionResult = {
-          ...planSummary(plan),
-          submitted: progress.sent.reduce((n, batch) => n + batch.keys.length, 0),
-          taskNos: progress.sent.flatMap((batch) => (batch.taskNo ? [batch.taskNo] : [])),
-          immediate: immediateOf(progress) ?? emptyTally('preSelect'),
-        };
-        if (input.dryRun) return result;
-        for (const batch of chunk(notYetSent(plan, view), input.batchSize)) {
-          const ids = batch.map((i) => i.invoiceNo);
-          throwIfAbandoned();
-          const pre = await client.call(
-            'preSelect',
-            { taxNo: input.taxNo, deductionPurpose: DeductionPurpose.Deduct, invoices: batch },
-            stableRequestId('preselect', String(input.round), ...ids),
-          );
-          // A pre-selected invoice's result comes with the confirmation; one already selected, or
-          // refused, is answered here.
-          for (const item of [...pre.success, ...pre.fail]) {
-            const preSelectedOnly = item.selectResult === '1' && !/已勾选|已经勾选/.test(item.description);
-            if (!preSelectedOnly) tallyResultItem(result.immediate, item, profile);
-          }
-          result.submitted += batch.length;
-          let taskNo: string | undefined;
-          if (pre.pendingCount > 0) {
-            const confirmed = await client.call(
-              'preSelectConfirm',
-              { taxNo: input.taxNo, asyncFlag: '1' },
-              stableRequestId('preselect-confirm', String(input.round), ...ids),
-            );
-            taskNo = confirmed.taskNo;
-            result.taskNos.push(taskNo);
-          }
-          progress.sent.push({
-            ...(taskNo ? { taskNo } : {}),
-            keys: batch.map((line) => sentKey(line.invoiceCode, line.invoiceNo || line.etaxInvoiceNo)),
-          });
-          progress.immediate = result.immediate;
-          recordProgress(progress);
+        try {
+          return await sendPreSelection(input, plan, view, progress);
+        } finally {
+          stopBeating();
         }
-        return result;
       });
     },
 

@@ -59,6 +59,22 @@ export function recordProgress(progress: SelectionHeartbeat): void {
   Context.current().heartbeat(progress);
 }
 
+/** How often a selection attempt heartbeats while it runs, whatever it is doing. */
+export const SELECTION_BEAT_MS = 1000;
+
+/**
+ * Heartbeats `progress` (the same object, as it grows) every `everyMs` until the returned stop is
+ * called, also while the attempt waits for a quota slot or a slow reply. Temporal delivers a
+ * cancellation only in the answer to a heartbeat, and the worker sends at most one per
+ * maxHeartbeatThrottleInterval (workers/createWorker.ts): together they bound how long a
+ * cancelled selection can go on sending.
+ */
+export function keepBeating(progress: SelectionHeartbeat, everyMs: number = SELECTION_BEAT_MS): () => void {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(progress), everyMs);
+  return () => clearInterval(timer);
+}
+
 /** The immediate answers of earlier attempts, to add this attempt's to (a SelectionTaskResult). */
 export function immediateOf(progress: SelectionHeartbeat): z.infer<typeof ImmediateTally> | undefined {
   return progress.immediate ? { ...progress.immediate, failures: [...progress.immediate.failures] } : undefined;

@@ -103,9 +103,60 @@ export interface DeductionWorkerOptions {
    * worker's own connection and namespace, with the worker's data converter.
    */
   temporalClient?: Client;
+  /** Worker shutdown; default: WORKER_SHUTDOWN_GRACE_SECONDS / WORKER_SHUTDOWN_FORCE_SECONDS or SHUTDOWN_DEFAULTS. */
+  shutdown?: ShutdownTimes;
 }
 
 const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
+
+/**
+ * How a worker stops (SIGTERM, SIGINT): it takes no new task at once; activities running get
+ * `graceMs` to finish, then their cancellation signal aborts every bureau call and quota wait still
+ * going (a selection keeps its heartbeat details, and its next attempt on another worker resumes
+ * from them); past `forceMs` the worker gives up draining and the process exits. Both stay below the
+ * container's stop timeout (docker-compose.yml `stop_grace_period`, 30 s), after which the
+ * container is killed. The grace is the invoice cloud's call timeout (INVOICE_CLOUD_TIMEOUT_MS,
+ * default 15 s): a call sent before the stop gets its answer, so a write rarely stays in doubt.
+ */
+export interface ShutdownTimes {
+  graceMs: number;
+  forceMs: number;
+}
+export const SHUTDOWN_DEFAULTS: ShutdownTimes = { graceMs: 15_000, forceMs: 25_000 };
+
+/**
+ * The longest a heartbeat waits to be sent after the last one (the SDK's throttle). Temporal
+ * delivers an activity's cancellation in the answer to a heartbeat, so this bounds how long a
+ * cancelled selection, which heartbeats every second (activities/selectionProgress.ts), goes on.
+ */
+export const MAX_HEARTBEAT_THROTTLE_MS = 2000;
+
+function secondsFromEnv(name: string, fallbackMs: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallbackMs;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new Error(`${name}=${raw}: must be a number of seconds (0 or more)`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** The shutdown times from WORKER_SHUTDOWN_GRACE_SECONDS and WORKER_SHUTDOWN_FORCE_SECONDS, or the defaults. */
+export function shutdownTimesFromEnv(): ShutdownTimes {
+  return checkedShutdownTimes({
+    graceMs: secondsFromEnv('WORKER_SHUTDOWN_GRACE_SECONDS', SHUTDOWN_DEFAULTS.graceMs),
+    forceMs: secondsFromEnv('WORKER_SHUTDOWN_FORCE_SECONDS', SHUTDOWN_DEFAULTS.forceMs),
+  });
+}
+
+function checkedShutdownTimes(times: ShutdownTimes): ShutdownTimes {
+  if (times.forceMs <= times.graceMs) {
+    throw new Error(
+      `worker shutdown: the force time (${times.forceMs / 1000} s, WORKER_SHUTDOWN_FORCE_SECONDS) must be longer than the grace time (${times.graceMs / 1000} s, WORKER_SHUTDOWN_GRACE_SECONDS)`,
+    );
+  }
+  return times;
+}
 
 function maxCachedWorkflowsFromEnv(): number {
   const raw = process.env.WORKER_MAX_CACHED_WORKFLOWS;
@@ -137,6 +188,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     options.client ??
     new InvoiceCloudClient(options.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
+  const shutdown = options.shutdown ? checkedShutdownTimes(options.shutdown) : shutdownTimesFromEnv();
 
   const temporalClient =
     options.temporalClient ??
@@ -155,6 +207,9 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
       ? { codePath: prebuiltBundle(options.workflowBundlePath, Boolean(dataConverter.failureConverterPath)) }
       : await workflowBundle(dataConverter.failureConverterPath),
     maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
+    shutdownGraceTime: shutdown.graceMs,
+    shutdownForceTime: shutdown.forceMs,
+    maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE_MS,
     activities: {
       ...createDeductionActivities({ client, config: options.invoiceCloud }),
       ...createNotificationActivities(options.notifications ?? notificationConfigFromEnv()),

@@ -1,4 +1,4 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { GracefulShutdownPeriodExpiredError, NativeConnection, type Worker } from '@temporalio/worker';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { nativeConnectionOptions, temporalSettingsFromEnv } from '../client/temporalConnection.js';
 import { createDeductionWorker } from './createWorker.js';
@@ -50,11 +50,17 @@ try {
     'Worker started on task queue invoice-deduction',
   );
   if (http) logger.info({ port: metricsPort, workflowBundlePath }, 'Health and metrics at /health and /metrics');
-  await worker.run(); // Returns after SIGINT/SIGTERM, once in-flight tasks are done.
+  // Returns after SIGINT/SIGTERM once in-flight tasks are done or cancelled (createWorker.ts, ShutdownTimes).
+  await worker.run();
   await http?.close();
   await connection.close();
   logger.info('Worker stopped');
 } catch (error) {
+  if (error instanceof GracefulShutdownPeriodExpiredError) {
+    // Tasks still running are abandoned: Temporal hands them to another worker after their timeouts.
+    logger.warn('Worker stopped without finishing its tasks within the shutdown force time');
+    process.exit(1);
+  }
   logger.error({ err: error }, 'Worker failed');
   process.exitCode = 1;
 }
