@@ -35,7 +35,11 @@ export function bureauCallOptions(budgetMs: number, extraFinalTypes: string[] = 
   };
 }
 
-/** Long activities (reading a large pool, submitting its batches): heartbeats so a dead worker is noticed soon. */
+/**
+ * Long activities (reading a large pool, submitting its batches): they heartbeat so a dead worker
+ * is noticed soon, and so a cancellation reaches them (it comes in a heartbeat's answer; a
+ * selection heartbeats every second, activities/selectionProgress.ts).
+ */
 export function heartbeatingOptions(budgetMs: number, extraFinalTypes: string[] = []): ActivityOptions {
   return {
     startToCloseTimeout: '30 minutes',
@@ -60,7 +64,9 @@ export interface PollingSchedule {
 
 /**
  * Awaiting a bureau task: the activity throws BureauTaskPending until the task is done and
- * Temporal retries it on this schedule. Only the final attempt is recorded in history.
+ * Temporal retries it on this schedule. Only the final attempt is recorded in history, and the
+ * failures are benign (activities/failures.ts stillProcessing): no failed-execution metric, no
+ * warning. The retry matches on the type, which is unchanged.
  */
 export function pollingOptions(
   polling: PollingSchedule,
