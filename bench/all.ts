@@ -3,6 +3,7 @@
  * Sizes are chosen to finish in about half an hour on a 2-core machine; each benchmark runs alone,
  * at full size, with its own command (BENCHMARKS.md).
  */
+import { accountingScaleFigures, measureAccountingScale } from './accountingScale.js';
 import { formatFigures, numericArgs, type Figure } from './figures.js';
 import { runHistorySize } from './historySize.js';
 import { inboxListFigures, measureInboxList } from './inboxList.js';
@@ -20,6 +21,7 @@ const a = numericArgs({
   scalingMonths: 40,
   parkedHeapMiB: 300,
   inboxMonths: 2000,
+  accountingInvoices: 21_000,
 });
 const sections: [string, () => Promise<Figure[]>][] = [
   ['Polling schedules on paper (time to notice, analytically)', () => Promise.resolve(pollingScheduleFigures())],
@@ -42,6 +44,13 @@ const sections: [string, () => Promise<Figure[]>][] = [
     async () => {
       const o = { months: a.inboxMonths, requests: 30, intervalMs: 500 };
       return inboxListFigures(o, await measureInboxList(o));
+    },
+  ],
+  [
+    'Auto-accounting at scale (20,000 invoices in one run)',
+    async () => {
+      const o = { invoices: a.accountingInvoices, maxPerRun: 20_000, batchSize: 200 };
+      return accountingScaleFigures(o, await measureAccountingScale(o));
     },
   ],
 ];

@@ -41,7 +41,7 @@ describe('auto-accounting of 20,000 pool invoices in one run', function () {
     sample = await runAccountingAtScale(stack, { invoices: POOL, maxPerRun: MAX_PER_RUN, batchSize: 200, taxNo });
     const figures = accountingScaleFigures(
       { invoices: POOL, maxPerRun: MAX_PER_RUN, batchSize: 200 },
-      { ...sample, workerStartMiB: 0, workerPeakMiB: 0, calls: {} },
+      { ...sample, warmUpPeakMiB: 0, workerPeakMiB: 0, calls: {} },
     );
     console.log(formatFigures('Auto-accounting of 20,000 invoices (test)', figures.slice(0, 6)));
   });

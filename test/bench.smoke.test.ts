@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { accountingScaleFigures, measureAccountingScale } from '../bench/accountingScale.js';
 import { formatFigures } from '../bench/figures.js';
 import { historyFigures, measureHistory } from '../bench/historySize.js';
 import { inboxListFigures, measureInboxList } from '../bench/inboxList.js';
@@ -57,5 +58,16 @@ describe('benchmarks (smoke, smallest sizes)', function () {
     assert.ok(r.parked >= 1, `some months park (a month with only ineligible invoices completes), got ${r.parked}`);
     assert.ok(r.rssMiB > 10);
     assert.match(formatFigures('parked', parkedFigures(r)), /resident memory/);
+  });
+
+  it('auto-accounting at scale: books a small pool, reads its history and the worker from /proc', async () => {
+    const o = { invoices: 300, maxPerRun: 250, batchSize: 50 };
+    const r = await measureAccountingScale(o);
+    assert.equal(r.report.status, 'COMPLETED');
+    assert.equal(r.report.booked, 250);
+    assert.ok(r.events > 10 && r.historyBytes > 0 && r.largestPayloadBytes > 0);
+    assert.ok(r.workerPeakMiB > 10);
+    assert.ok((r.calls.invoiceAccount ?? 0) >= 5, 'batches of 50');
+    assert.match(formatFigures('accounting', accountingScaleFigures(o, r)), /Largest payload in history/);
   });
 });
