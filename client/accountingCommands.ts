@@ -244,8 +244,11 @@ export function formatReport(r: AccountingReport): string {
     `No rule covers: ${r.noRule}`,
     `Failed: ${r.failed}`,
   ];
+  if (r.confirmedFromPool)
+    lines.push(`Of the booked, seen booked in the pool after a lost reply: ${r.confirmedFromPool}`);
   if (r.conflicts) lines.push(`Rules disagree: ${r.conflicts}`);
   if (r.deferred) lines.push(`Deferred to the next run: ${r.deferred}`);
+  if (r.poolReads !== undefined) lines.push(`Pool pages read: ${r.poolReads}`);
   for (const f of r.failures) lines.push(`  ${f.invoiceNo} (${f.rule}): ${f.resultCode} ${f.resultMsg}`);
   if (r.error) lines.push(`Error: ${r.error}`);
   return `${lines.join('\n')}\n`;
