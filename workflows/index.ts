@@ -1,3 +1,8 @@
-export { MonthlyDeductionWorkflow } from './monthlyDeduction.js';
-export { ScheduledDeductionLauncher } from './scheduledLauncher.js';
-export { AutoAccountingWorkflow } from './autoAccounting.js';
+import { AutoAccountingWorkflow } from './autoAccounting.js';
+import { MonthlyDeductionWorkflow } from './monthlyDeduction.js';
+import { ScheduledDeductionLauncher } from './scheduledLauncher.js';
+import { declareVersioningBehaviors } from './versioning.js';
+
+export { MonthlyDeductionWorkflow, ScheduledDeductionLauncher, AutoAccountingWorkflow };
+
+declareVersioningBehaviors({ MonthlyDeductionWorkflow, ScheduledDeductionLauncher, AutoAccountingWorkflow });
