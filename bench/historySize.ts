@@ -7,8 +7,7 @@ import { startMonthlyDeduction } from '../client/deductions.js';
 import { deductionWorkflowId } from '../workflows/contract.js';
 import { atMost, formatFigures, info, numericArgs, type Figure } from './figures.js';
 import { historyEvents, payloadBytes } from './history.js';
-import { autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
-import { TEST_APPROVERS } from '../test/support/approvers.js';
+import { APPROVER, autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
 
 export interface HistorySample {
   invoices: number;
@@ -42,7 +41,7 @@ export async function measureHistory(invoiceCounts: number[], waitsMs: number[])
       for (const p of plan) await seedTaxpayers(admin, [p.taxNo], p.invoices);
       for (const p of plan) {
         await startMonthlyDeduction(client, {
-          approvers: TEST_APPROVERS,
+          approvers: [APPROVER],
           taxNo: p.taxNo,
           taxPeriod: PERIOD,
           batchSize: p.batchSize,

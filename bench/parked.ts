@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startMonthlyDeduction } from '../client/deductions.js';
 import { atMost, formatFigures, info, numericArgs, sleep, type Figure } from './figures.js';
-import { benchTaxNos, PERIOD, seedTaxpayers, startBenchStack } from './stack.js';
-import { TEST_APPROVERS } from '../test/support/approvers.js';
+import { APPROVER, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack } from './stack.js';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -56,9 +55,7 @@ export async function measureParked(workflows: number, quietSeconds: number, hea
       await Promise.all(
         taxNos
           .slice(i, i + 50)
-          .map((taxNo) =>
-            startMonthlyDeduction(client, { approvers: TEST_APPROVERS, taxNo, taxPeriod: PERIOD, polling }),
-          ),
+          .map((taxNo) => startMonthlyDeduction(client, { approvers: [APPROVER], taxNo, taxPeriod: PERIOD, polling })),
       );
     }
     // A month whose few invoices are all ineligible completes with nothing to deduct: not parked.

@@ -7,8 +7,7 @@ import { startMonthlyDeduction } from '../client/deductions.js';
 import { deductionWorkflowId, pollingForExpectedTaskMs } from '../workflows/contract.js';
 import { runBaselineMonths } from './baseline.js';
 import { atLeast, atMost, formatFigures, info, numericArgs, type Figure } from './figures.js';
-import { autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
-import { TEST_APPROVERS } from '../test/support/approvers.js';
+import { APPROVER, autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
 
 export interface ThroughputOptions {
   months: number;
@@ -48,7 +47,7 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
     const approver = autoApprover(client);
     for (const taxNo of taxNos) {
       await startMonthlyDeduction(client, {
-        approvers: TEST_APPROVERS,
+        approvers: [APPROVER],
         taxNo,
         taxPeriod: PERIOD,
         polling,

@@ -12,8 +12,7 @@ import {
 } from '../workflows/contract.js';
 import { atMost, formatFigures, info, numericArgs, type Figure } from './figures.js';
 import { completedActivities, historyEvents } from './history.js';
-import { autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
-import { TEST_APPROVERS } from '../test/support/approvers.js';
+import { APPROVER, autoApprover, benchTaxNos, PERIOD, seedTaxpayers, startBenchStack, waitForClosed } from './stack.js';
 
 export interface NoticeCase {
   /** Bureau task latency the targets are stated for. */
@@ -76,7 +75,7 @@ export async function measureNotice(c: NoticeCase, taxpayersPerPolicy = 2): Prom
     const approver = autoApprover(client);
     for (const { policy, taxNo } of plan) {
       await startMonthlyDeduction(client, {
-        approvers: TEST_APPROVERS,
+        approvers: [APPROVER],
         taxNo,
         taxPeriod: PERIOD,
         polling: policies[policy],

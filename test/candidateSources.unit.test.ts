@@ -164,7 +164,7 @@ describe('candidate sources: the CLI, the workflow input and the registry', () =
   }
 
   it('refuses an unknown --source and an --invoices-file that does not go with it, before connecting', async () => {
-    const base = ['start', '--tax-no', '91440300591872133B', '--period', PERIOD];
+    const base = ['start', '--tax-no', '91440300591872133B', '--period', PERIOD, '--approver', 'wang'];
     const unknown = await cli(...base, '--source', 'pool');
     assert.deepEqual([unknown.code, unknown.connects], [2, 0]);
     assert.match(

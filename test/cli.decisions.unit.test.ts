@@ -257,11 +257,15 @@ describe('CLI approve / reject: the digest shown, the outcome, the exit codes', 
       },
       connection: { close: async () => undefined },
     } as unknown as Client;
-    const run = await cli(['start', '--tax-no', TAX_NO, '--period', PERIOD, '--decision-policy', 'signed'], client);
+    const run = await cli(
+      ['start', '--tax-no', TAX_NO, '--period', PERIOD, '--approver', 'wang', '--decision-policy', 'signed'],
+      client,
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.equal((started[0] as { decisionPolicy: string }).decisionPolicy, 'signed');
+    assert.deepEqual((started[0] as { approvers: string[] }).approvers, ['wang']);
     const bad = await cli(
-      ['start', '--tax-no', TAX_NO, '--period', PERIOD, '--decision-policy', 'sometimes'],
+      ['start', '--tax-no', TAX_NO, '--period', PERIOD, '--approver', 'wang', '--decision-policy', 'sometimes'],
       undefined,
     );
     assert.equal(bad.code, 2);

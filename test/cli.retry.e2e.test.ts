@@ -19,7 +19,7 @@ const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const WORKER_PASSWORD = '1234567';
 const TAX_NO = withCheckCharacter('91440300MA5RTRY01');
 const NAME = '重试测试有限公司';
-const APPROVER = '李会计';
+const APPROVER = '王会计';
 const WORKFLOW_ID = deductionWorkflowId(TAX_NO, PERIOD);
 const EventType = proto.temporal.api.enums.v1.EventType;
 

@@ -247,15 +247,25 @@ describe('Approvals: who may approve, and what they approve', function () {
     const unsigned = await cli(...base);
     assert.equal(unsigned.code, 5);
     assert.match(unsigned.stderr, /takes only signed decisions/);
-    assert.equal(await historyLength(stack.client, workflowId), events, 'unsigned Updates leave no history');
+    assert.ok((await historyLength(stack.client, workflowId)) > events, 'unsigned Updates are in the history');
+    const afterUnsigned = (await handle.query(progressQuery)).refusedSignals ?? [];
+    assert.deepEqual(
+      afterUnsigned.map((r) => [r.via ?? 'signal', r.approver]),
+      [
+        ['signal', '王会计'],
+        ['update', '王会计'],
+        ['update', '王会计'],
+      ],
+      'the signal and both unsigned Updates (temporal CLI, our CLI) are recorded as refused',
+    );
 
     // A key the workers do not know under that id: accepted for checking, refused and recorded.
     const forged = await cli(...base, '--signing-key', strangerKeyFile, '--key-id', 'inbox-1');
     assert.equal(forged.code, 5, forged.stderr);
     assert.match(forged.stderr, /refused 已拒绝: signature refused: the signature does not match the decision/);
     const recorded = (await handle.query(progressQuery)).refusedSignals ?? [];
-    assert.equal(recorded.length, 2);
-    assert.equal(recorded[1]?.via, 'update');
+    assert.equal(recorded.length, 4);
+    assert.equal(recorded[3]?.via, 'update');
 
     const signed = await cli(...base, '--signing-key', inboxKeyFile, '--key-id', 'inbox-1', '--json');
     assert.equal(signed.code, 0, signed.stderr);
