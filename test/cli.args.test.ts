@@ -97,58 +97,35 @@ describe('CLI argument validation (before any Temporal connection)', () => {
       return file;
     }
 
+    /** `start` of a good taxpayer-month with these further arguments. */
+    const start = (...more: string[]) => cli('start', '--tax-no', goodTaxNo, '--period', '202610', ...more);
+
     it('refuses `start` without --approver and without a registry, naming both ways to name one', async () => {
       const missing = join(dir, 'no-such-registry.json');
-      const run = await cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--registry', missing);
+      const run = await start('--registry', missing);
       assertBadInput(run, `${goodTaxNo} has no approver`, `no registry at ${missing}`, '--approver <account id>');
     });
 
     it('refuses `start` when the registry has no entry for the taxpayer', async () => {
       const other = '91440300MA5G9GK78Y';
-      const run = await cli(
-        'start',
-        '--tax-no',
-        goodTaxNo,
-        '--period',
-        '202610',
-        '--registry',
-        registryWith(other, ['wang']),
-      );
+      const run = await start('--registry', registryWith(other, ['wang']));
       assertBadInput(run, `${goodTaxNo} has no approver`, 'the registry has no entry for it');
     });
 
     it('refuses an empty --approver', async () => {
-      const run = await cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--approver', ' ');
+      const run = await start('--approver', ' ');
       assertBadInput(run, '--approver: must not be empty');
     });
 
     it("takes the registry entry's approvers: it goes on to connect to Temporal", async () => {
-      const run = await cli(
-        'start',
-        '--tax-no',
-        goodTaxNo,
-        '--period',
-        '202610',
-        '--registry',
-        registryWith(goodTaxNo, ['wang']),
-      );
+      const run = await start('--registry', registryWith(goodTaxNo, ['wang']));
       assert.equal(run.connects, 1, `a connection is attempted: ${run.stderr}`);
       assert.equal(run.code, 3, `nobody listens: exit 3, got ${run.code}; ${run.stderr}`);
     });
 
     it('takes --approver without a registry: it goes on to connect to Temporal', async () => {
       const missing = join(dir, 'no-such-registry.json');
-      const run = await cli(
-        'start',
-        '--tax-no',
-        goodTaxNo,
-        '--period',
-        '202610',
-        '--registry',
-        missing,
-        '--approver',
-        'wang',
-      );
+      const run = await start('--registry', missing, '--approver', 'wang');
       assert.equal(run.connects, 1, `a connection is attempted: ${run.stderr}`);
     });
   });
