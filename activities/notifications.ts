@@ -89,7 +89,10 @@ export function createNotificationActivities(config: NotificationConfig, http: A
         ...(config.inboxUrl ? { inboxUrl: config.inboxUrl } : {}),
       };
       const notice: ApprovalNotice = { ...base, text: noticeText(base), sentAt: new Date().toISOString() };
-      const reply = await http.post(url, notice, { timeout: 15_000, validateStatus: () => true }).catch((err) => {
+      // A worker shutting down (or a cancellation the workflow sends) stops the post.
+      const options = { timeout: 15_000, validateStatus: () => true, signal: context.cancellationSignal };
+      const reply = await http.post(url, notice, options).catch((err) => {
+        if (context.cancellationSignal.aborted) throw err;
         // The error text of a failed connection can name the URL: report the channel only.
         throw ApplicationFailure.retryable(
           `Webhook channel "${channel}" unreachable: ${(err as { code?: string }).code ?? 'network error'}`,
