@@ -30,8 +30,13 @@ export interface InvoiceCloudConfig {
   /** Record every call, redacted, as a capture file here (INVOICE_CLOUD_CAPTURE_DIR). */
   captureDir?: string;
   timeoutMs: number;
-  /** Gateway calls per second this client allows itself (the tenant's quota); undefined = no limit. */
+  /**
+   * Gateway calls per second this worker process allows itself: its share of the tenant's quota,
+   * floor(INVOICE_CLOUD_MAX_RPS / INVOICE_CLOUD_FLEET_SIZE); undefined = no limit.
+   */
   maxRequestsPerSecond?: number;
+  /** Where that share comes from, when a quota is set (docs/fleet-quota.md). */
+  quota?: { tenantRequestsPerSecond: number; fleetSize: number };
   /** Bureau confirmation passwords (确认密码) by taxNo, with an optional default. */
   confirmPasswords: Record<string, string>;
   defaultConfirmPassword?: string;
@@ -63,8 +68,16 @@ const Env = z.object({
   /** Set when the tenant encrypts `data` with AES-128-GCM; unset means plain base64. */
   INVOICE_CLOUD_DATA_PASSWORD: z.string().min(1).optional(),
   INVOICE_CLOUD_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
-  /** The tenant's request quota (calls per second); the client stays inside it. Unset = no limit. */
+  /**
+   * The tenant's request quota (calls per second) for all its worker processes together; each
+   * process keeps to its share of it. Unset = no limit.
+   */
   INVOICE_CLOUD_MAX_RPS: z.coerce.number().int().positive().optional(),
+  /**
+   * The most worker processes that can run at once for this tenant (counting a new one started
+   * before the old one has stopped): each gets floor(INVOICE_CLOUD_MAX_RPS / this).
+   */
+  INVOICE_CLOUD_FLEET_SIZE: z.coerce.number().int().positive().default(1),
   /** A folder for redacted request/reply captures of every call; unset = only drift and unreadable replies. */
   INVOICE_CLOUD_CAPTURE_DIR: z.string().min(1).optional(),
   /** JSON object taxNo -> bureau confirmation password. */
@@ -156,6 +169,12 @@ export function invoiceCloudConfigFromEnv(rawEnv: NodeJS.ProcessEnv = process.en
       'The protocol profile says the tenant encrypts data (encoding aes-gcm): set INVOICE_CLOUD_DATA_PASSWORD',
     );
   }
+  const share = e.INVOICE_CLOUD_MAX_RPS ? Math.floor(e.INVOICE_CLOUD_MAX_RPS / e.INVOICE_CLOUD_FLEET_SIZE) : undefined;
+  if (share === 0) {
+    throw new ConfigError(
+      `INVOICE_CLOUD_FLEET_SIZE=${e.INVOICE_CLOUD_FLEET_SIZE} is more than INVOICE_CLOUD_MAX_RPS=${e.INVOICE_CLOUD_MAX_RPS}: each worker process's share of the quota would be less than one request per second; run at most ${e.INVOICE_CLOUD_MAX_RPS} worker processes for this tenant`,
+    );
+  }
   return {
     sandboxMode,
     baseUrl: e.INVOICE_CLOUD_BASE_URL.replace(/\/$/, ''),
@@ -173,7 +192,12 @@ export function invoiceCloudConfigFromEnv(rawEnv: NodeJS.ProcessEnv = process.en
     profile,
     ...(e.INVOICE_CLOUD_CAPTURE_DIR ? { captureDir: e.INVOICE_CLOUD_CAPTURE_DIR } : {}),
     timeoutMs: e.INVOICE_CLOUD_TIMEOUT_MS,
-    ...(e.INVOICE_CLOUD_MAX_RPS ? { maxRequestsPerSecond: e.INVOICE_CLOUD_MAX_RPS } : {}),
+    ...(e.INVOICE_CLOUD_MAX_RPS && share
+      ? {
+          maxRequestsPerSecond: share,
+          quota: { tenantRequestsPerSecond: e.INVOICE_CLOUD_MAX_RPS, fleetSize: e.INVOICE_CLOUD_FLEET_SIZE },
+        }
+      : {}),
     confirmPasswords: e.INVOICE_CLOUD_CONFIRM_PASSWORDS,
     defaultConfirmPassword: e.INVOICE_CLOUD_CONFIRM_PASSWORD,
   };

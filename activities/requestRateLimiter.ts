@@ -14,9 +14,16 @@ export class RequestRateLimiter {
   private queue: Promise<void> = Promise.resolve();
   private wakeUp?: () => void;
 
+  /**
+   * `notBefore`: no slot is granted before this time. A worker process passes one second after
+   * its own start: a process that replaces one that just died cannot know what its predecessor
+   * sent in its last second, and this way its share of the quota is never used twice
+   * (docs/fleet-quota.md).
+   */
   constructor(
     private readonly requestsPerSecond: number,
     private readonly now: () => number = Date.now,
+    private readonly notBefore = 0,
   ) {
     if (!Number.isInteger(requestsPerSecond) || requestsPerSecond < 1) {
       throw new RangeError(`requestsPerSecond must be a positive integer, got ${requestsPerSecond}`);
@@ -59,7 +66,7 @@ export class RequestRateLimiter {
       signal?.throwIfAborted();
       const now = this.now();
       while (this.freesAt.length > 0 && this.freesAt[0]! <= now) this.freesAt.shift();
-      if (this.inFlight + this.freesAt.length < this.requestsPerSecond) {
+      if (now >= this.notBefore && this.inFlight + this.freesAt.length < this.requestsPerSecond) {
         this.inFlight++;
         let done = false;
         const finish = (sent: boolean) => {
@@ -73,7 +80,8 @@ export class RequestRateLimiter {
       }
       // Wait until the oldest finished slot frees, or a request in flight finishes, or the caller gives up.
       await new Promise<void>((resolve, reject) => {
-        const waitMs = this.freesAt.length > 0 ? this.freesAt[0]! - now : 1000;
+        const waitMs =
+          now < this.notBefore ? this.notBefore - now : this.freesAt.length > 0 ? this.freesAt[0]! - now : 1000;
         const timer = setTimeout(wake, Math.max(1, waitMs));
         const onAbort = () => {
           clearTimeout(timer);

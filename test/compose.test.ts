@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 
 const COMPOSE = process.env.DOCKER_COMPOSE ?? 'docker-compose';
 const available = spawnSync(COMPOSE, ['version'], { encoding: 'utf8' }).status === 0;
@@ -22,6 +23,7 @@ interface Service {
   environment?: Record<string, string | number | null>;
   depends_on?: Record<string, unknown> | string[];
   network_mode?: string;
+  command?: string[] | string;
 }
 
 let withSecretsOnly: Record<string, Service> | undefined;
@@ -161,6 +163,29 @@ describe('docker-compose.yml (production topology)', function () {
     }
     // The dev worker reaches the sandbox on its loopback: sandbox mode, the only place demo values apply.
     assert.equal(services['worker-dev']!.environment!.INVOICE_CLOUD_BASE_URL, 'http://127.0.0.1:8790');
+  });
+
+  it('the workers that run together stay within the tenant quota together (INVOICE_CLOUD_FLEET_SIZE)', () => {
+    const services = resolved({ ...SECRETS, INVOICE_CLOUD_MAX_RPS: '20', INVOICE_CLOUD_FLEET_SIZE: undefined });
+    const workers = Object.entries(services).filter(
+      ([, s]) => !s.profiles && JSON.stringify(s.command ?? '').includes('workers/main.ts'),
+    );
+    assert.deepEqual(workers.map(([name]) => name).sort(), ['worker-1', 'worker-2']);
+    let total = 0;
+    for (const [name, s] of workers) {
+      const env = Object.fromEntries(
+        Object.entries(s.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]),
+      );
+      assert.equal(env.INVOICE_CLOUD_MAX_RPS, '20', `${name} gets the tenant's quota from the host`);
+      // The worker's own configuration reads it (on a loopback URL, so the tenant secrets can stay unset).
+      const config = invoiceCloudConfigFromEnv({ ...env, INVOICE_CLOUD_BASE_URL: 'http://127.0.0.1:8790' });
+      assert.ok(
+        (config.quota?.fleetSize ?? 1) >= workers.length,
+        `${name}: fleet size ${config.quota?.fleetSize} for ${workers.length} workers`,
+      );
+      total += config.maxRequestsPerSecond ?? Infinity;
+    }
+    assert.ok(total <= 20, `the workers' shares add up to ${total} requests per second, over the quota of 20`);
   });
 
   it('the codec server gets no token from the file, and refuses to start without one, naming the variable', () => {
