@@ -1,4 +1,5 @@
 import { asyncLocalStorage } from '@temporalio/activity';
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -229,7 +230,35 @@ export class InvoiceCloudClient {
     return `${this.config.profile.pathPrefix}${documented}`;
   }
 
-  private async post(
+  /**
+   * One request, in a span (workers/tracing.ts) carrying the interface code, the path and the HTTP
+   * status: never the body, the parameters (the access token) or the reply.
+   */
+  private post(
+    code: string,
+    path: string,
+    body: unknown,
+    params?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const attributes = { 'invoice_cloud.interface': code, 'http.request.method': 'POST', 'url.path': path };
+    return trace
+      .getTracer('vat-deduction')
+      .startActiveSpan(`invoice-cloud ${code}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+        try {
+          return await this.send(span, code, path, body, params, signal);
+        } catch (error) {
+          const outcome = error instanceof InvoiceCloudError ? error.code : signal?.aborted ? 'CANCELLED' : 'ERROR';
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+          throw error;
+        } finally {
+          span.end();
+        }
+      });
+  }
+
+  private async send(
+    span: Span,
     code: string,
     path: string,
     body: unknown,
@@ -243,6 +272,7 @@ export class InvoiceCloudClient {
         validateStatus: () => true,
         ...(signal ? { signal } : {}),
       });
+      span.setAttribute('http.response.status_code', response.status);
       if (response.status >= 500 || response.status === 429) {
         throw new InvoiceCloudError('retryable', code, `HTTP_${response.status}`, `HTTP ${response.status}`);
       }

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ENCODED_FAILURES_CONVERTER_PATH } from '../security/payloadKeys.js';
-import { encodedFailuresBundlePath, WORKFLOWS_PATH } from '../workers/createWorker.js';
+import { encodedFailuresBundlePath, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../workers/createWorker.js';
 
 const out = resolve(process.argv[2] ?? '.build/workflow-bundle.js');
 mkdirSync(dirname(out), { recursive: true });
@@ -19,6 +19,7 @@ for (const [file, failureConverterPath] of [
 ] as const) {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: new DefaultLogger('WARN'),
     ...(failureConverterPath ? { failureConverterPath } : {}),
   });

@@ -23,9 +23,12 @@ import {
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
+import { activityTracingInterceptors, WORKFLOW_TRACING_MODULE, workflowTracingSinks } from './tracing.js';
 import { TASK_QUEUE } from '../workflows/contract.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Bundled with the workflow code: tracing (engaged only for runs started in a trace, workers/tracing.ts). */
+export const WORKFLOW_INTERCEPTOR_MODULES = [WORKFLOW_TRACING_MODULE];
 
 /** The bundler's webpack report is noise for operators; warnings and errors still show. */
 const quietBundlerLogger = new DefaultLogger('WARN');
@@ -41,6 +44,7 @@ export function workflowBundle(failureConverterPath?: string): Promise<WorkflowB
   if (!bundle) {
     bundle = bundleWorkflowCode({
       workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
       logger: quietBundlerLogger,
       ...(failureConverterPath ? { failureConverterPath } : {}),
     });
@@ -197,8 +201,13 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     dataConverter,
     interceptors: {
       ...options.interceptors,
-      activity: [observabilityInterceptors(options.metrics), ...(options.interceptors?.activity ?? [])],
+      activity: [
+        activityTracingInterceptors,
+        observabilityInterceptors(options.metrics),
+        ...(options.interceptors?.activity ?? []),
+      ],
     },
+    sinks: workflowTracingSinks(),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,

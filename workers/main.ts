@@ -5,6 +5,7 @@ import { createDeductionWorker } from './createWorker.js';
 import { buildWorkerHttp } from './health.js';
 import { createLogger, installRuntimeLogging } from './logging.js';
 import { createWorkerMetrics } from './metrics.js';
+import { installTracingFromEnv } from './tracing.js';
 
 const logger = createLogger('worker');
 // METRICS_PORT: serve GET /health and GET /metrics (ours + the Temporal runtime's, which listens on
@@ -24,6 +25,8 @@ const http = metricsPort
   : undefined;
 
 try {
+  // OTEL_EXPORTER_OTLP_ENDPOINT: traces of workflows and activities over OTLP (workers/tracing.ts).
+  const tracing = installTracingFromEnv('vat-deduction-worker');
   const settings = temporalSettingsFromEnv();
   const invoiceCloud = invoiceCloudConfigFromEnv();
   const connection = await NativeConnection.connect(nativeConnectionOptions(settings));
@@ -62,6 +65,7 @@ try {
   await worker.run();
   await http?.close();
   await connection.close();
+  await tracing?.shutdown();
   logger.info('Worker stopped');
 } catch (error) {
   if (error instanceof GracefulShutdownPeriodExpiredError) {
