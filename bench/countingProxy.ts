@@ -10,6 +10,8 @@ export interface GatewayCounts {
   byInterface: Record<string, number>;
   /** Requests the sandbox refused over the tenant's quota (errorCode 4290). */
   quotaRejections: number;
+  /** The most business-gateway requests that reached the proxy within any one second. */
+  peakPerSecond: number;
 }
 
 export interface CountingProxy {
@@ -42,7 +44,9 @@ function field(json: Buffer, name: string): string | undefined {
  * sandbox receives (the figure the quota is about) without touching the sandbox itself.
  */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
-  let counts: GatewayCounts = { total: 0, byInterface: {}, quotaRejections: 0 };
+  let counts: GatewayCounts = { total: 0, byInterface: {}, quotaRejections: 0, peakPerSecond: 0 };
+  // Arrival times of the gateway requests in the last second, for peakPerSecond.
+  let lastSecond: number[] = [];
   const server: Server = createServer((request, reply) => {
     void (async () => {
       const body = await readBody(request);
@@ -50,6 +54,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       if (gateway) {
         const code = field(body, 'interfaceCode') ?? 'unknown';
         counts.total++;
+        const now = performance.now();
+        lastSecond = lastSecond.filter((t) => now - t < 1000);
+        lastSecond.push(now);
+        counts.peakPerSecond = Math.max(counts.peakPerSecond, lastSecond.length);
         counts.byInterface[code] = (counts.byInterface[code] ?? 0) + 1;
       }
       const headers: Record<string, string> = {};
@@ -76,7 +84,8 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     url: `http://127.0.0.1:${port}`,
     counts: () => structuredClone(counts),
     reset: () => {
-      counts = { total: 0, byInterface: {}, quotaRejections: 0 };
+      counts = { total: 0, byInterface: {}, quotaRejections: 0, peakPerSecond: 0 };
+      lastSecond = [];
     },
     close: () =>
       new Promise<void>((resolve) => {
