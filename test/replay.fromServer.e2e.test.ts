@@ -191,7 +191,7 @@ describe('npm run replay: histories from a real dev server and saved files again
 
     // RECORD_HISTORIES=1 keeps them as fixtures of test/replay.test.ts (docs/versioning.md).
     await recordHistory(firstLaunch!, 'launcher-started-month');
-    await recordHistory(secondLaunch!, 'launcher-month-already-running');
+    await recordHistory(secondLaunch!, 'launcher-month-already-exists');
     await recordHistory(scheduledAccounting!, 'accounting-scheduled-run');
     await recordHistory(failed, 'accounting-failed-without-rules');
   });
