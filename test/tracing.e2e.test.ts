@@ -4,9 +4,12 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@o
 import type { Client } from '@temporalio/client';
 import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
 import { createTemporalClient } from '../client/temporalConnection.js';
-import { installTracing, type Tracing } from '../workers/tracing.js';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../workers/createWorker.js';
+import { installTracing, type Tracing, workflowTracingSinks } from '../workers/tracing.js';
 import { TEST_APPROVERS } from './support/approvers.js';
 import { TEST_WINDOW } from './support/calendar.js';
+import { capturedLogLines } from './support/logSink.js';
 import { startStack, type TestStack } from './support/stack.js';
 import { waitForStage } from './support/workflows.js';
 
@@ -25,6 +28,7 @@ describe('tracing: client → workflow → activity → HTTP call in one trace',
   let stack: TestStack;
   let client: Client;
   let taxpayers: string[];
+  let tracedWorkflowId: string;
 
   before(async () => {
     tracing = installTracing({ serviceName: 'tracing-test', spanProcessor: new SimpleSpanProcessor(exporter) });
@@ -68,6 +72,7 @@ describe('tracing: client → workflow → activity → HTTP call in one trace',
       statisticDigest: (await statisticAwaitingApproval(client, taxNo, PERIOD)).digest,
     });
     await handle.result();
+    tracedWorkflowId = handle.workflowId;
 
     const index = byId();
     const start = spans().find((s) => s.name === `StartWorkflow:${WORKFLOW_TYPE}`);
@@ -99,6 +104,23 @@ describe('tracing: client → workflow → activity → HTTP call in one trace',
       assert.equal(parentOf(scheduled!, index), run, 'the activity was scheduled by the workflow run');
     }
     assert.ok(interfaces.size >= 3, `several interfaces are traced: ${[...interfaces]}`);
+    // The activities' log lines name the trace and their span.
+    const activityLines = capturedLogLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.trace_id === traceId && typeof line.activityType === 'string');
+    assert.ok(activityLines.length > 0, 'activity log lines carry the trace id');
+    assert.ok(activityLines.every((line) => index.get(line.span_id as string)?.name.startsWith('RunActivity:')));
+  });
+
+  it('the traced run replays without nondeterminism through the bundle with the tracing interceptors', async () => {
+    const history = await client.workflow.getHandle(tracedWorkflowId).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    assert.ok(started?.header?.fields?.['_tracer-data'], 'the start carried the trace context');
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle(), sinks: workflowTracingSinks() },
+      history,
+      tracedWorkflowId,
+    );
   });
 
   it('spans carry the interface code, never a secret, a token or a payload', () => {

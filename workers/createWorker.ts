@@ -89,7 +89,7 @@ export interface DeductionWorkerOptions {
   interceptors?: WorkerInterceptors;
   /** The invoice-cloud client; default: one built from `invoiceCloud`. */
   client?: InvoiceCloudClient;
-  /** Prometheus counters to feed (workers/metrics.ts); log attributes are added either way. */
+  /** Our counters (workers/metrics.ts, on the runtime's meter); log attributes are added either way. */
   metrics?: WorkerMetrics;
   /** Approver notification webhooks; default: NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOKS, INBOX_URL. */
   notifications?: NotificationConfig;
@@ -176,7 +176,7 @@ function maxCachedWorkflowsFromEnv(): number {
 function driftObserver(metrics?: WorkerMetrics): InvoiceCloudObserver {
   return {
     onDrift(drift, captureFile) {
-      metrics?.replyDrift.inc({ interface: drift.interfaceCode, field: drift.field, kind: drift.kind });
+      metrics?.replyDrift.add(1, { interface: drift.interfaceCode, field: drift.field, kind: drift.kind });
       // Inside an activity (always, on a worker): the activity's logger, with its workflow and taxNo.
       Context.current().log.warn('The invoice cloud answered differently from the documented shape', {
         ...drift,
