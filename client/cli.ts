@@ -455,7 +455,10 @@ const ENV_HELP = `
 Environment:
   TEMPORAL_ADDRESS     Temporal frontend host:port (default 127.0.0.1:7233)
   TEMPORAL_NAMESPACE   namespace (default "default")
-  TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_API_KEY   optional TLS / API key
+  TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH
+                       optional API key / TLS (earlier names TEMPORAL_TLS_CERT, _KEY, _CA still work)
+  TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE   a profile of a Temporal config file (the temporal CLI's)
+  OTEL_EXPORTER_OTLP_ENDPOINT              send traces over OTLP/HTTP
 
 Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found or in the wrong state,
 5 decision refused by the workflow (the reason is printed), 6 approval voided (the table changed after it).
