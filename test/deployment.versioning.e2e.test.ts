@@ -137,13 +137,10 @@ describe('Worker Deployment Versioning on a real dev server: upgrade, rollback, 
     const launched = (await launcher.result()) as LauncherResult;
     assert.equal(launched.started, true);
     assert.deepEqual(await versioning(launcher), { behavior: 'PINNED', buildId: BUILD_A });
+    // The month starts pinned to its launcher's build and takes its own behaviour with its first task.
     const child = stack.client.workflow.getHandle(launched.workflowId);
-    let childVersioning = await versioning(child);
-    for (let i = 0; i < 50 && !childVersioning.behavior; i++) {
-      await sleep(200);
-      childVersioning = await versioning(child);
-    }
-    assert.deepEqual(childVersioning, { behavior: 'AUTO_UPGRADE', buildId: BUILD_A });
+    for (let i = 0; i < 100 && (await taskBuilds(child)).length === 0; i++) await sleep(200);
+    assert.deepEqual(await versioning(child), { behavior: 'AUTO_UPGRADE', buildId: BUILD_A });
 
     const { workflowId, runId } = await runAccountingNow(stack.client, {
       taxNo: ACCOUNTING,
