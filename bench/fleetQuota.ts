@@ -143,7 +143,7 @@ export async function measureFleetQuota(o: FleetQuotaOptions): Promise<FleetQuot
     }
     await stack.admin.setQuota({ requestsPerSecond: o.quota });
     const fleet = await runMonths(stack, o, o.workers, o.workers, 'FQ000');
-    const single = o.single ? await runMonths(stack, o, 1, 1, 'SQ000') : undefined;
+    const single = o.single ? await runMonths(stack, o, 1, 1, 'WQ000') : undefined;
     const control = o.control ? await runMonths(stack, o, o.workers, 1, 'CQ000', true) : undefined;
     return { fleet, ...(single ? { single } : {}), ...(control ? { control } : {}) };
   } finally {
