@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,7 @@ describe('npm run replay: histories from a real dev server and saved files again
   after(async () => {
     if (rulesFile !== undefined) process.env.ACCOUNTING_RULES_FILE = rulesFile;
     await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   async function replay(...args: string[]): Promise<Run> {
