@@ -9,6 +9,7 @@ import { TASK_QUEUE, WORKFLOW_TYPE, deductionWorkflowId, type MonthlyDeductionRe
 import { LAUNCHER_WORKFLOW_TYPE, retryCommand, type LauncherResult } from '../workflows/launcherContract.js';
 import { TEST_WINDOW, periodOpenOn } from './support/calendar.js';
 import { capturedLogLines } from './support/logSink.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type TestStack } from './support/stack.js';
 import { addTaxpayer } from './support/taxpayers.js';
 import { waitForStage } from './support/workflows.js';
@@ -148,10 +149,11 @@ describe('npm run cli -- retry: a failed month resumed from where it stopped', f
     assert.equal(result.started, false);
     assert.equal(result.existingStatus, 'FAILED');
     assert.equal(result.hint, retryCommand(taxNo, launcherPeriod));
-    assert.ok(
-      capturedLogLines.some((l) => l.includes('"level":40') && l.includes(retryCommand(taxNo, launcherPeriod))),
-      'a warning names the retry command',
-    );
+    // Workflow log lines reach the runtime logger through a sink, after the workflow task: wait a little.
+    const warned = () =>
+      capturedLogLines.some((l) => l.includes('"level":40') && l.includes(retryCommand(taxNo, launcherPeriod)));
+    for (let i = 0; i < 50 && !warned(); i++) await sleep(100);
+    assert.ok(warned(), 'a warning names the retry command');
 
     // A month still running (on a queue no worker polls): its status, no hint, no warning.
     const runningTaxNo = withCheckCharacter('91440300MA5LNCH02');
