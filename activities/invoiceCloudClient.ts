@@ -91,6 +91,11 @@ export class InvoiceCloudClient {
     }
   }
 
+  /** This process's quota limiter, if the tenant has a quota (workers/quotaSlots.ts reads its backlog). */
+  get quotaLimiter(): RequestRateLimiter | undefined {
+    return this.limiter;
+  }
+
   /** The wire interfaceCode of a step, by the protocol profile. */
   wireCode(code: InterfaceCode): string {
     const { interfaceCodes, confirmation } = this.config.profile;

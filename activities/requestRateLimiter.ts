@@ -11,6 +11,7 @@ export class RequestRateLimiter {
   /** When each finished request's slot frees again (its reply time + 1 s), oldest first. */
   private readonly freesAt: number[] = [];
   private inFlight = 0;
+  private waiters = 0;
   private queue: Promise<void> = Promise.resolve();
   private wakeUp?: () => void;
 
@@ -36,7 +37,12 @@ export class RequestRateLimiter {
    * signal's reason; the caller takes no slot and leaves the line to the next one.
    */
   acquire(signal?: AbortSignal): Promise<() => void> {
+    this.waiters++;
     const turn = this.queue.then(() => this.waitForSlot(signal));
+    turn.then(
+      () => this.waiters--,
+      () => this.waiters--,
+    );
     this.queue = turn.then(
       () => undefined,
       () => undefined,
@@ -59,6 +65,11 @@ export class RequestRateLimiter {
         },
       );
     });
+  }
+
+  /** Callers waiting for a slot: the requests this process has to send beyond its share now. */
+  get backlog(): number {
+    return this.waiters;
   }
 
   private async waitForSlot(signal?: AbortSignal): Promise<{ release: () => void; unused: () => void }> {

@@ -5,6 +5,7 @@
  */
 import { accountingScaleFigures, measureAccountingScale } from './accountingScale.js';
 import { formatFigures, numericArgs, type Figure } from './figures.js';
+import { runFleetQuota } from './fleetQuota.js';
 import { runHistorySize } from './historySize.js';
 import { inboxListFigures, measureInboxList } from './inboxList.js';
 import { runParked } from './parked.js';
@@ -30,6 +31,19 @@ const sections: [string, () => Promise<Figure[]>][] = [
     'Throughput at the API quota, against the plain-script baseline',
     () =>
       runThroughput({ months: a.months, invoices: 200, quota: 20, workers: 1, baseline: true, taskLatencyMs: 1000 }),
+  ],
+  [
+    'One quota for the whole fleet (3 worker processes, then 1)',
+    () =>
+      runFleetQuota({
+        months: 40,
+        invoices: 200,
+        quota: 12,
+        workers: 3,
+        single: true,
+        control: false,
+        taskLatencyMs: 1000,
+      }),
   ],
   ['History size per workflow', () => runHistorySize()],
   ['Parked workflows', () => runParked(a.parked, a.quietSeconds)],

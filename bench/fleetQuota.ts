@@ -2,7 +2,7 @@
  * One quota for the whole fleet: N worker processes for one tenant, each told the tenant's quota Q
  * (INVOICE_CLOUD_MAX_RPS) and the fleet size N (INVOICE_CLOUD_FLEET_SIZE), against the sandbox
  * enforcing Q; then the same workload with one worker process at Q, for comparison.
- * `tsx bench/fleetQuota.ts [--months=150] [--invoices=200] [--quota=30] [--workers=3] [--single=1] [--control=0]`
+ * `tsx bench/fleetQuota.ts [--months=40] [--invoices=200] [--quota=12] [--workers=3] [--single=1] [--control=0]`
  */
 import { fileURLToPath } from 'node:url';
 import { startMonthlyDeduction } from '../client/deductions.js';
@@ -188,7 +188,7 @@ export async function runFleetQuota(o: FleetQuotaOptions): Promise<Figure[]> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const a = numericArgs({ months: 150, invoices: 200, quota: 30, workers: 3, single: 1, control: 0, latencyMs: 1000 });
+  const a = numericArgs({ months: 40, invoices: 200, quota: 12, workers: 3, single: 1, control: 0, latencyMs: 1000 });
   const o: FleetQuotaOptions = {
     months: a.months,
     invoices: a.invoices,

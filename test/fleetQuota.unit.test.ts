@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConfigError, invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { RequestRateLimiter } from '../activities/requestRateLimiter.js';
+import { quotaActivitySlots } from '../workers/quotaSlots.js';
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -48,5 +49,36 @@ describe('fleet quota: each worker process keeps to its share', () => {
     // The limiter's timer wakes it at the start time (real timers: up to the 1 s it computed then).
     await new Promise((resolve) => setTimeout(resolve, 1100));
     assert.deepEqual(granted, [1, 2], 'then its share, and no more');
+  });
+
+  it('a worker takes new activities only while no request waits for its share', async () => {
+    const limiter = new RequestRateLimiter(2);
+    const slots = quotaActivitySlots(limiter, 10);
+    const ctx = {} as Parameters<typeof slots.reserveSlot>[0];
+    assert.ok(slots.tryReserveSlot(ctx), 'an idle share: a slot at once');
+    // Two requests hold the share, two more wait behind them.
+    const held = await Promise.all([limiter.acquire(), limiter.acquire()]);
+    const queued = [limiter.acquire(), limiter.acquire()];
+    await settle();
+    assert.equal(limiter.backlog, 2);
+    assert.equal(slots.tryReserveSlot(ctx), null, 'no eager activity while the share is busy');
+    let granted = false;
+    const reserving = slots.reserveSlot(ctx, new AbortController().signal).then(() => (granted = true));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(granted, false, 'the poller waits; the task stays on the queue for another worker');
+    for (const release of held) release();
+    // The queued two get their slots a second after the replies: the backlog is gone, a slot is free.
+    const released = await Promise.all(queued);
+    await reserving;
+    assert.equal(granted, true);
+    for (const release of released) release();
+
+    const aborted = new AbortController();
+    const more = [limiter.acquire(), limiter.acquire(), limiter.acquire(), limiter.acquire()];
+    await settle();
+    const waiting = slots.reserveSlot(ctx, aborted.signal);
+    aborted.abort();
+    await assert.rejects(waiting, 'a reservation the SDK no longer needs ends');
+    for (const release of await Promise.all(more.slice(0, 2))) release();
   });
 });

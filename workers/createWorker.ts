@@ -23,6 +23,7 @@ import {
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
+import { quotaTuner } from './quotaSlots.js';
 import { activityTracingInterceptors, WORKFLOW_TRACING_MODULE, workflowTracingSinks } from './tracing.js';
 import { TASK_QUEUE } from '../workflows/contract.js';
 
@@ -219,6 +220,8 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     shutdownGraceTime: shutdown.graceMs,
     shutdownForceTime: shutdown.forceMs,
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE_MS,
+    // With a quota: new activities only while no request waits for this worker's share (docs/fleet-quota.md).
+    ...(client.quotaLimiter ? { tuner: quotaTuner(client.quotaLimiter) } : {}),
     activities: {
       ...createDeductionActivities({ client, config: options.invoiceCloud }),
       ...createNotificationActivities(options.notifications ?? notificationConfigFromEnv()),
