@@ -26,6 +26,7 @@ import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
 import { quotaTuner } from './quotaSlots.js';
 import { activityTracingInterceptors, WORKFLOW_TRACING_MODULE, workflowTracingSinks } from './tracing.js';
 import { TASK_QUEUE } from '../workflows/contract.js';
+import { workerDeploymentFromEnv, type WorkerDeployment } from './deployment.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Bundled with the workflow code: tracing (engaged only for runs started in a trace, workers/tracing.ts). */
@@ -110,6 +111,8 @@ export interface DeductionWorkerOptions {
   temporalClient?: Client;
   /** Worker shutdown; default: WORKER_SHUTDOWN_GRACE_SECONDS / WORKER_SHUTDOWN_FORCE_SECONDS or SHUTDOWN_DEFAULTS. */
   shutdown?: ShutdownTimes;
+  /** Worker Deployment Versioning (workers/deployment.ts); default: WORKER_VERSIONING, WORKER_DEPLOYMENT_NAME, WORKER_BUILD_ID. */
+  deployment?: WorkerDeployment;
 }
 
 const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
@@ -194,6 +197,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     new InvoiceCloudClient(options.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
   const shutdown = options.shutdown ? checkedShutdownTimes(options.shutdown) : shutdownTimesFromEnv();
+  const deployment = options.deployment ?? workerDeploymentFromEnv();
 
   const temporalClient =
     options.temporalClient ??
@@ -220,6 +224,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     shutdownGraceTime: shutdown.graceMs,
     shutdownForceTime: shutdown.forceMs,
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE_MS,
+    ...deployment.workerOptions,
     // With a quota: new activities only while no request waits for this worker's share (docs/fleet-quota.md).
     ...(client.quotaLimiter ? { tuner: quotaTuner(client.quotaLimiter) } : {}),
     activities: {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ConnectionLike } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { temporalCliPath } from '../../scripts/temporalTools.js';
 import { createDeductionWorker } from '../../workers/createWorker.js';
 import { workerDeploymentFromEnv, type WorkerDeployment } from '../../workers/deployment.js';
@@ -11,8 +11,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * A worker of the stack, built by createDeductionWorker, polling as the deployment version that
- * workers/deployment.ts reads from `env`. The deployment options are added to its Worker.create
- * call here, for as long as createWorker.ts does not take them from workerDeploymentFromEnv itself.
+ * workers/deployment.ts reads from `env`.
  */
 export async function startVersionedWorker(
   stack: TestStack,
@@ -20,19 +19,13 @@ export async function startVersionedWorker(
 ): Promise<RunningWorker & { deployment: WorkerDeployment }> {
   const deployment = workerDeploymentFromEnv(env);
   const native = await NativeConnection.connect({ address: stack.temporal.address });
-  const create = Worker.create;
-  Worker.create = (options: WorkerOptions) => create.call(Worker, { ...options, ...deployment.workerOptions });
-  let worker: Worker;
-  try {
-    worker = await createDeductionWorker({
-      connection: native,
-      namespace: stack.temporal.namespace,
-      invoiceCloud: stack.invoiceCloud,
-      dataConverter: {},
-    });
-  } finally {
-    Worker.create = create;
-  }
+  const worker = await createDeductionWorker({
+    connection: native,
+    namespace: stack.temporal.namespace,
+    invoiceCloud: stack.invoiceCloud,
+    dataConverter: {},
+    deployment,
+  });
   const running = worker.run();
   return {
     worker,
