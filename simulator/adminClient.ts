@@ -22,6 +22,7 @@ import type {
 import type { Invariants } from './admin/invariants.js';
 import type { StoredInvoice } from './store.js';
 import type { ReceivedWebhook } from './plugins/webhooks.js';
+import type { RobotMessage, RobotPlatform } from './plugins/robotDesk.js';
 import type {
   FaultSettings,
   FaultSettingsInput,
@@ -30,7 +31,7 @@ import type {
   TaskLatencyBody,
 } from './faults/schemas.js';
 
-export type { ReceivedWebhook };
+export type { ReceivedWebhook, RobotMessage, RobotPlatform };
 export type {
   ClockState,
   FaultSettings,
@@ -199,6 +200,22 @@ export class SandboxAdmin {
   /** Notices the webhook receiver got, oldest first; only those posted to `name` when given. */
   webhooks(name?: string): Promise<ReceivedWebhook[]> {
     return this.get('/admin/webhooks', name === undefined ? {} : { name });
+  }
+  /** The sandbox's robot webhook URL of a platform (WeCom key, DingTalk access_token, Feishu hook token). */
+  robotUrl(platform: RobotPlatform, token: string): string {
+    const base = this.http.defaults.baseURL;
+    const t = encodeURIComponent(token);
+    if (platform === 'wecom') return `${base}/wecom/cgi-bin/webhook/send?key=${t}`;
+    if (platform === 'dingtalk') return `${base}/dingtalk/robot/send?access_token=${t}`;
+    return `${base}/feishu/open-apis/bot/v2/hook/${t}`;
+  }
+  /** Makes the robot a signing one with `secret` (null: it signs nothing again). */
+  async setRobotSecret(platform: RobotPlatform, token: string, secret: string | null): Promise<void> {
+    await this.post('/admin/robots', { platform, token, secret });
+  }
+  /** Messages the sandbox's robots accepted, oldest first. */
+  robotMessages(filter: { platform?: RobotPlatform; token?: string } = {}): Promise<RobotMessage[]> {
+    return this.get('/admin/robots/messages', filter);
   }
   /** The sandbox's OpenAPI document. */
   openApi(): Promise<Record<string, unknown>> {

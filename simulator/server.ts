@@ -8,6 +8,7 @@ import { authPlugin } from './plugins/auth.js';
 import { gatewayPlugin } from './plugins/gateway.js';
 import { openApiPlugin } from './plugins/openapi.js';
 import { webhooksPlugin } from './plugins/webhooks.js';
+import { chatRobotsPlugin } from './plugins/chatRobots.js';
 import { CaptureReplay, replayPlugin } from './replay.js';
 import { ANY_TENANT, resolveProfile, Settings } from './settings.js';
 import { Store, type TaskKind } from './store.js';
@@ -104,6 +105,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   await app.register(gatewayPlugin, { ...deps, path: gatewayPath });
   await app.register(adminPlugin, deps);
   await app.register(webhooksPlugin);
+  await app.register(chatRobotsPlugin);
 
   const host = opts.host ?? '127.0.0.1';
   try {

@@ -109,8 +109,16 @@ export function buildOpenApiDocument(opts: { gatewayPath: string }): JsonSchema 
         ? { requestBody: { required: true, ...json({ ...schemaOf(route.body, 'input'), examples: [route.example] }) } }
         : {}),
       responses: {
-        200: { description: 'OK' },
-        ...(route.body || route.query ? { 400: { description: '{error, field, message} naming the bad field' } } : {}),
+        200: {
+          description: route.refusal
+            ? `The platform's reply: ${route.refusal} 0 when sent, non-zero when refused (bad signature, body, size)`
+            : 'OK',
+        },
+        ...(route.refusal
+          ? {}
+          : route.body || route.query
+            ? { 400: { description: '{error, field, message} naming the bad field' } }
+            : {}),
       },
     };
   }

@@ -17,6 +17,10 @@ import {
 } from '../admin/schemas.js';
 import { ApprovalNotice } from '../../activities/approvalNotice.js';
 import { WebhookFailingBody, WebhooksQuery } from '../plugins/webhooks.js';
+import { RobotMessagesQuery, RobotSettingsBody } from '../plugins/chatRobots.js';
+import { WecomBody, WecomQuery } from '../plugins/wecomRobot.js';
+import { DingtalkBody, DingtalkQuery } from '../plugins/dingtalkRobot.js';
+import { FeishuBody } from '../plugins/feishuBot.js';
 import { ExpireBureauLoginsBody, ExpireTokensBody, FaultsBody, QuotaBody, TaskLatencyBody } from '../faults/schemas.js';
 
 /**
@@ -32,6 +36,13 @@ export interface AdminRouteDoc {
   body?: z.ZodType;
   query?: z.ZodType;
   example?: unknown;
+  /** Where the example is posted when the path alone is not enough (path parameters, query). */
+  exampleUrl?: string;
+  /**
+   * A chat platform's robot: it answers HTTP 200 with this reply field non-zero (`errcode` or
+   * `code`) instead of a 400, as the real platform does.
+   */
+  refusal?: 'errcode' | 'code';
 }
 
 const invoice = {
@@ -245,5 +256,49 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     summary: 'Make one webhook receiver answer 503 (a chat platform down), or work again',
     body: WebhookFailingBody,
     example: { name: 'approvals', failing: false },
+  },
+  {
+    method: 'post',
+    path: '/wecom/cgi-bin/webhook/send',
+    summary: 'WeCom (企业微信) group robot: markdown/text message checked as the platform does; {errcode, errmsg}',
+    query: WecomQuery,
+    body: WecomBody,
+    example: { msgtype: 'markdown', markdown: { content: '## 【待审批 Approval needed】' } },
+    exampleUrl: '/wecom/cgi-bin/webhook/send?key=openapi-example',
+    refusal: 'errcode',
+  },
+  {
+    method: 'post',
+    path: '/dingtalk/robot/send',
+    summary:
+      'DingTalk (钉钉) custom robot: message and, for a signing robot, timestamp + sign checked; {errcode, errmsg}',
+    query: DingtalkQuery,
+    body: DingtalkBody,
+    example: { msgtype: 'markdown', markdown: { title: '待审批 Approval needed', text: '#### 待审批' } },
+    exampleUrl: '/dingtalk/robot/send?access_token=openapi-example',
+    refusal: 'errcode',
+  },
+  {
+    method: 'post',
+    path: '/feishu/open-apis/bot/v2/hook/:token',
+    summary:
+      'Feishu / Lark (飞书) custom bot: card or text and, for a signing bot, timestamp + sign checked; {code, msg}',
+    body: FeishuBody,
+    example: { msg_type: 'text', content: { text: '【待审批 Approval needed】' } },
+    exampleUrl: '/feishu/open-apis/bot/v2/hook/openapi-example',
+    refusal: 'code',
+  },
+  {
+    method: 'post',
+    path: '/admin/robots',
+    summary: 'Give a robot a signing secret (it then refuses unsigned or wrongly signed requests), or null: none',
+    body: RobotSettingsBody,
+    example: { platform: 'feishu', token: 'openapi-example-signed', secret: 'example-secret' },
+  },
+  {
+    method: 'get',
+    path: '/admin/robots/messages',
+    summary: 'Messages the robots accepted, oldest first (optionally one platform, one token)',
+    query: RobotMessagesQuery,
   },
 ];
