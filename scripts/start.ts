@@ -10,35 +10,32 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { startMonthlyDeduction } from '../client/deductions.js';
-import { likelyCurrentPeriod, TaxPeriod } from '../protocol/period.js';
-import { approvalDeadline } from '../rules/approvalDeadline.js';
-import { filingWindowContaining, filingWindowOf } from '../simulator/filingWindow.js';
+import { TaxPeriod } from '../protocol/period.js';
+import { filingWindowOf } from '../simulator/filingWindow.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { createDeductionWorker } from '../workers/createWorker.js';
-import { demoAccountLines, ensureDemoAccount, DEMO_ACCOUNT_ID } from '../inbox/demoAccount.js';
+import { demoAccountLines, ensureDemoAccount } from '../inbox/demoAccount.js';
 import { buildInbox } from '../inbox/server.js';
 import { fixedDirectory } from '../inbox/taxpayers.js';
 import { createLogger, installRuntimeLogging } from '../workers/logging.js';
-import { progressQuery, type Progress } from '../workflows/contract.js';
 import { buildCodecServer } from '../security/codecServer.js';
 import { dataConverterFromEnv, payloadCodecFromEnv } from '../security/payloadKeys.js';
+import {
+  decisionLines,
+  DEMO_APPROVERS,
+  DEMO_NAMES,
+  DEMO_TAXPAYERS,
+  demoPeriod,
+  seedDemoTenant,
+  waitForDecisionPoint,
+} from './demo.js';
 import { startDevServer } from './devServer.js';
 
 // VAT_DATA_DIR: another data folder (the start-up benchmark uses a fresh temporary one).
 const DATA_DIR = process.env.VAT_DATA_DIR
   ? `${process.env.VAT_DATA_DIR.replace(/\/+$/, '')}/`
   : fileURLToPath(new URL('../.data/', import.meta.url));
-/** Demo taxpayers of the sandbox tenant with soft-certificate mode on (DESIGN.md §6). */
-const DEMO_TAXPAYERS = ['91440300591872133B', '91440300MA5G9GK78Y'];
-const DEMO_NAMES: Record<string, string> = {
-  '91440300591872133B': '深圳市金蝶示例科技有限公司',
-  '91440300MA5G9GK78Y': '深圳市示例贸易有限公司',
-};
-/** Who may decide the demo months: the inbox's demo account, and the name the CLI examples use. */
-const DEMO_APPROVERS = [DEMO_ACCOUNT_ID, '王会计'];
-const TERMINAL: readonly string[] = ['COMPLETED', 'REJECTED', 'EXPIRED', 'FAILED'];
-
 const logger = createLogger('start');
 installRuntimeLogging(logger);
 
@@ -49,31 +46,6 @@ function port(variable: string, fallback: number): number {
     throw new Error(`${variable}=${raw}: must be a TCP port number`);
   }
   return value;
-}
-
-/**
- * The demo's period: the one a person would be filing now, unless its approvals close within two
- * days (a demo started on the 14th would expire at once); then the current month, whose deadline
- * is weeks away (docs/testing.md).
- */
-function demoPeriod(now: Date): string {
-  const likely = likelyCurrentPeriod(now);
-  const closes = approvalDeadline(filingWindowOf(likely).deductionDeadline).getTime();
-  return closes - now.getTime() > 2 * 86_400_000 ? likely : filingWindowContaining(now).period;
-}
-
-async function waitForDecisionPoint(client: Client, workflowId: string): Promise<Progress | undefined> {
-  const handle = client.workflow.getHandle(workflowId);
-  for (let i = 0; i < 600; i++) {
-    const description = await handle.describe();
-    if (description.status.name !== 'RUNNING') {
-      return { ...(await handle.query(progressQuery).catch(() => undefined)) } as Progress | undefined;
-    }
-    const progress = await handle.query(progressQuery).catch(() => undefined);
-    if (progress && (progress.stage === 'AWAITING_APPROVAL' || TERMINAL.includes(progress.stage))) return progress;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return undefined;
 }
 
 async function main(): Promise<void> {
@@ -105,13 +77,8 @@ async function main(): Promise<void> {
 
   const taxPeriod = process.env.DEMO_TAX_PERIOD ?? demoPeriod(new Date());
   if (!TaxPeriod.safeParse(taxPeriod).success) throw new Error(`DEMO_TAX_PERIOD=${taxPeriod}: must be YYYYMM`);
-  const clock = filingWindowOf(taxPeriod).sandboxNow;
-  const state = await admin.getTaxpayer(DEMO_TAXPAYERS[0]!).catch(() => undefined);
-  if (!state || state.taxPeriod !== taxPeriod) {
-    await admin.seedDemo({ taxPeriod, now: clock, invoicesPerTaxpayer: 40, seed: 2026 });
-    await admin.setClock(clock);
-    await admin.setTaskDelays({ selectMs: 3000, statisticMs: 3000, confirmMs: 3000 });
-    logger.info({ taxPeriod, sandboxClock: clock }, 'Seeded the sandbox demo tenant');
+  if (await seedDemoTenant(admin, taxPeriod)) {
+    logger.info({ taxPeriod, sandboxClock: filingWindowOf(taxPeriod).sandboxNow }, 'Seeded the sandbox demo tenant');
   }
 
   const native = await NativeConnection.connect({ address: temporal.address });
@@ -153,21 +120,8 @@ async function main(): Promise<void> {
     '',
   ];
   for (const taxNo of DEMO_TAXPAYERS) {
-    const workflowId = `deduction-${taxNo}-${taxPeriod}`;
-    const progress = await waitForDecisionPoint(client, workflowId);
-    const stage = progress?.stage ?? 'unknown';
-    lines.push(`${workflowId}: ${stage}`);
-    if (stage === 'AWAITING_APPROVAL') {
-      const s = progress?.statistic;
-      if (s)
-        lines.push(
-          `  统计表 statistic: ${s.deductibleCount} invoices, amount ${s.deductibleAmount}, tax ${s.deductibleTax}`,
-        );
-      lines.push(`  approve: npm run cli -- approve --tax-no ${taxNo} --period ${taxPeriod} --approver "王会计"`);
-      lines.push(
-        `  reject:  npm run cli -- reject --tax-no ${taxNo} --period ${taxPeriod} --approver "王会计" --reason "..."`,
-      );
-    }
+    const progress = await waitForDecisionPoint(client, `deduction-${taxNo}-${taxPeriod}`);
+    lines.push(...decisionLines(taxNo, taxPeriod, progress));
   }
   lines.push(
     '',
