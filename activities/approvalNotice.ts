@@ -10,6 +10,8 @@ import { ChannelName } from '../workflows/contract.js';
 
 export const NoticeKind = z.enum(['approval-needed', 'reminder', 'deadline-missed', 'confirmed', 'failed']);
 export type NoticeKind = z.infer<typeof NoticeKind>;
+/** The kinds whose text names the approval deadline. */
+export const DEADLINE_KINDS: readonly NoticeKind[] = ['approval-needed', 'reminder', 'deadline-missed'];
 
 export const NoticeStatistic = z
   .object({
@@ -28,7 +30,11 @@ export const NoticeRequest = z
     taxNo: z.string(),
     taxPeriod: TaxPeriod,
     approvers: z.array(z.string()).optional(),
-    approvalDeadline: z.iso.datetime({ offset: true }),
+    /**
+     * Required by the notices that ask for a decision (DEADLINE_KINDS); a month that fails before
+     * approval has none, and the workflow then sends '' (taken as none).
+     */
+    approvalDeadline: z.union([z.iso.datetime({ offset: true }), z.literal('')]).optional(),
     deductionDeadline: z.string().optional(),
     /** For reminders: the configured offset this one comes from. */
     hoursBeforeDeadline: z.number().positive().optional(),
@@ -89,7 +95,7 @@ export function noticeHeading(kind: NoticeKind): string {
  */
 export function noticeSentences(n: NoticeFields): string[] {
   const who = `纳税人 Taxpayer ${n.taxNo}，所属期 period ${n.taxPeriod}`;
-  const deadline = `${shanghaiMinute(n.approvalDeadline)} (北京时间 Beijing time)`;
+  const deadline = n.approvalDeadline ? `${shanghaiMinute(n.approvalDeadline)} (北京时间 Beijing time)` : '?';
   const s = n.statistic;
   const totals = s
     ? `可抵扣 ${s.deductibleCount} 张，金额 ${s.deductibleAmount} 元，税额 ${s.deductibleTax} 元 ` +

@@ -9,7 +9,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { ChannelName } from '../workflows/contract.js';
-import { ApprovalNotice, NoticeRequest, monthUrl, noticeText } from './approvalNotice.js';
+import { ApprovalNotice, DEADLINE_KINDS, NoticeRequest, monthUrl, noticeText } from './approvalNotice.js';
 import { type ChannelConfig, type ChannelEntry, channelOf, channelsFromEnv } from './notices/channelConfig.js';
 import { dingtalkMessage, dingtalkUrl } from './notices/dingtalk.js';
 import { emailTransport, sendNoticeMail } from './notices/email.js';
@@ -183,6 +183,12 @@ export function createNotificationActivities(
         );
       }
       const { channel, ...request } = parsed.data;
+      if (DEADLINE_KINDS.includes(request.kind) && !request.approvalDeadline) {
+        throw ApplicationFailure.nonRetryable(
+          `Invalid notice: approvalDeadline: a "${request.kind}" notice needs the approval deadline`,
+          NotificationFailureType.InvalidRequest,
+        );
+      }
       const entry = config.channels[channel];
       if (!entry) {
         throw ApplicationFailure.nonRetryable(

@@ -357,6 +357,15 @@ describe('notification channels by kind, against the sandbox robots and a local 
     });
   });
 
+  it('sends a "failed" notice of a month that failed before approval (no deadline); asks for one where it is said', async () => {
+    const channels = { lark: { kind: 'feishu', url: admin.robotUrl('feishu', 'feishu-early') } } as const;
+    assert.equal(await send(channels, request('lark', 'failed', { approvalDeadline: '' })), undefined);
+    assert.equal((await admin.robotMessages({ platform: 'feishu', token: 'feishu-early' })).length, 1);
+    const refused = await send(channels, request('lark', 'reminder', { approvalDeadline: '' }));
+    assert.equal(refused?.type, NotificationFailureType.InvalidRequest);
+    assert.match(refused!.message, /approvalDeadline: a "reminder" notice needs the approval deadline/);
+  });
+
   it('the JSON webhook of before carries the new kinds and the month link', async () => {
     assert.equal(await send({ hook: admin.webhookUrl('kinds') }, request('hook', 'confirmed')), undefined);
     const [got] = await admin.webhooks('kinds');

@@ -202,7 +202,7 @@ describe('approver notifications on the time-skipping test server', function () 
     for (const notice of received) {
       assert.equal(notice.workflowId, deductionWorkflowId(taxNo, PERIOD));
       assert.equal(notice.taxPeriod, PERIOD);
-      assert.equal(new Date(notice.approvalDeadline).getTime(), deadline.getTime());
+      assert.equal(new Date(notice.approvalDeadline!).getTime(), deadline.getTime());
       assert.equal(notice.inboxUrl, INBOX_URL);
       assert.equal(notice.statistic?.deductibleCount, result.statistic?.deductibleCount);
       assert.equal(notice.statistic?.deductibleTax, result.statistic?.deductibleTax);
