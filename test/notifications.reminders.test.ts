@@ -168,14 +168,26 @@ describe('approver notifications on the time-skipping test server', function () 
         return (await handle.result()) as MonthlyDeductionResult;
       });
       assert.equal(result.outcome, 'COMPLETED');
-      assert.deepEqual(await noticesOf(), ['approval-needed'], 'no reminder reached anyone after the decision');
+      assert.deepEqual(
+        await noticesOf(),
+        ['approval-needed', 'confirmed'],
+        'no reminder reached anyone after the decision; the confirmation was announced',
+      );
+      const [confirmed] = (await admin.webhooks('approvals')).filter(
+        (w) => w.body.taxNo === taxNo && w.body.kind === 'confirmed',
+      );
+      assert.equal(confirmed?.body.decidedBy, '王会计');
       const history = await handle.fetchHistory();
       const cancelled = (history.events ?? []).filter((e) => e.activityTaskCancelRequestedEventAttributes);
       assert.equal(cancelled.length, 1, 'the reminder still being retried was cancelled');
       const notices = (history.events ?? []).filter(
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyApprovers',
       );
-      assert.equal(notices.length, 2, 'no reminder is scheduled after the decision (the 2 h one never comes)');
+      assert.equal(
+        notices.length,
+        3,
+        'no reminder is scheduled after the decision (the 2 h one never comes), then "confirmed"',
+      );
     } finally {
       await admin.setWebhookFailing('approvals', false);
       await admin.setTaskLatency({ kind: 'confirm', distribution: { type: 'fixed', ms: 0 } });
@@ -236,5 +248,18 @@ describe('approver notifications on the time-skipping test server', function () 
     assert.equal(result.outcome, 'EXPIRED');
     const received = (await admin.webhooks()).filter((w) => w.body.taxNo === taxNo);
     assert.deepEqual(received, []);
+  });
+
+  it('tells the approvers when a month fails, with the reason', async () => {
+    const taxNo = withCheckCharacter('91440300MA5FA1LD0'); // not one of the tenant's taxpayers
+    const deadline = new Date((await env.currentTimeMs()) + 10 * 86_400_000);
+    await assert.rejects(run(taxNo, { channel: 'approvals', remindHoursBeforeDeadline: [24] }, deadline));
+    const received = (await admin.webhooks('approvals')).filter((w) => w.body.taxNo === taxNo).map((w) => w.body);
+    assert.deepEqual(
+      received.map((n) => n.kind),
+      ['failed'],
+    );
+    assert.ok(received[0]!.reason, 'the notice says why');
+    assert.equal(received[0]!.workflowId, deductionWorkflowId(taxNo, PERIOD));
   });
 });

@@ -241,7 +241,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
     await page.close();
   });
 
-  it('approved before the first reminder, the month completes and no reminder was sent', async () => {
+  it('approved before the first reminder, the month completes, no reminder was sent, the confirmation was announced', async () => {
     await approve(client, TAX_NO, PERIOD, {
       approver: 'finance-lead',
       comment: 'ok',
@@ -252,7 +252,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
     const notices = await admin.webhooks('approvals');
     assert.deepEqual(
       notices.map((n) => n.body.kind),
-      ['approval-needed'],
+      ['approval-needed', 'confirmed'],
     );
   });
 });

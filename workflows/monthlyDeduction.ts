@@ -379,7 +379,12 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
 
   type Notifications = NonNullable<ParsedMonthlyDeductionInput['notifications']>;
   /** Posts one notice to the approvers; an undeliverable notice is logged, and the month goes on. */
-  async function notifyApprovers(notices: Notifications, kind: NoticeKind, hoursBeforeDeadline?: number) {
+  async function notifyApprovers(
+    notices: Notifications,
+    kind: NoticeKind,
+    hoursBeforeDeadline?: number,
+    extra: { decidedBy?: string; reason?: string } = {},
+  ) {
     const st = progress.statistic;
     try {
       await notifier.notifyApprovers.executeWithOptions({ summary: `通知审批人 notify approvers: ${kind}` }, [
@@ -392,6 +397,7 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
           approvalDeadline: progress.approvalDeadline ?? '',
           ...(progress.deductionDeadline ? { deductionDeadline: progress.deductionDeadline } : {}),
           ...(hoursBeforeDeadline ? { hoursBeforeDeadline } : {}),
+          ...extra,
           ...(st
             ? {
                 statistic: {
@@ -788,6 +794,9 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
       ]);
       periodAfterChange = after.taxPeriod;
     }
+    if (input.notifications && patched('notice-confirmed')) {
+      await notifyApprovers(input.notifications, 'confirmed', undefined, { decidedBy: decision.approver });
+    }
     await condition(allHandlersFinished);
     return finish('COMPLETED', `Confirmed for ${taxPeriod}, approved by ${decision.approver}.`, {
       confirmedAt: confirmation.confirmTime,
@@ -804,6 +813,10 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
     if (!(error instanceof TemporalFailure)) throw error;
     progress.lastBureauError = failureMessage(error);
     enterStage(Stage.Failed);
+    if (input.notifications && patched('notice-failed')) {
+      const reason = progress.lastBureauError.slice(0, 1000);
+      await notifyApprovers(input.notifications, 'failed', undefined, { reason });
+    }
     // An Update waiting for its outcome answers that the month failed (no command: replay-safe).
     await condition(allHandlersFinished);
     throw ApplicationFailure.nonRetryable(
