@@ -268,7 +268,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       members: async () =>
         postgres.query(
           'temporal',
-          "SELECT CASE role WHEN 1 THEN 'frontend' WHEN 2 THEN 'history' WHEN 3 THEN 'matching' WHEN 4 THEN 'worker' ELSE role::text END || '@' || rpc_address || ':' || rpc_port FROM cluster_membership WHERE record_expiry > now() ORDER BY rpc_port",
+          "SELECT CASE role WHEN 1 THEN 'frontend' WHEN 2 THEN 'history' WHEN 3 THEN 'matching' WHEN 4 THEN 'worker' ELSE role::text END || '@' || rpc_address || ':' || rpc_port FROM cluster_membership WHERE last_heartbeat > now() - interval '20 seconds' ORDER BY rpc_port",
         ),
       stop: stopAll,
     };

@@ -28,6 +28,7 @@ import {
 import { freePort } from '../devServer.js';
 import { startCluster, waitForWorker, type Cluster, type ClusterOptions } from './cluster.js';
 import { allPorts, busyPorts, clusterPorts, freeBase } from './config.js';
+import { killAllNow } from './process.js';
 import { clusterBinaries, defaultClusterDataDir, TEMPORAL_SERVER_VERSION } from './paths.js';
 
 const program = new Command('cluster')
@@ -52,6 +53,17 @@ async function clientOn(address: string, namespace: string): Promise<{ client: C
   const connection = await Connection.connect({ address });
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
+
+/**
+ * What Ctrl-C does: until the cluster is up, end every server at once and exit; then stop them in
+ * order. `on`, not `once`: the signal arrives twice (from the terminal and relayed by tsx), and a
+ * signal without a listener would end this process before the servers are stopped.
+ */
+let onSignal: () => void = () => {
+  killAllNow();
+  process.exit(130);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal());
 
 async function run(): Promise<void> {
   const dataDir = defaultClusterDataDir();
@@ -78,8 +90,12 @@ async function run(): Promise<void> {
     })();
     return stopping;
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  let signalled: () => void = () => undefined;
+  const signalledPromise = new Promise<void>((resolve) => (signalled = resolve));
+  onSignal = () => {
+    signalled();
+    void stop();
+  };
 
   const taxPeriod = process.env.DEMO_TAX_PERIOD ?? demoPeriod(new Date());
   if (!TaxPeriod.safeParse(taxPeriod).success) throw new Error(`DEMO_TAX_PERIOD=${taxPeriod}: must be YYYYMM`);
@@ -111,7 +127,7 @@ async function run(): Promise<void> {
     lines.push(...decisionLines(taxNo, taxPeriod, progress));
   }
   const cliAddress =
-    cluster.nodes[0]!.address === '127.0.0.1:7233' ? '' : `TEMPORAL_ADDRESS=${cluster.nodes[0]!.address} `;
+    cluster.nodes[0]!.address === '127.0.0.1:7233' ? '' : `TEMPORAL_ADDRESS=${cluster.nodes[0]!.address}`;
   lines.push(
     '',
     `The CLI reaches node 1 ${cliAddress ? `with ${cliAddress}` : 'by default'}; node 2: TEMPORAL_ADDRESS=${cluster.nodes[1]!.address} npm run cli -- list`,
@@ -119,10 +135,7 @@ async function run(): Promise<void> {
   );
   console.log(lines.join('\n'));
   await close();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await signalledPromise;
   await stop();
 }
 
