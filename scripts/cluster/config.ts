@@ -73,10 +73,26 @@ export async function busyPorts(ports: number[]): Promise<number[]> {
   return busy;
 }
 
-/** A base port whose whole block is free (for the check, which must not collide with anyone). */
+/** The lowest port the kernel hands out for outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A base port whose whole block is free (for the check, which must not collide with anyone), below
+ * the ephemeral range: there, an outgoing connection (ours to PostgreSQL, say) can take a port of
+ * the block between this check and the node's bind.
+ */
 export async function freeBase(): Promise<number> {
+  const span = allPorts(clusterPorts(0)).length;
+  const high = Math.max(ephemeralLow() - span, 12_000);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = 10_000 + Math.floor(Math.random() * (high - 10_000));
     if ((await busyPorts(allPorts(clusterPorts(base)))).length === 0) return base;
   }
   throw new Error('found no free block of ports on 127.0.0.1');

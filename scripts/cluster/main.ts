@@ -161,6 +161,7 @@ async function check(): Promise<void> {
     if (!ok) throw new Error(`${what}: ${detail}`);
   };
   let cluster: Cluster | undefined;
+  let passed = false;
   try {
     say(`data folder ${dataDir}; ports ${options.basePort}..${options.basePort + 20}`);
     let t = Date.now();
@@ -242,15 +243,18 @@ async function check(): Promise<void> {
       );
       await c.close();
     }
+    passed = true;
   } finally {
     await cluster?.stop();
-    if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
+    // A failed check keeps its folder: the servers' logs say why.
+    const keep = opts.keepData || !passed;
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
     console.log(
       [
         '',
         `Cluster check (Temporal ${TEMPORAL_SERVER_VERSION} x2 on PostgreSQL, ${((Date.now() - began) / 1000).toFixed(0)} s):`,
         ...results,
-        opts.keepData ? `Data and logs kept in ${dataDir}` : '',
+        keep ? `Data and logs kept in ${dataDir}` : '',
       ].join('\n'),
     );
   }
