@@ -4,6 +4,8 @@
  * did not.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { execFileSync } from 'node:child_process';
+import { PROJECT_ROOT } from './temporalTools.js';
 import { formatChaosReport, runChaos } from './chaos/runChaos.js';
 
 const int = (name: string) => (value: string) => {
@@ -25,18 +27,22 @@ const program = new Command('chaos')
   .option('--worker-kills <n>', 'SIGKILLs of worker processes', int('--worker-kills'), 20)
   .option(
     '--temporal-restarts <n>',
-    'SIGKILL + restart of the Temporal dev server on its SQLite file',
+    'SIGKILL + restart of the Temporal dev server on its SQLite file (with --cluster: of Temporal node 1)',
     int('--temporal-restarts'),
     2,
   )
   .option('--sandbox-restarts <n>', 'SIGKILL + restart of the sandbox on its SQLite file', int('--sandbox-restarts'), 1)
   .option('--http-5xx-rate <r>', 'share of sandbox replies that are HTTP 5xx', rate('--http-5xx-rate'), 0.1)
   .option('--hang-rate <r>', 'share of sandbox replies that never come', rate('--hang-rate'), 0.05)
+  .option('--cluster', "against npm run cluster's topology: PostgreSQL and two Temporal nodes", false)
+  .option('--postgres-restarts <n>', 'with --cluster: stops and restarts of PostgreSQL', int('--postgres-restarts'), 1)
   .option('--seed <n>', 'seed of the chaos plan and the faults', int('--seed'), 2026)
   .option('--keep-data', 'keep the run folder (logs, databases)', false)
   .parse();
 
 const o = program.opts();
+// The cluster's binaries are built once, outside the clone (scripts/cluster/setup.sh); a no-op after.
+if (o.cluster) execFileSync('bash', ['scripts/cluster/setup.sh'], { stdio: 'inherit', cwd: PROJECT_ROOT });
 const report = await runChaos(
   {
     taxpayers: o.taxpayers,
@@ -48,6 +54,8 @@ const report = await runChaos(
     http5xxRate: o.http5xxRate,
     hangRate: o.hangRate,
     seed: o.seed,
+    cluster: o.cluster,
+    postgresRestarts: o.postgresRestarts,
     keepData: o.keepData,
   },
   (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),

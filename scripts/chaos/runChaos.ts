@@ -20,6 +20,8 @@ import { prng } from '../../simulator/random.js';
 import { WORKFLOWS_PATH } from '../../workers/createWorker.js';
 import { deductionWorkflowId, progressQuery, type MonthlyDeductionResult } from '../../workflows/contract.js';
 import { freePort, startDevServer, type DevServer } from '../devServer.js';
+import { startCluster } from '../cluster/cluster.js';
+import { freeBase } from '../cluster/config.js';
 import { pregenerateTable } from './pregenerated.js';
 import { checkInvariants, type ApprovalSent, type InvariantResult, type MonthEvidence } from './invariants.js';
 import { ManagedProcess } from './processes.js';
@@ -46,6 +48,13 @@ export const ChaosOptions = z.object({
     .positive()
     .default(15 * 60_000),
   seed: z.number().int().default(2026),
+  /**
+   * Against `npm run cluster`'s topology instead of the dev server: PostgreSQL and two Temporal
+   * nodes; a Temporal restart then SIGKILLs node 1 and starts it again, and PostgreSQL is restarted
+   * `postgresRestarts` times.
+   */
+  cluster: z.boolean().default(false),
+  postgresRestarts: z.number().int().min(0).default(1),
   /** The day the run's period and sandbox clock derive from (an ISO instant; default: now). */
   today: z.iso.datetime({ offset: true }).optional(),
   keepData: z.boolean().default(false),
@@ -62,6 +71,8 @@ export interface FaultsFired {
   /** Sandbox SIGKILLs that hit a live sandbox. */
   liveSandboxKills: number;
   temporalRestarts: number;
+  /** Cluster mode: PostgreSQL restarts. */
+  postgresRestarts: number;
   /** What the sandbox's fault injector served (persisted across its restarts). */
   served: FaultsServed;
 }
@@ -124,12 +135,8 @@ export async function runChaos(
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   writeFileSync(bundlePath, code);
 
-  const temporalPort = await freePort();
+  const temporal = await startChaosTemporal(options.cluster, dataDir, log);
   const sandboxPort = await freePort();
-  const temporalDb = join(dataDir, 'temporal.sqlite');
-  const startTemporal = () =>
-    startDevServer({ port: temporalPort, headless: true, dbFile: temporalDb, logFile: join(dataDir, 'temporal.log') });
-  let temporal: DevServer = await startTemporal();
 
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   const admin = new SandboxAdmin(sandboxUrl);
@@ -185,7 +192,6 @@ export async function runChaos(
   const profileFile = join(dataDir, 'profile.json');
   writeFileSync(profileFile, JSON.stringify({ writeSettleMs: 3_000 }));
   const workerEnv = {
-    TEMPORAL_ADDRESS: temporal.address,
     INVOICE_CLOUD_BASE_URL: sandboxUrl,
     INVOICE_CLOUD_TIMEOUT_MS: '3000',
     // The sandbox shows a processing write at once (21, isAllowQxTj/isAllowQrtj false) and settles
@@ -200,15 +206,15 @@ export async function runChaos(
       new ManagedProcess(
         `worker-${i}`,
         'workers/main.ts',
-        workerEnv,
+        { ...workerEnv, TEMPORAL_ADDRESS: temporal.workerAddress(i) },
         join(dataDir, `worker-${i}.log`),
         'Worker started on task queue',
       ),
   );
   workers.forEach((w) => w.start());
 
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const connection = await Connection.connect({ address: temporal.clientAddress });
+  const client = new Client({ connection, namespace: 'default' });
   for (const taxNo of taxNos) {
     await startMonthlyDeduction(client, {
       taxNo,
@@ -260,6 +266,7 @@ export async function runChaos(
     ...Array<string>(options.workerKills).fill('kill-worker'),
     ...Array<string>(options.temporalRestarts).fill('restart-temporal'),
     ...Array<string>(options.sandboxRestarts).fill('restart-sandbox'),
+    ...Array<string>(options.cluster ? options.postgresRestarts : 0).fill('restart-postgres'),
     ...Array<string>(options.expiries).fill('expire-tokens'),
     ...Array<string>(options.expiries).fill('expire-bureau-logins'),
     ...Array<string>(options.expiries).fill('toggle-fault-point'),
@@ -288,13 +295,13 @@ export async function runChaos(
           victim.start();
           break;
         }
-        case 'restart-temporal': {
-          process.kill(temporal.pid, 'SIGKILL');
-          await sleep(500);
-          // Same port and database file; the client's and the workers' connections reconnect.
-          temporal = await startTemporal();
+        case 'restart-temporal':
+          // Same port and database; the client's and the workers' connections reconnect.
+          await temporal.killAndRestart();
           break;
-        }
+        case 'restart-postgres':
+          await temporal.restartDatabase?.();
+          break;
         case 'restart-sandbox':
           if (await sandbox.kill()) liveSandboxKills++;
           await sleep(500);
@@ -417,6 +424,7 @@ export async function runChaos(
       readyWorkerKills,
       liveSandboxKills,
       temporalRestarts: actions['restart-temporal'] ?? 0,
+      postgresRestarts: actions['restart-postgres'] ?? 0,
       served,
     },
     workflows: {
@@ -438,7 +446,7 @@ export function formatChaosReport(report: ChaosReport): string {
   const o = report.options;
   const f = report.faultsFired;
   const lines = [
-    `Chaos run: ${o.taxpayers} taxpayer-months x ${o.invoicesPerTaxpayer} invoices, ${o.workers} workers, ${(report.durationMs / 1000).toFixed(0)} s`,
+    `Chaos run${o.cluster ? ' on the cluster (two Temporal nodes on PostgreSQL)' : ''}: ${o.taxpayers} taxpayer-months x ${o.invoicesPerTaxpayer} invoices, ${o.workers} workers, ${(report.durationMs / 1000).toFixed(0)} s`,
     `Faults: HTTP 5xx ${(o.http5xxRate * 100).toFixed(0)}%, hung responses ${(o.hangRate * 100).toFixed(0)}%, injected before or after the sandbox applied the request`,
     '',
     'What it did                          count',
@@ -451,7 +459,12 @@ export function formatChaosReport(report: ChaosReport): string {
     'Faults that fired                    count',
     `  ${'SIGKILL hit a live worker'.padEnd(34)} ${f.liveWorkerKills} (${f.readyWorkerKills} of them polling)`,
     `  ${'SIGKILL hit the live sandbox'.padEnd(34)} ${f.liveSandboxKills}`,
-    `  ${'Temporal server restarts'.padEnd(34)} ${f.temporalRestarts}`,
+    ...(o.cluster
+      ? [
+          `  ${'Temporal node 1 SIGKILL + restart'.padEnd(34)} ${f.temporalRestarts}`,
+          `  ${'PostgreSQL restarts'.padEnd(34)} ${f.postgresRestarts}`,
+        ]
+      : [`  ${'Temporal server restarts'.padEnd(34)} ${f.temporalRestarts}`]),
     `  ${'HTTP 5xx served'.padEnd(34)} ${f.served.http5xx}`,
     `  ${'hung replies served'.padEnd(34)} ${f.served.hang}`,
     `  ${'replies lost after processing'.padEnd(34)} ${f.served.lostAfterProcessing} (${f.served.writesLostAfterProcessing} of writes)`,
@@ -469,4 +482,62 @@ export function formatChaosReport(report: ChaosReport): string {
     report.ok ? 'All invariants held.' : 'SOME INVARIANTS FAILED.',
   ];
   return lines.join('\n');
+}
+
+/** The Temporal side of a chaos run: the dev server on SQLite, or the two-node cluster on PostgreSQL. */
+interface ChaosTemporal {
+  /** Where the run's own client (starts, approvals, checks) connects: never the node that is killed. */
+  clientAddress: string;
+  workerAddress(i: number): string;
+  /** SIGKILL (the dev server, or cluster node 1), then start it again and wait until it serves. */
+  killAndRestart(): Promise<void>;
+  /** Cluster mode: stop PostgreSQL (fast shutdown) and start it again. */
+  restartDatabase?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startChaosTemporal(
+  cluster: boolean,
+  dataDir: string,
+  log: (line: string) => void,
+): Promise<ChaosTemporal> {
+  if (cluster) {
+    const c = await startCluster({ dataDir, basePort: await freeBase(), log: (line) => log(`cluster: ${line}`) });
+    const [victim, survivor] = c.nodes as [(typeof c.nodes)[number], (typeof c.nodes)[number]];
+    return {
+      clientAddress: survivor.address,
+      // Workers on both nodes: those on node 1 lose it at each kill and reconnect after.
+      workerAddress: (i) => c.nodes[i % c.nodes.length]!.address,
+      killAndRestart: async () => {
+        await victim.process.kill();
+        await sleep(500);
+        await victim.restart();
+      },
+      restartDatabase: async () => {
+        await c.postgres.process.stop();
+        await sleep(1000);
+        await c.postgres.restart();
+      },
+      stop: () => c.stop(),
+    };
+  }
+  const port = await freePort();
+  const start = () =>
+    startDevServer({
+      port,
+      headless: true,
+      dbFile: join(dataDir, 'temporal.sqlite'),
+      logFile: join(dataDir, 'temporal.log'),
+    });
+  let server: DevServer = await start();
+  return {
+    clientAddress: server.address,
+    workerAddress: () => server.address,
+    killAndRestart: async () => {
+      process.kill(server.pid, 'SIGKILL');
+      await sleep(500);
+      server = await start();
+    },
+    stop: () => server.stop(),
+  };
 }

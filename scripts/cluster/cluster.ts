@@ -25,7 +25,8 @@ export interface ClusterOptions {
   basePort: number;
   /** Web UI port; none when undefined or when the UI server is not built. */
   uiPort?: number;
-  sandboxPort: number;
+  /** The sandbox's port; no sandbox when undefined (the chaos run starts its own). */
+  sandboxPort?: number;
   namespace?: string;
   log?: (line: string) => void;
 }
@@ -44,10 +45,10 @@ export interface Cluster {
   postgres: Postgres;
   nodes: TemporalNode[];
   ui?: { url: string; process: BinaryProcess };
-  sandboxUrl: string;
-  sandbox: ManagedProcess;
-  admin: SandboxAdmin;
-  /** A worker connected to node `nodeIndex` (not started). */
+  sandboxUrl?: string;
+  sandbox?: ManagedProcess;
+  admin?: SandboxAdmin;
+  /** A worker connected to node `nodeIndex` (not started); needs the sandbox. */
   worker(name: string, nodeIndex: number): ManagedProcess;
   /** Live cluster members from the membership table: `role@address:port`. */
   members(): Promise<string[]>;
@@ -212,29 +213,37 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       log(`Web UI on ${url}`);
     }
 
-    const sandboxUrl = `http://127.0.0.1:${options.sandboxPort}`;
-    const admin = new SandboxAdmin(sandboxUrl);
-    const sandbox = new ManagedProcess(
-      'sandbox',
-      'simulator/main.ts',
-      { SANDBOX_PORT: String(options.sandboxPort), SANDBOX_DB: join(dataDir, 'sandbox.sqlite') },
-      join(dataDir, 'sandbox.log'),
-    );
-    sandbox.start();
-    started.push({ stop: () => sandbox.stop() });
-    await until('the sandbox', 60_000, async () => {
-      if (!sandbox.running) throw new GaveUp(`the sandbox exited: see ${join(dataDir, 'sandbox.log')}`);
-      return (await admin.health()).status === 'ok' || undefined;
-    });
-    log(`Sandbox on ${sandboxUrl}`);
+    let sandboxPart: Pick<Cluster, 'sandboxUrl' | 'sandbox' | 'admin'> = {};
+    if (options.sandboxPort !== undefined) {
+      const sandboxUrl = `http://127.0.0.1:${options.sandboxPort}`;
+      const admin = new SandboxAdmin(sandboxUrl);
+      const sandbox = new ManagedProcess(
+        'sandbox',
+        'simulator/main.ts',
+        { SANDBOX_PORT: String(options.sandboxPort), SANDBOX_DB: join(dataDir, 'sandbox.sqlite') },
+        join(dataDir, 'sandbox.log'),
+      );
+      sandbox.start();
+      started.push({ stop: () => sandbox.stop() });
+      await until('the sandbox', 60_000, async () => {
+        if (!sandbox.running) throw new GaveUp(`the sandbox exited: see ${join(dataDir, 'sandbox.log')}`);
+        return (await admin.health()).status === 'ok' || undefined;
+      });
+      log(`Sandbox on ${sandboxUrl}`);
+      sandboxPart = { sandboxUrl, sandbox, admin };
+    }
+    const { sandboxUrl } = sandboxPart;
 
     // One bundle for every worker (each would otherwise bundle the workflows itself).
     const bundlePath = join(dataDir, 'workflow-bundle.js');
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-    writeFileSync(bundlePath, code);
+    if (sandboxUrl) {
+      const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+      writeFileSync(bundlePath, code);
+    }
 
     const workers: ManagedProcess[] = [];
     const worker = (name: string, nodeIndex: number) => {
+      if (!sandboxUrl) throw new Error('a cluster started without the sandbox has no workers of its own');
       const w = new ManagedProcess(
         name,
         'workers/main.ts',
@@ -261,9 +270,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       postgres,
       nodes,
       ...(ui ? { ui } : {}),
-      sandboxUrl,
-      sandbox,
-      admin,
+      ...sandboxPart,
       worker,
       members: async () =>
         postgres.query(

@@ -99,7 +99,7 @@ async function run(): Promise<void> {
 
   const taxPeriod = process.env.DEMO_TAX_PERIOD ?? demoPeriod(new Date());
   if (!TaxPeriod.safeParse(taxPeriod).success) throw new Error(`DEMO_TAX_PERIOD=${taxPeriod}: must be YYYYMM`);
-  if (await seedDemoTenant(cluster.admin, taxPeriod)) say(`seeded the sandbox demo tenant for ${taxPeriod}`);
+  if (await seedDemoTenant(cluster.admin!, taxPeriod)) say(`seeded the sandbox demo tenant for ${taxPeriod}`);
   const workers = cluster.nodes.map((_, i) => cluster.worker(`worker-${i + 1}`, i));
   workers.forEach((w) => w.start());
   await Promise.all(workers.map((w, i) => waitForWorker(w, join(dataDir, `worker-${i + 1}.log`))));
@@ -118,7 +118,7 @@ async function run(): Promise<void> {
     cluster.ui
       ? `Temporal Web UI:  ${cluster.ui.url}/namespaces/${cluster.namespace}/workflows`
       : 'Temporal Web UI:  not built (scripts/cluster/setup.sh said why)',
-    `Sandbox:          ${cluster.sandboxUrl}`,
+    `Sandbox:          ${cluster.sandboxUrl!}`,
     `Logs:             ${dataDir}`,
     '',
   ];
@@ -175,7 +175,7 @@ async function check(): Promise<void> {
       expect('Web UI answers', page.ok, `${cluster.ui.url} HTTP ${page.status}`);
     } else results.push('  skip Web UI: the UI server is not built');
 
-    await seedDemoTenant(cluster.admin, taxPeriod);
+    await seedDemoTenant(cluster.admin!, taxPeriod);
     const worker1 = cluster.worker('worker-1', 0);
     worker1.start();
     await waitForWorker(worker1, join(dataDir, 'worker-1.log'));

@@ -22,6 +22,8 @@ export interface Postgres {
   port: number;
   password: string;
   process: BinaryProcess;
+  /** Starts PostgreSQL again on the same folder and port and waits until it answers. */
+  restart(): Promise<void>;
   /** One value-per-line result of `sql` on `database`. */
   query(database: string, sql: string): Promise<string[]>;
 }
@@ -93,22 +95,26 @@ export async function startPostgres(dataDir: string, port: number): Promise<Post
     );
     return stdout.split('\n').filter((l) => l !== '');
   };
-  process_.start();
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await query('postgres', 'SELECT 1');
-      break;
-    } catch (error) {
-      if (!process_.running)
-        throw new Error(
-          `PostgreSQL exited (${process_.exit}) before it was ready: see ${join(dataDir, 'postgres.log')}`,
-        );
-      if (Date.now() > deadline) throw new Error(`PostgreSQL did not answer within 60 s: ${(error as Error).message}`);
-      await sleep(250);
+  const start = async () => {
+    process_.start();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await query('postgres', 'SELECT 1');
+        return;
+      } catch (error) {
+        if (!process_.running)
+          throw new Error(
+            `PostgreSQL exited (${process_.exit}) before it was ready: see ${join(dataDir, 'postgres.log')}`,
+          );
+        if (Date.now() > deadline)
+          throw new Error(`PostgreSQL did not answer within 60 s: ${(error as Error).message}`);
+        await sleep(250);
+      }
     }
-  }
-  return { port, password, process: process_, query };
+  };
+  await start();
+  return { port, password, process: process_, query, restart: start };
 }
 
 /**
