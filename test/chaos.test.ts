@@ -4,7 +4,7 @@ import { testToday } from './support/calendar.js';
 
 /** The CI variant of `npm run chaos`: fewer taxpayers and kills, the same faults and invariants. */
 describe('Chaos (CI variant)', function () {
-  this.timeout(600_000);
+  this.timeout(900_000);
 
   it('completes every taxpayer-month exactly once through worker, Temporal and sandbox crashes', async () => {
     const report = await runChaos({
@@ -16,7 +16,7 @@ describe('Chaos (CI variant)', function () {
       sandboxRestarts: 1,
       expiries: 1,
       actionGapMs: [1500, 3000],
-      timeoutMs: 300_000,
+      timeoutMs: 540_000,
       seed: 7,
       today: testToday().toISOString(),
     });
