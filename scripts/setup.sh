@@ -31,16 +31,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # Debian's chromium (the inbox browser test, through playwright-core) and docker-compose (the
-# `docker-compose config` check of docker-compose.yml): installed only when missing, as root.
+# `docker-compose config` check of docker-compose.yml); the Chinese font the audit report's PDF
+# embeds (report/pdf.ts, REPORT_FONT_PATH overrides it) and poppler-utils (its tests render the
+# PDF with pdftoppm and read it with pdftotext): installed only when missing, as root.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]} from Debian"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    log "cannot install ${missing[*]} (needs root and apt-get): the browser or compose tests will say so"
+    log "cannot install ${missing[*]} (needs root and apt-get): the browser, compose or report tests will say so"
   fi
 fi
