@@ -30,6 +30,7 @@ import { decisionHistory, pendingMonths, type PendingApproval, type PendingMonth
 import { approverEntryFor, displayName, type Identity } from './identity.js';
 import { SharedRefresh } from './listCache.js';
 import { OidcLogin, OidcLoginError } from './oidc.js';
+import { registerOverview } from './overviewRoutes.js';
 import type { InboxSecuritySettings } from './settings.js';
 import { fixedDirectory, type TaxpayerDirectory } from './taxpayers.js';
 import { INBOX_CSS, renderInbox, renderLogin, renderMonth } from './view.js';
@@ -297,6 +298,9 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
   });
   app.get('/api/history', { preHandler: requireLogin }, async () => history.get());
 
+  // The period at a glance (inbox/overviewRoutes.ts).
+  const overview = registerOverview(app, { client: opts.client, taxpayers, now, requireLogin, cacheMs });
+
   app.get('/', { preHandler: requireLogin }, async (request, reply) => {
     const who = identity(request);
     const [{ mine, others }, decided] = await Promise.all([pendingFor(who), history.get()]);
@@ -408,6 +412,7 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
       request.session.flash = await decide(request, kind);
       waiting.invalidate();
       history.invalidate();
+      overview.invalidate();
       return reply.redirect('/', 303);
     });
   }

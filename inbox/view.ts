@@ -2,8 +2,9 @@
 import type { StatisticLine } from '../workflows/contract.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import type { DecisionRow, PendingApproval, PendingMonth } from './data.js';
-import { formatShanghaiTime } from '../protocol/period.js';
+import { formatShanghaiTime, likelyCurrentPeriod } from '../protocol/period.js';
 import { categoryName } from '../rules/statisticObject.js';
+import { overviewNav } from './overviewNav.js';
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(
@@ -191,6 +192,7 @@ export function renderInbox(opts: {
     '待审批 Approvals · 进项发票抵扣 VAT deduction',
     `${userHeader(opts.user, csrfToken)}
 <h1>待审批 Awaiting approval <small>进项发票抵扣勾选 VAT input-invoice deduction</small></h1>
+${overviewNav(likelyCurrentPeriod(now))}
 ${notices(opts.message, opts.error)}
 ${
   mine.length

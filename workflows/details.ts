@@ -1,8 +1,9 @@
 import { formatShanghaiTime } from '../protocol/period.js';
-import type { Progress } from './contract.js';
+import type { Progress, Stage } from './contract.js';
 import { plannedVersusBureauText } from './plannedVersusBureauText.js';
 
-const STAGE_LABELS: Record<string, string> = {
+/** Each stage as people read it, Chinese first (the Web UI's details, the inbox's overview). */
+export const STAGE_LABELS: Record<Stage, string> = {
   LOGGING_IN: '登录税局 Logging in to the bureau',
   QUERYING_PERIOD: '查询所属期 Querying the tax period',
   SELECTING: '勾选发票 Selecting invoices',
@@ -20,7 +21,7 @@ const STAGE_LABELS: Record<string, string> = {
 /** The markdown the Temporal Web UI shows as the workflow's current details. */
 export function renderCurrentDetails(p: Progress): string {
   const lines = [
-    `**${STAGE_LABELS[p.stage] ?? p.stage}**`,
+    `**${(STAGE_LABELS as Record<string, string>)[p.stage] ?? p.stage}**`,
     '',
     `- 纳税人 Taxpayer: \`${p.taxNo}\``,
     `- 税款所属期 Tax period: ${p.taxPeriod}`,
