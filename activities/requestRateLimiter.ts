@@ -14,6 +14,7 @@ export class RequestRateLimiter {
   private waiters = 0;
   private queue: Promise<void> = Promise.resolve();
   private wakeUp?: () => void;
+  private readonly listeners = new Set<() => void>();
 
   /**
    * `notBefore`: no slot is granted before this time. A worker process passes one second after
@@ -39,10 +40,11 @@ export class RequestRateLimiter {
   acquire(signal?: AbortSignal): Promise<() => void> {
     this.waiters++;
     const turn = this.queue.then(() => this.waitForSlot(signal));
-    turn.then(
-      () => this.waiters--,
-      () => this.waiters--,
-    );
+    const leaveLine = () => {
+      this.waiters--;
+      this.notify();
+    };
+    turn.then(leaveLine, leaveLine);
     this.queue = turn.then(
       () => undefined,
       () => undefined,
@@ -72,6 +74,56 @@ export class RequestRateLimiter {
     return this.waiters;
   }
 
+  /** The share: requests this process may have counted within any one second. */
+  get share(): number {
+    return this.requestsPerSecond;
+  }
+
+  /**
+   * Requests this process could send at once without waiting: the share less the requests in
+   * flight, the slots still held for a second after their replies, and the callers already waiting.
+   */
+  get spare(): number {
+    const now = this.now();
+    if (now < this.notBefore) return 0;
+    const held = this.freesAt.filter((t) => t > now).length;
+    return Math.max(0, this.requestsPerSecond - this.inFlight - held - this.waiters);
+  }
+
+  /**
+   * Resolves at the next change that can alter `spare`: a caller leaving the line, a request
+   * finishing or handed back, or a held slot coming free; rejects with the signal's reason if it
+   * is aborted first.
+   */
+  nextChange(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const now = this.now();
+      const nextFree = [this.notBefore, ...this.freesAt].filter((t) => t > now);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stop = () => {
+        clearTimeout(timer);
+        this.listeners.delete(done);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const done = () => {
+        stop();
+        resolve();
+      };
+      const onAbort = () => {
+        stop();
+        reject(signal!.reason);
+      };
+      if (signal?.aborted) return onAbort();
+      if (nextFree.length > 0) timer = setTimeout(done, Math.max(1, Math.min(...nextFree) - now));
+      this.listeners.add(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
   private async waitForSlot(signal?: AbortSignal): Promise<{ release: () => void; unused: () => void }> {
     for (;;) {
       signal?.throwIfAborted();
@@ -86,6 +138,7 @@ export class RequestRateLimiter {
           this.inFlight--;
           if (sent) this.freesAt.push(this.now() + 1000);
           this.wakeUp?.();
+          this.notify();
         };
         return { release: () => finish(true), unused: () => finish(false) };
       }

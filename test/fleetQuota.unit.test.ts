@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConfigError, invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { RequestRateLimiter } from '../activities/requestRateLimiter.js';
+import type { ActivitySlotInfo } from '@temporalio/worker';
 import { quotaActivitySlots } from '../workers/quotaSlots.js';
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
@@ -51,34 +52,43 @@ describe('fleet quota: each worker process keeps to its share', () => {
     assert.deepEqual(granted, [1, 2], 'then its share, and no more');
   });
 
-  it('a worker takes new activities only while no request waits for its share', async () => {
-    const limiter = new RequestRateLimiter(2);
+  it('a worker polls for activities only while its share could send at once, one open poll per spare request', async () => {
+    let now = 50_000;
+    const limiter = new RequestRateLimiter(2, () => now);
     const slots = quotaActivitySlots(limiter, 10);
     const ctx = {} as Parameters<typeof slots.reserveSlot>[0];
-    assert.ok(slots.tryReserveSlot(ctx), 'an idle share: a slot at once');
-    // Two requests hold the share, two more wait behind them.
+    const slotInfo = {} as ActivitySlotInfo;
+    const first = slots.tryReserveSlot(ctx);
+    const second = slots.tryReserveSlot(ctx);
+    assert.ok(first && second, 'an idle share of 2: two polls at once');
+    assert.equal(slots.tryReserveSlot(ctx), null, 'not a third: it could not be sent at once');
+    // Both polls bring a task; both activities send a request: the share is in use.
+    slots.markSlotUsed({ slotInfo, permit: first });
+    slots.markSlotUsed({ slotInfo, permit: second });
     const held = await Promise.all([limiter.acquire(), limiter.acquire()]);
-    const queued = [limiter.acquire(), limiter.acquire()];
-    await settle();
-    assert.equal(limiter.backlog, 2);
-    assert.equal(slots.tryReserveSlot(ctx), null, 'no eager activity while the share is busy');
+    assert.equal(limiter.spare, 0);
+    assert.equal(slots.tryReserveSlot(ctx), null, 'no poll while the share is in use');
     let granted = false;
-    const reserving = slots.reserveSlot(ctx, new AbortController().signal).then(() => (granted = true));
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    assert.equal(granted, false, 'the poller waits; the task stays on the queue for another worker');
+    const reserving = slots.reserveSlot(ctx, new AbortController().signal).then((permit) => {
+      granted = true;
+      return permit;
+    });
     for (const release of held) release();
-    // The queued two get their slots a second after the replies: the backlog is gone, a slot is free.
-    const released = await Promise.all(queued);
-    await reserving;
-    assert.equal(granted, true);
-    for (const release of released) release();
+    await settle();
+    assert.equal(granted, false, 'a reply frees its slot only a second later: the task stays on the queue');
+    now += 1000;
+    const permit = await reserving;
+    assert.equal(granted, true, 'polls again once the held slots came free');
+    assert.equal(limiter.spare, 2);
+    assert.ok(slots.tryReserveSlot(ctx), 'a second open poll for the second spare request');
+    assert.equal(slots.tryReserveSlot(ctx), null, 'and no third');
+    // A poll that timed out without a task hands its place back.
+    slots.releaseSlot({ permit });
+    assert.ok(slots.tryReserveSlot(ctx));
 
     const aborted = new AbortController();
-    const more = [limiter.acquire(), limiter.acquire(), limiter.acquire(), limiter.acquire()];
-    await settle();
     const waiting = slots.reserveSlot(ctx, aborted.signal);
     aborted.abort();
     await assert.rejects(waiting, 'a reservation the SDK no longer needs ends');
-    for (const release of await Promise.all(more.slice(0, 2))) release();
   });
 });
