@@ -225,7 +225,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
     shutdownForceTime: shutdown.forceMs,
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE_MS,
     ...deployment.workerOptions,
-    // With a quota: new activities only while no request waits for this worker's share (docs/fleet-quota.md).
+    // With a quota: polls for activities only while its share could send at once (docs/fleet-quota.md).
     ...(client.quotaLimiter ? { tuner: quotaTuner(client.quotaLimiter) } : {}),
     activities: {
       ...createDeductionActivities({ client, config: options.invoiceCloud }),
