@@ -56,6 +56,8 @@ export const ApprovalNotice = NoticeRequest.omit({ channel: true })
     inboxUrl: z.url().optional(),
     /** The inbox page of this month (`/months/:taxNo/:period` under INBOX_URL). */
     monthUrl: z.url().optional(),
+    /** For `confirmed`: the month's audit report in the inbox (docs/audit-report.md). */
+    reportUrls: z.object({ xlsx: z.url(), pdf: z.url() }).strict().optional(),
     sentAt: z.iso.datetime({ offset: true }),
   })
   .strict();
@@ -70,6 +72,11 @@ export function shanghaiMinute(iso: string): string {
 export function monthUrl(inboxUrl: string, taxNo: string, taxPeriod: string): string {
   const base = inboxUrl.endsWith('/') ? inboxUrl : `${inboxUrl}/`;
   return new URL(`months/${encodeURIComponent(taxNo)}/${encodeURIComponent(taxPeriod)}`, base).toString();
+}
+
+/** The month's audit report download in the inbox (inbox/reports.ts). */
+export function reportUrl(inboxUrl: string, taxNo: string, taxPeriod: string, format: 'xlsx' | 'pdf'): string {
+  return `${monthUrl(inboxUrl, taxNo, taxPeriod)}/report.${format}`;
 }
 
 type NoticeFields = Omit<ApprovalNotice, 'text' | 'sentAt'>;
@@ -138,12 +145,28 @@ export function noticeLink(n: NoticeFields): { label: string; url: string } | un
   return url ? { label: '审批入口 Inbox', url } : undefined;
 }
 
+/** The notice's links: the inbox link, then (for `confirmed`) the audit report's downloads. */
+export function noticeLinks(n: NoticeFields): { label: string; url: string }[] {
+  const first = noticeLink(n);
+  return [
+    ...(first ? [first] : []),
+    ...(n.reportUrls
+      ? [
+          { label: '审计报告 Audit report (xlsx)', url: n.reportUrls.xlsx },
+          { label: '审计报告 Audit report (PDF)', url: n.reportUrls.pdf },
+        ]
+      : []),
+  ];
+}
+
 /** The plain text of a notice (the JSON webhook's `text`, the e-mail's text part). */
 export function noticeText(n: NoticeFields): string {
   const sentences = noticeSentences(n);
-  const link = noticeLink(n);
+  const links = noticeLinks(n)
+    .map((link) => `\n${link.label}: ${link.url}`)
+    .join('');
   // The first sentences run on after the heading, as the generic webhook has always sent them.
   const body =
     n.kind === 'approval-needed' ? `${sentences.slice(0, -1).join('')}\n${sentences.at(-1)}` : sentences.join('');
-  return `${noticeHeading(n.kind)}${body}${link ? `\n${link.label}: ${link.url}` : ''}`;
+  return `${noticeHeading(n.kind)}${body}${links}`;
 }

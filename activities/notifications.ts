@@ -9,7 +9,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { ChannelName } from '../workflows/contract.js';
-import { ApprovalNotice, DEADLINE_KINDS, NoticeRequest, monthUrl, noticeText } from './approvalNotice.js';
+import { ApprovalNotice, DEADLINE_KINDS, NoticeRequest, monthUrl, noticeText, reportUrl } from './approvalNotice.js';
 import { type ChannelConfig, type ChannelEntry, channelOf, channelsFromEnv } from './notices/channelConfig.js';
 import { dingtalkMessage, dingtalkUrl } from './notices/dingtalk.js';
 import { emailTransport, sendNoticeMail } from './notices/email.js';
@@ -202,6 +202,14 @@ export function createNotificationActivities(
         workflowId: context.info.workflowExecution?.workflowId ?? '',
         ...(config.inboxUrl
           ? { inboxUrl: config.inboxUrl, monthUrl: monthUrl(config.inboxUrl, request.taxNo, request.taxPeriod) }
+          : {}),
+        ...(config.inboxUrl && request.kind === 'confirmed'
+          ? {
+              reportUrls: {
+                xlsx: reportUrl(config.inboxUrl, request.taxNo, request.taxPeriod, 'xlsx'),
+                pdf: reportUrl(config.inboxUrl, request.taxNo, request.taxPeriod, 'pdf'),
+              },
+            }
           : {}),
       };
       const notice: ApprovalNotice = { ...base, text: noticeText(base), sentAt: new Date().toISOString() };

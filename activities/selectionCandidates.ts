@@ -12,7 +12,7 @@ import { sumMoney } from '../protocol/money.js';
 import type { ProtocolProfile } from '../protocol/profile.js';
 import { lastDayOfPeriod, shanghaiParts } from '../protocol/period.js';
 import type { PoolFilter } from '../rules/poolFilter.js';
-import { classifySelectItem } from '../rules/selectResult.js';
+import { classifySelectItem, type SelectOutcome } from '../rules/selectResult.js';
 import {
   type CandidateInvoice,
   describeRows,
@@ -45,6 +45,22 @@ export interface SelectionTaskResult {
    * such item carried effectiveTaxAmount; the month compares it with the statistic table.
    */
   selectedTax?: string;
+  /**
+   * Every invoice the task answered, as answered: the month's audit report lists them from the
+   * history (docs/audit-report.md). Absent in results recorded before it was kept.
+   */
+  invoices?: InvoiceResult[];
+}
+
+/** One invoice of a selection task's answer, and what the month made of it. */
+export interface InvoiceResult {
+  invoiceCode: string;
+  invoiceNo: string;
+  /** The bureau's selectResult and description, verbatim. */
+  resultCode: string;
+  resultMsg: string;
+  outcome: SelectOutcome;
+  effectiveTaxAmount?: string;
 }
 
 /**
@@ -417,6 +433,7 @@ export function emptyTally(taskNo: string): SelectionTaskResult {
     failed: 0,
     failures: [],
     selectedTax: '0.00',
+    invoices: [],
   };
 }
 
@@ -427,6 +444,14 @@ export type TallyProfile = Pick<ProtocolProfile, 'selectRetry'>;
 export function tallyResultItem(tally: SelectionTaskResult, item: SelectResultItem, profile: TallyProfile): void {
   tally.total++;
   const outcome = classifySelectItem(item, profile.selectRetry);
+  (tally.invoices ??= []).push({
+    invoiceCode: item.invoiceCode,
+    invoiceNo: item.invoiceNo || (item.etaxInvoiceNo ?? ''),
+    resultCode: item.selectResult,
+    resultMsg: item.description,
+    outcome,
+    ...(item.effectiveTaxAmount !== undefined ? { effectiveTaxAmount: item.effectiveTaxAmount } : {}),
+  });
   if (outcome === 'selected' || outcome === 'already-selected') {
     if (outcome === 'selected') tally.selected++;
     else tally.alreadySelected++;

@@ -25,6 +25,18 @@ const ImmediateTally = z.object({
     z.object({ invoiceCode: z.string(), invoiceNo: z.string(), resultCode: z.string(), resultMsg: z.string() }),
   ),
   selectedTax: z.string().optional(),
+  invoices: z
+    .array(
+      z.object({
+        invoiceCode: z.string(),
+        invoiceNo: z.string(),
+        resultCode: z.string(),
+        resultMsg: z.string(),
+        outcome: z.enum(['selected', 'already-selected', 'retry', 'failed']),
+        effectiveTaxAmount: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export const SelectionHeartbeat = z.object({
   round: z.number().int(),
@@ -77,5 +89,7 @@ export function keepBeating(progress: SelectionHeartbeat, everyMs: number = SELE
 
 /** The immediate answers of earlier attempts, to add this attempt's to (a SelectionTaskResult). */
 export function immediateOf(progress: SelectionHeartbeat): z.infer<typeof ImmediateTally> | undefined {
-  return progress.immediate ? { ...progress.immediate, failures: [...progress.immediate.failures] } : undefined;
+  if (!progress.immediate) return undefined;
+  const { invoices, failures } = progress.immediate;
+  return { ...progress.immediate, failures: [...failures], ...(invoices ? { invoices: [...invoices] } : {}) };
 }

@@ -1,6 +1,6 @@
 /**
  * The operator CLI for MonthlyDeductionWorkflow (DESIGN.md §6):
- *   npm run cli -- start|status|approve|reject|list|retry ...   (or the package bin `vat-deduction`)
+ *   npm run cli -- start|status|approve|reject|list|retry|report ...   (or the package bin `vat-deduction`)
  * Every argument is validated before Temporal is contacted.
  * Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found / wrong state,
  * 5 decision refused by the workflow, 6 approval voided (the table changed; the new one awaits approval).
@@ -46,6 +46,7 @@ import {
 } from './deductions.js';
 import { addAccountingCommands } from './accountingCommands.js';
 import { addDoctorCommand } from './doctorCommand.js';
+import { addReportCommand } from './reportCommand.js';
 import { addInboxAccountCommands } from './inboxAccounts.js';
 import {
   TemporalConfigError,
@@ -818,6 +819,8 @@ Example:
   addAccountingCommands(program, io);
 
   addDoctorCommand(program, io);
+
+  addReportCommand(program, io);
 
   addInboxAccountCommands(program, io);
 

@@ -31,6 +31,7 @@ import { approverEntryFor, displayName, type Identity } from './identity.js';
 import { SharedRefresh } from './listCache.js';
 import { OidcLogin, OidcLoginError } from './oidc.js';
 import { registerOverview } from './overviewRoutes.js';
+import { mayReadReports, registerReportRoutes } from './reports.js';
 import type { InboxSecuritySettings } from './settings.js';
 import { fixedDirectory, type TaxpayerDirectory } from './taxpayers.js';
 import { INBOX_CSS, renderInbox, renderLogin, renderMonth } from './view.js';
@@ -301,6 +302,9 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
   // The period at a glance (inbox/overviewRoutes.ts).
   const overview = registerOverview(app, { client: opts.client, taxpayers, now, requireLogin, cacheMs });
 
+  // The audit reports of decided months (inbox/reports.ts).
+  registerReportRoutes(app, { client: opts.client, taxpayers, requireLogin, now });
+
   app.get('/', { preHandler: requireLogin }, async (request, reply) => {
     const who = identity(request);
     const [{ mine, others }, decided] = await Promise.all([pendingFor(who), history.get()]);
@@ -316,6 +320,7 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
         const account = accounts.find(approver);
         return account ? `${account.name} (${account.id})` : approver;
       },
+      mayReadReports: (taxNo) => mayReadReports(taxpayers, who, taxNo),
       ...takeFlash(request),
     });
   });

@@ -137,13 +137,29 @@ function othersTable(rows: PendingMonth[], now: Date): string {
 ${pendingTable(rows, now, 'others', '查看 View')}`;
 }
 
-function historyTable(rows: DecisionRow[], approverLabel: (approver: string) => string): string {
+/** The outcomes a month has an audit report for (report/facts.ts REPORTABLE_OUTCOMES). */
+const REPORTED_OUTCOMES = ['COMPLETED', 'REJECTED', 'EXPIRED'];
+
+/** Where a month's audit report downloads (inbox/reports.ts serves it). */
+export function reportPath(taxNo: string, period: string, format: 'xlsx' | 'pdf'): string {
+  return `${monthPath(taxNo, period)}/report.${format}`;
+}
+
+function reportLinks(r: DecisionRow): string {
+  return `<a class="report-xlsx" href="${escapeHtml(reportPath(r.taxNo, r.taxPeriod, 'xlsx'))}">审计报告 Report (xlsx)</a> · <a class="report-pdf" href="${escapeHtml(reportPath(r.taxNo, r.taxPeriod, 'pdf'))}">PDF</a>`;
+}
+
+function historyTable(
+  rows: DecisionRow[],
+  approverLabel: (approver: string) => string,
+  mayReadReports: (taxNo: string) => boolean,
+): string {
   if (rows.length === 0) return '<p>暂无记录 No decisions yet.</p>';
-  return `<table class="history"><thead><tr><th>纳税人 Tax No</th><th>所属期 Period</th><th>结果 Outcome</th><th>审批人 Approver</th><th>意见 Comment</th><th>时间 Decided at</th></tr></thead><tbody>
+  return `<table class="history"><thead><tr><th>纳税人 Tax No</th><th>所属期 Period</th><th>结果 Outcome</th><th>审批人 Approver</th><th>意见 Comment</th><th>时间 Decided at</th><th>审计报告 Audit report</th></tr></thead><tbody>
 ${rows
   .map(
     (r) =>
-      `<tr data-workflow-id="${escapeHtml(r.workflowId)}"><td>${escapeHtml(r.taxNo)}</td><td>${escapeHtml(r.taxPeriod)}</td><td class="outcome">${escapeHtml(r.outcome)}</td><td>${escapeHtml(r.approver ? approverLabel(r.approver) : '-')}</td><td>${escapeHtml(r.comment ?? '')}</td><td>${escapeHtml(r.decidedAt ?? r.closedAt ?? '')}</td></tr>`,
+      `<tr data-workflow-id="${escapeHtml(r.workflowId)}"><td>${escapeHtml(r.taxNo)}</td><td>${escapeHtml(r.taxPeriod)}</td><td class="outcome">${escapeHtml(r.outcome)}</td><td>${escapeHtml(r.approver ? approverLabel(r.approver) : '-')}</td><td>${escapeHtml(r.comment ?? '')}</td><td>${escapeHtml(r.decidedAt ?? r.closedAt ?? '')}</td><td class="report">${REPORTED_OUTCOMES.includes(r.outcome) && mayReadReports(r.taxNo) ? reportLinks(r) : ''}</td></tr>`,
   )
   .join('\n')}
 </tbody></table>`;
@@ -184,6 +200,8 @@ export function renderInbox(opts: {
   csrfToken: string;
   /** How the history names an approver, e.g. "王会计 (wang)" for an account id. */
   approverLabel?: (approver: string) => string;
+  /** Whether the logged-in identity may download a taxpayer's audit reports (links shown then). */
+  mayReadReports?: (taxNo: string) => boolean;
   message?: string;
   error?: string;
 }): string {
@@ -202,7 +220,7 @@ ${pendingTable(mine, now, 'mine', '查看并审批 Review')}`
 }
 ${othersTable(others, now)}
 <h2>审批记录 Decision history</h2>
-${historyTable(history, opts.approverLabel ?? ((a) => a))}`,
+${historyTable(history, opts.approverLabel ?? ((a) => a), opts.mayReadReports ?? (() => false))}`,
   );
 }
 

@@ -4,7 +4,7 @@
  * `{errcode, errmsg}`, 0 meaning sent. Limits and sources: docs/notification-channels.md.
  */
 import type { ApprovalNotice } from '../approvalNotice.js';
-import { noticeHeading, noticeLink, noticeSentences } from '../approvalNotice.js';
+import { noticeHeading, noticeLinks, noticeSentences } from '../approvalNotice.js';
 import { dingtalkSignedUrl } from './signing.js';
 import { truncateUtf8, utf8Bytes } from './text.js';
 
@@ -19,8 +19,9 @@ export interface DingtalkMarkdown {
 export function dingtalkMessage(notice: ApprovalNotice): DingtalkMarkdown {
   // The title is what the conversation list and the phone's notification show.
   const title = `${noticeHeading(notice.kind)}${notice.taxNo} ${notice.taxPeriod}`;
-  const link = noticeLink(notice);
-  const tail = link ? `\n\n[${link.label}](${link.url})` : '';
+  const tail = noticeLinks(notice)
+    .map((link) => `\n\n[${link.label}](${link.url})`)
+    .join('');
   // DingTalk's markdown needs a blank line (or two spaces) for a line break.
   const body = noticeSentences(notice).join('\n\n');
   const heading = `#### ${noticeHeading(notice.kind)}\n\n`;

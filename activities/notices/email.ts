@@ -5,7 +5,7 @@
  */
 import nodemailer from 'nodemailer';
 import type { ApprovalNotice } from '../approvalNotice.js';
-import { noticeHeading, noticeLink, noticeSentences, noticeText } from '../approvalNotice.js';
+import { noticeHeading, noticeLinks, noticeSentences, noticeText } from '../approvalNotice.js';
 import type { EmailChannel } from './channelConfig.js';
 import type { z } from 'zod';
 import { escapeHtml } from './text.js';
@@ -18,11 +18,10 @@ export interface NoticeMail {
 
 export function noticeMail(notice: ApprovalNotice): NoticeMail {
   const subject = `${noticeHeading(notice.kind)}纳税人 Taxpayer ${notice.taxNo} 所属期 period ${notice.taxPeriod}`;
-  const link = noticeLink(notice);
   const html = [
     `<h2>${escapeHtml(noticeHeading(notice.kind))}</h2>`,
     ...noticeSentences(notice).map((s) => `<p>${escapeHtml(s)}</p>`),
-    ...(link ? [`<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>`] : []),
+    ...noticeLinks(notice).map((link) => `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>`),
   ].join('\n');
   return { subject, text: noticeText(notice), html };
 }

@@ -4,7 +4,7 @@
  * is `{code, msg}`, 0 meaning sent. Limits and sources: docs/notification-channels.md.
  */
 import type { ApprovalNotice, NoticeKind } from '../approvalNotice.js';
-import { noticeHeading, noticeLink, noticeSentences } from '../approvalNotice.js';
+import { noticeHeading, noticeLinks, noticeSentences } from '../approvalNotice.js';
 import { feishuSignature } from './signing.js';
 import { truncateUtf8 } from './text.js';
 
@@ -32,7 +32,7 @@ export interface FeishuCard {
 }
 
 export function feishuMessage(notice: ApprovalNotice, secret: string | undefined, nowMs: number): FeishuCard {
-  const link = noticeLink(notice);
+  const [link, ...reports] = noticeLinks(notice);
   // The sentences are at most a few kB (a failure reason is capped at 1000 characters).
   const content = truncateUtf8(noticeSentences(notice).join('\n'), FEISHU_BODY_MAX_BYTES / 2);
   const elements: unknown[] = [{ tag: 'div', text: { tag: 'lark_md', content } }];
@@ -46,6 +46,12 @@ export function feishuMessage(notice: ApprovalNotice, secret: string | undefined
           type: 'primary',
           url: link.url,
         },
+        ...reports.map((report) => ({
+          tag: 'button',
+          text: { tag: 'plain_text', content: report.label },
+          type: 'default',
+          url: report.url,
+        })),
       ],
     });
   }

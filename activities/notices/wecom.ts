@@ -4,7 +4,7 @@
  * (no signing). Limits and sources: docs/notification-channels.md.
  */
 import type { ApprovalNotice, NoticeKind } from '../approvalNotice.js';
-import { noticeHeading, noticeLink, noticeSentences } from '../approvalNotice.js';
+import { noticeHeading, noticeLinks, noticeSentences } from '../approvalNotice.js';
 import { truncateUtf8, utf8Bytes } from './text.js';
 
 /** markdown.content at most 4096 bytes of UTF-8. */
@@ -26,8 +26,9 @@ const COLOUR: Record<NoticeKind, 'info' | 'comment' | 'warning'> = {
 
 export function wecomMessage(notice: ApprovalNotice): WecomMarkdown {
   const heading = `## <font color="${COLOUR[notice.kind]}">${noticeHeading(notice.kind)}</font>`;
-  const link = noticeLink(notice);
-  const tail = link ? `\n[${link.label}](${link.url})` : '';
+  const tail = noticeLinks(notice)
+    .map((link) => `\n[${link.label}](${link.url})`)
+    .join('');
   const body = noticeSentences(notice)
     .map((s) => `> ${s}`)
     .join('\n');
