@@ -35,7 +35,7 @@ export const OVERVIEW_CSS = `nav.overview-nav{display:flex;gap:1.5rem;align-item
 form.period-picker{display:flex;gap:.5rem;align-items:center}form.period-picker input{width:6rem;padding:.2rem}
 .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:.6rem;margin:1rem 0}
 .figure{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem}.figure .value{font-size:1.4rem;font-weight:bold}
-.figure.overdue .value{color:#b00}.figure small{display:block;color:#555}
+.figure.overdue .value{color:#b00}.figure.deadline .value{font-size:1rem}.figure small{display:block;color:#555}
 svg.stage-chart{max-width:100%;height:auto;margin:.5rem 0}svg.stage-chart text{font-size:13px;fill:#222}
 svg.stage-chart rect.bar.working{fill:#4a7bd0}svg.stage-chart rect.bar.waiting{fill:#e0a020}
 svg.stage-chart rect.bar.done{fill:#2f9a4a}svg.stage-chart rect.bar.rejected{fill:#8a5bb8}
