@@ -8,6 +8,7 @@ import { AccountingRules } from '../config/accountingRulesSchema.js';
 import { MAX_INVOICES_PER_ACCOUNT_BATCH } from '../protocol/interfaces.js';
 import { TaxPeriod } from '../protocol/period.js';
 import { TaxNo } from '../protocol/taxNo.js';
+import { TenantId } from './contract.js';
 
 export const ACCOUNTING_WORKFLOW_TYPE = 'AutoAccountingWorkflow';
 
@@ -23,6 +24,8 @@ const Milliseconds = z.number().int().positive();
 
 export const AutoAccountingInput = z.object({
   taxNo: TaxNo,
+  /** The tenant whose invoice cloud serves this taxpayer; absent: the workers' INVOICE_CLOUD_* one. */
+  tenant: TenantId.optional(),
   /**
    * The accounting period "runPeriod" rules book into; default: the Shanghai month of the schedule's
    * nominal time for a scheduled run (also a backfill or a catch-up), else of the run's start.

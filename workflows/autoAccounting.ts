@@ -1,4 +1,5 @@
 import {
+  type ActivityInterfaceFor,
   ActivityFailure,
   ApplicationFailure,
   log,
@@ -31,6 +32,7 @@ import { bureauCallOptions, heartbeatingOptions, pollingOptions } from './activi
 import { renderAccountingReport } from './accountingDetails.js';
 import { TaxNoSearchAttribute, TaxPeriodSearchAttribute } from './contract.js';
 import { scheduledStartTime } from './scheduledTime.js';
+import { onTenantQueue, tenantCheck } from './tenantQueues.js';
 
 const ACCOUNTING_FINAL_TYPES = ['AccountingRulesInvalid'];
 const MAX_FAILURES_KEPT = 50;
@@ -39,14 +41,13 @@ export const PAGED_ACCOUNTING_PATCH = 'accounting-paged';
 
 /** Booking has no filing deadline: a bureau outage is retried for six hours. */
 const ACCOUNTING_RETRY_BUDGET_MS = 6 * 3600_000;
-/** Reading and booking a page (heartbeating, resumed from its heartbeat details after a failure). */
-const planner = proxyActivities<AccountingActivities>(
-  heartbeatingOptions(ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES),
-);
-const booking = proxyActivities<AccountingActivities>(
-  bureauCallOptions(ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES),
-);
-type Poller = typeof booking;
+/** The run's bureau activities, on its tenant's task queue (workflows/tenantQueues.ts). */
+interface Bureau {
+  /** Reading and booking a page (heartbeating, resumed from its heartbeat details after a failure). */
+  planner: ActivityInterfaceFor<AccountingActivities>;
+  booking: ActivityInterfaceFor<AccountingActivities>;
+  poll: ActivityInterfaceFor<AccountingActivities>;
+}
 type Input = ReturnType<typeof AutoAccountingInput.parse>;
 
 /**
@@ -68,9 +69,20 @@ export async function AutoAccountingWorkflow(rawInput: AutoAccountingInputType):
   const accountPeriod =
     input.accountPeriod ?? shanghaiMonth(paged ? (scheduledStartTime() ?? workflowInfo().startTime) : new Date());
 
-  const poll = proxyActivities<AccountingActivities>(
-    pollingOptions({ ...input.polling, backoffCoefficient: 1.5 }, ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES),
-  );
+  const tenantQueue = onTenantQueue(input.tenant);
+  const bureau: Bureau = {
+    planner: proxyActivities(tenantQueue(heartbeatingOptions(ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES))),
+    booking: proxyActivities(tenantQueue(bureauCallOptions(ACCOUNTING_RETRY_BUDGET_MS, ACCOUNTING_FINAL_TYPES))),
+    poll: proxyActivities(
+      tenantQueue(
+        pollingOptions(
+          { ...input.polling, backoffCoefficient: 1.5 },
+          ACCOUNTING_RETRY_BUDGET_MS,
+          ACCOUNTING_FINAL_TYPES,
+        ),
+      ),
+    ),
+  };
 
   const report: AccountingReport = {
     taxNo,
@@ -101,8 +113,14 @@ export async function AutoAccountingWorkflow(rawInput: AutoAccountingInputType):
   publish();
 
   try {
-    if (paged) await bookPageByPage(input, accountPeriod, report, publish, poll);
-    else await bookWholePool(input, accountPeriod, report, publish, poll);
+    // Runs without a tenant (all those recorded before tenants) schedule nothing new here.
+    if (input.tenant) {
+      await tenantCheck.checkTenantServed.executeWithOptions({ summary: `tenant ${input.tenant}` }, [
+        { tenant: input.tenant },
+      ]);
+    }
+    if (paged) await bookPageByPage(input, accountPeriod, report, publish, bureau);
+    else await bookWholePool(input, accountPeriod, report, publish, bureau);
     report.status = 'COMPLETED';
     publish();
     log.info('Auto-accounting finished', { taxNo, accountPeriod, booked: report.booked, failed: report.failed });
@@ -131,7 +149,7 @@ async function bookPageByPage(
   accountPeriod: string,
   report: AccountingReport,
   publish: () => void,
-  poll: Poller,
+  { planner, booking, poll }: Bureau,
 ): Promise<void> {
   const { taxNo } = input;
   const prepared = await booking.prepareAccounting.executeWithOptions({ summary: '规则检查 check the rules' }, [
@@ -217,7 +235,7 @@ async function bookWholePool(
   accountPeriod: string,
   report: AccountingReport,
   publish: () => void,
-  poll: Poller,
+  { planner, booking, poll }: Bureau,
 ): Promise<void> {
   const { taxNo } = input;
   const plan = await planner.planAccounting.executeWithOptions({ summary: '规则匹配 match the rules' }, [

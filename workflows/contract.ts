@@ -15,6 +15,26 @@ import { MAX_INVOICE_FILE_ROWS } from '../protocol/invoicesFile.js';
 export const WORKFLOW_TYPE = 'MonthlyDeductionWorkflow';
 export const TASK_QUEUE = 'invoice-deduction';
 
+/**
+ * A tenant of the tenants file (config/tenantsSchema.ts, docs/tenants.md): a short slug. A month
+ * without one belongs to the tenant of the workers' INVOICE_CLOUD_* environment.
+ */
+export const TenantId = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,31}$/,
+    'tenant must be 1-32 lower-case letters, digits or "-", starting with a letter or digit',
+  );
+
+/**
+ * The task queue a tenant's bureau activities run on: `<main>.tenant.<id>`, polled only by the
+ * workers' activity worker for that tenant, so one tenant's backlog never holds another's pollers.
+ * Without a tenant: the main queue (undefined = the workflow's own queue, as before tenants).
+ */
+export function tenantTaskQueue(tenant: string | undefined, mainQueue: string = TASK_QUEUE): string | undefined {
+  return tenant === undefined ? undefined : `${mainQueue}.tenant.${tenant}`;
+}
+
 export function deductionWorkflowId(taxNo: string, taxPeriod: string): string {
   return `deduction-${taxNo}-${taxPeriod}`;
 }
@@ -189,6 +209,8 @@ export const CANDIDATE_SOURCE_KINDS = ['sandbox-pool', 'bureau-download', 'invoi
 /** The input's fields (MonthlyDeductionInput adds the checks across fields). */
 export const MonthlyDeductionFields = z.object({
   taxNo: TaxNo,
+  /** The tenant whose invoice cloud serves this taxpayer; absent: the workers' INVOICE_CLOUD_* one. */
+  tenant: TenantId.optional(),
   /** The period the caller expects; the bureau's current period must match it. */
   taxPeriod: TaxPeriod,
   /**

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import { DecisionPolicy, MonthlyDeductionFields as MonthlyDeductionInput } from './contract.js';
+import { DecisionPolicy, MonthlyDeductionFields as MonthlyDeductionInput, TenantId } from './contract.js';
 
 export const LAUNCHER_WORKFLOW_TYPE = 'ScheduledDeductionLauncher';
 export const SCHEDULE_ID_PREFIX = 'deduction-schedule-';
@@ -17,6 +17,8 @@ export function deductionScheduleId(taxNo: string): string {
 
 export const LauncherInput = z.object({
   taxNo: TaxNo,
+  /** The registry entry's tenant (docs/tenants.md); absent: the workers' INVOICE_CLOUD_* tenant. */
+  tenant: TenantId.optional(),
   /** Who may approve or reject (from the registry). */
   approvers: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
   invoiceTypes: z.array(z.number().int()).optional(),

@@ -60,6 +60,7 @@ import {
   Stage,
   type StatisticSummary,
 } from './contract.js';
+import { onTenantQueue, tenantCheck } from './tenantQueues.js';
 import {
   bureauCallOptions,
   FINAL_FAILURE_TYPES,
@@ -85,11 +86,11 @@ function scheduledWith(options: () => ActivityOptions): ActivityInterfaceFor<Ded
 }
 
 /** After a cancellation: one short read of the table, never a wait on a bureau that is down. */
-const afterCancel = proxyActivities<DeductionActivities>({
+const AFTER_CANCEL_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 minutes',
   retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes: FINAL_FAILURE_TYPES },
-});
+};
 
 /** Approver notices: retried for a while, then given up on; never the month's failure. */
 const notifier = proxyActivities<NotificationActivities>({
@@ -143,11 +144,13 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   let retryUntil = endOfShanghaiDay(lastDayOfPeriod(addMonths(taxPeriod, 1)));
   const outageLimitMs = input.outageLimitHours === undefined ? undefined : input.outageLimitHours * 3600_000;
   const budget = () => retryBudgetMs(retryUntil, Date.now(), outageLimitMs);
+  const tenantQueue = onTenantQueue(input.tenant);
   // Each step's budget is computed when it is scheduled. Waiting on a bureau task is not an
   // outage: polls are bounded by the deadline alone.
-  const bureau = scheduledWith(() => bureauCallOptions(budget()));
-  const selection = scheduledWith(() => heartbeatingOptions(budget()));
-  const poll = scheduledWith(() => pollingOptions(input.polling, retryBudgetMs(retryUntil, Date.now())));
+  const bureau = scheduledWith(() => tenantQueue(bureauCallOptions(budget())));
+  const selection = scheduledWith(() => tenantQueue(heartbeatingOptions(budget())));
+  const poll = scheduledWith(() => tenantQueue(pollingOptions(input.polling, retryBudgetMs(retryUntil, Date.now()))));
+  const afterCancel = proxyActivities<DeductionActivities>(tenantQueue(AFTER_CANCEL_OPTIONS));
   function retryUntilDeadline(deductionDeadline: string): void {
     retryUntil = endOfShanghaiDay(deductionDeadline);
   }
@@ -515,6 +518,12 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
   }
 
   try {
+    // Months without a tenant (all those recorded before tenants) schedule nothing new here.
+    if (input.tenant) {
+      await tenantCheck.checkTenantServed.executeWithOptions({ summary: `tenant ${input.tenant}` }, [
+        { tenant: input.tenant },
+      ]);
+    }
     // Steps 1-2 (4.02, 4.04): log in, and let the bureau say which period is open.
     await bureau.logInToBureau.executeWithOptions({ summary: '税局登录 bureau login' }, [{ taxNo }]);
     enterStage(Stage.QueryingPeriod);
@@ -748,16 +757,18 @@ export async function MonthlyDeductionWorkflow(rawInput: MonthlyDeductionInput):
 
     // Step 9 (4.10, 4.11): confirm; the bureau refuses until the period's month has ended.
     enterStage(Stage.Confirming);
-    const confirmer = proxyActivities<DeductionActivities>({
-      startToCloseTimeout: '1 minute',
-      scheduleToCloseTimeout: Math.max(endOfShanghaiDay(period.deductionDeadline).getTime() - Date.now(), 60_000),
-      retry: {
-        initialInterval: '5s',
-        backoffCoefficient: 2,
-        maximumInterval: '30 minutes',
-        nonRetryableErrorTypes: FINAL_FAILURE_TYPES,
-      },
-    });
+    const confirmer = proxyActivities<DeductionActivities>(
+      tenantQueue({
+        startToCloseTimeout: '1 minute',
+        scheduleToCloseTimeout: Math.max(endOfShanghaiDay(period.deductionDeadline).getTime() - Date.now(), 60_000),
+        retry: {
+          initialInterval: '5s',
+          backoffCoefficient: 2,
+          maximumInterval: '30 minutes',
+          nonRetryableErrorTypes: FINAL_FAILURE_TYPES,
+        },
+      }),
+    );
     // The table approved: the bureau's must still be it when it is confirmed.
     const approvedTable = progress.statistic
       ? { digest: progress.statistic.digest, items: statisticItemsDigest(progress.statistic.items) }

@@ -84,6 +84,7 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
     candidateSource,
     outageLimitHours,
     decisionPolicy,
+    tenant,
   } = parsed.data;
   if (candidateSource?.kind === 'invoices-file') {
     throw ApplicationFailure.nonRetryable(
@@ -102,6 +103,8 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
         {
           taxNo,
           taxPeriod,
+          // Only when set: the child's input of launchers recorded before tenants stays as it was.
+          ...(tenant ? { tenant } : {}),
           ...(approvers ? { approvers } : {}),
           ...(invoiceTypes ? { invoiceTypes } : {}),
           ...(batchSize ? { batchSize } : {}),
