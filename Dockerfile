@@ -5,6 +5,8 @@
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# The Chinese font the audit report's PDF embeds (report/pdf.ts; REPORT_FONT_PATH overrides it).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-zenhei && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
