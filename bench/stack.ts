@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listDeductions, approve, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
-import { ManagedProcess } from '../scripts/chaos/processes.js';
+import { projectScript, type ManagedProcess } from '../scripts/processes.js';
 import { startDevServer, type DevServer } from '../scripts/devServer.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox, type RunningSandbox } from '../simulator/server.js';
@@ -78,7 +78,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const workers: ManagedProcess[] = [];
   function startWorkers(count: number, maxRps = options.maxRpsPerWorker, env = options.workerEnv): ManagedProcess[] {
     const started = Array.from({ length: count }, (_, i) => {
-      const w = new ManagedProcess(
+      const w = projectScript(
         `worker-${workers.length + i}`,
         'workers/main.ts',
         {

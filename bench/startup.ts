@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { likelyCurrentPeriod } from '../protocol/period.js';
-import { PROJECT_ROOT } from '../scripts/chaos/processes.js';
+import { PROJECT_ROOT } from '../scripts/temporalTools.js';
 import { freePort } from '../scripts/devServer.js';
 import { deductionWorkflowId } from '../workflows/contract.js';
 import { formatFigures, info, type Figure, sleep } from './figures.js';

@@ -17,6 +17,8 @@ describe('Chaos (CI variant)', function () {
       expiries: 1,
       actionGapMs: [1500, 3000],
       timeoutMs: 540_000,
+      // Within mocha's 900 s: a month still retrying past the timeout is waited for up to 4 minutes.
+      retryWaitMs: 240_000,
       seed: 7,
       today: testToday().toISOString(),
     });

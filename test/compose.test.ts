@@ -1,8 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
+import {
+  clusterPorts,
+  clusterWorkerEnv,
+  DEFAULT_NAMESPACE,
+  DYNAMIC_CONFIG_FILE,
+  nodeEnvironment,
+  retentionSeconds,
+  SCHEMA_SCRIPT,
+  searchAttributes,
+  SHARED_ENV_FILE,
+  temporalChoices,
+  WORKER_COUNT,
+} from '../scripts/cluster/config.js';
+import { TEMPORAL_SERVER_VERSION, UI_SERVER_VERSION } from '../scripts/cluster/paths.js';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/contract.js';
 
 const COMPOSE = process.env.DOCKER_COMPOSE ?? 'docker-compose';
 const available = spawnSync(COMPOSE, ['version'], { encoding: 'utf8' }).status === 0;
@@ -18,6 +35,9 @@ function compose(args: string[], env: Record<string, string | undefined>) {
 }
 
 interface Service {
+  image?: string;
+  entrypoint?: string[] | string;
+  volumes?: (string | { source?: string; target?: string })[];
   ports?: (string | number | { host_ip?: string; published?: string | number; target: number })[];
   profiles?: string[];
   environment?: Record<string, string | number | null>;
@@ -235,6 +255,145 @@ describe('docker-compose.yml (production topology)', function () {
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /WORKFLOW_BUNDLE_PATH: \/app\/\.build\/workflow-bundle\.js/);
     assert.match(run.stdout, /METRICS_PORT: '?9464'?/);
+  });
+});
+
+/** A service's environment as strings (`config` prints numbers for some). */
+function envOf(service: Service): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]),
+  );
+}
+
+/** Host path -> container path of a service's bind mounts, as `config` resolves them. */
+function mounts(service: Service): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of service.volumes ?? []) {
+    if (typeof v === 'string') {
+      const [source, target] = v.split(':');
+      if (source && target) out.set(resolve(source), target);
+    } else if (v.source && v.target) out.set(resolve(v.source), v.target);
+  }
+  return out;
+}
+
+describe('docker-compose.yml and npm run cluster make the same choices', function () {
+  const choices = temporalChoices();
+  const ports = clusterPorts(20_000);
+  const node = nodeEnvironment(1, ports, 'node-password', choices);
+
+  before(function () {
+    if (!available) {
+      console.warn(`SKIPPED: ${COMPOSE} is not installed, so docker-compose.yml was not compared with the launcher`);
+      this.skip();
+    }
+  });
+
+  it('runs the Temporal server, admin tools and Web UI at the versions the launcher builds', () => {
+    const services = resolved();
+    assert.equal(TEMPORAL_SERVER_VERSION, `v${choices.TEMPORAL_SERVER_VERSION}`);
+    assert.equal(UI_SERVER_VERSION, `v${choices.TEMPORAL_UI_VERSION}`);
+    assert.equal(services.temporal!.image, `temporalio/server:${choices.TEMPORAL_SERVER_VERSION}`);
+    for (const name of ['temporal-schema', 'temporal-setup']) {
+      assert.equal(services[name]!.image, `temporalio/admin-tools:${choices.TEMPORAL_SERVER_VERSION}`, name);
+    }
+    assert.equal(services['temporal-ui']!.image, `temporalio/ui:${choices.TEMPORAL_UI_VERSION}`);
+    // The launcher's build reads its versions from the shared file, never from a copy of its own.
+    const setup = readFileSync('scripts/cluster/setup.sh', 'utf8');
+    for (const version of [choices.TEMPORAL_SERVER_VERSION, choices.TEMPORAL_UI_VERSION]) {
+      assert.ok(!setup.includes(version), `scripts/cluster/setup.sh names ${version} itself`);
+    }
+    assert.match(setup, /deploy\/temporal\/temporal\.env/);
+  });
+
+  it('configures the server as each cluster node: persistence, shards, connections, dynamic config', () => {
+    const services = resolved();
+    const temporal = envOf(services.temporal!);
+    for (const key of [
+      'DB',
+      'DBNAME',
+      'VISIBILITY_DBNAME',
+      'POSTGRES_USER',
+      'NUM_HISTORY_SHARDS',
+      'SQL_MAX_CONNS',
+      'SQL_VIS_MAX_CONNS',
+    ]) {
+      assert.equal(temporal[key], node[key], `${key}: compose ${temporal[key]}, cluster node ${node[key]}`);
+    }
+    assert.equal(node.NUM_HISTORY_SHARDS, '4');
+    // The same dynamic config file: the node reads it in place, compose mounts it where the server looks.
+    assert.equal(node.DYNAMIC_CONFIG_FILE_PATH, DYNAMIC_CONFIG_FILE);
+    assert.equal(mounts(services.temporal!).get(resolve(DYNAMIC_CONFIG_FILE)), temporal.DYNAMIC_CONFIG_FILE_PATH);
+    // PostgreSQL's role is the one the server and the schema tool log in as.
+    assert.equal(envOf(services.postgresql!).POSTGRES_USER, choices.POSTGRES_USER);
+  });
+
+  it('sets up the schema with the script the launcher runs', () => {
+    const schema = resolved()['temporal-schema']!;
+    const target = mounts(schema).get(resolve(SCHEMA_SCRIPT, '..'));
+    assert.ok(target, `deploy/temporal is mounted into temporal-schema (${[...mounts(schema).keys()].join(', ')})`);
+    assert.deepEqual(schema.entrypoint, ['sh', `${target}/setup-schema.sh`]);
+    const env = envOf(schema);
+    for (const key of ['DB', 'DBNAME', 'VISIBILITY_DBNAME', 'POSTGRES_USER'] as const) {
+      assert.equal(env[key], choices[key], key);
+    }
+    assert.equal(env.SQL_PASSWORD, SECRETS.POSTGRES_PASSWORD);
+  });
+
+  it('registers the namespace with the same retention and the search attributes the workflows use', () => {
+    const services = resolved({ ...SECRETS, TEMPORAL_NAMESPACE: undefined });
+    const setup = envOf(services['temporal-setup']!);
+    assert.equal(setup.TEMPORAL_NAMESPACE, DEFAULT_NAMESPACE);
+    assert.equal(setup.NAMESPACE_RETENTION, choices.NAMESPACE_RETENTION);
+    assert.equal(retentionSeconds(choices), 24 * 3600);
+    assert.deepEqual(
+      searchAttributes({ ...choices, SEARCH_ATTRIBUTES: setup.SEARCH_ATTRIBUTES! }),
+      SEARCH_ATTRIBUTE_TYPES,
+    );
+    assert.deepEqual(
+      mounts(services['temporal-setup']!).get(resolve(SCHEMA_SCRIPT, '..')),
+      '/deploy',
+      'the namespace script comes from deploy/temporal',
+    );
+  });
+
+  it('runs as many workers as the cluster, with the fleet size the cluster gives its workers', () => {
+    const services = resolved({ ...SECRETS, INVOICE_CLOUD_FLEET_SIZE: undefined });
+    const workers = Object.entries(services).filter(
+      ([, s]) => !s.profiles && JSON.stringify(s.command ?? '').includes('workers/main.ts'),
+    );
+    assert.equal(workers.length, WORKER_COUNT);
+    const launcher = clusterWorkerEnv({
+      temporalAddress: '127.0.0.1:7233',
+      namespace: DEFAULT_NAMESPACE,
+      sandboxUrl: 'http://127.0.0.1:8790',
+      bundlePath: 'bundle.js',
+    });
+    for (const [name, s] of workers) {
+      assert.equal(envOf(s).INVOICE_CLOUD_FLEET_SIZE, launcher.INVOICE_CLOUD_FLEET_SIZE, name);
+      assert.equal(envOf(s).TEMPORAL_NAMESPACE, launcher.TEMPORAL_NAMESPACE, name);
+    }
+  });
+});
+
+describe('deploy/temporal/temporal.env (the choices compose and the launcher share)', () => {
+  it('is read and checked; a bad value is refused, naming its key', () => {
+    const choices = temporalChoices();
+    assert.equal(choices.DB, 'postgres12');
+    assert.match(readFileSync(SHARED_ENV_FILE, 'utf8'), /^NUM_HISTORY_SHARDS=\d+$/m);
+    const dir = mkdtempSync(join(tmpdir(), 'temporal-env-'));
+    try {
+      const bad = join(dir, 'temporal.env');
+      writeFileSync(
+        bad,
+        readFileSync(SHARED_ENV_FILE, 'utf8').replace(/^NUM_HISTORY_SHARDS=.*$/m, 'NUM_HISTORY_SHARDS=four'),
+      );
+      assert.throws(() => temporalChoices(bad), /NUM_HISTORY_SHARDS: a whole number/);
+      writeFileSync(bad, readFileSync(SHARED_ENV_FILE, 'utf8').replace(/^TEMPORAL_SERVER_VERSION=.*\n/m, ''));
+      assert.throws(() => temporalChoices(bad), /TEMPORAL_SERVER_VERSION/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -24,7 +24,7 @@ import { startCluster } from '../cluster/cluster.js';
 import { freeBase } from '../cluster/config.js';
 import { pregenerateTable } from './pregenerated.js';
 import { checkInvariants, type ApprovalSent, type InvariantResult, type MonthEvidence } from './invariants.js';
-import { ManagedProcess } from './processes.js';
+import { projectScript } from '../processes.js';
 
 /** One taxpayer in this many starts with a table generated before its month (revoked by the month). */
 const PREGENERATED_EVERY = 5;
@@ -47,6 +47,18 @@ export const ChaosOptions = z.object({
     .int()
     .positive()
     .default(15 * 60_000),
+  /**
+   * How much longer than timeoutMs a month may take when it is waiting for the next attempt its
+   * retry policy scheduled (Temporal's pending activity says when). A step's retry interval doubles
+   * after each failed attempt up to its cap, 30 minutes for the confirmation (workflows/
+   * monthlyDeduction.ts): a run of failed attempts near the end legitimately postpones a month
+   * beyond timeoutMs. A month with no attempt scheduled is not waited for.
+   */
+  retryWaitMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(32 * 60_000),
   seed: z.number().int().default(2026),
   /**
    * Against `npm run cluster`'s topology instead of the dev server: PostgreSQL and two Temporal
@@ -140,7 +152,7 @@ export async function runChaos(
 
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   const admin = new SandboxAdmin(sandboxUrl);
-  const sandbox = new ManagedProcess(
+  const sandbox = projectScript(
     'sandbox',
     'simulator/main.ts',
     { SANDBOX_PORT: String(sandboxPort), SANDBOX_DB: join(dataDir, 'sandbox.sqlite') },
@@ -200,16 +212,14 @@ export async function runChaos(
     WORKFLOW_BUNDLE_PATH: bundlePath,
     LOG_LEVEL: 'info',
   };
-  const workers = Array.from(
-    { length: options.workers },
-    (_, i) =>
-      new ManagedProcess(
-        `worker-${i}`,
-        'workers/main.ts',
-        { ...workerEnv, TEMPORAL_ADDRESS: temporal.workerAddress(i) },
-        join(dataDir, `worker-${i}.log`),
-        'Worker started on task queue',
-      ),
+  const workers = Array.from({ length: options.workers }, (_, i) =>
+    projectScript(
+      `worker-${i}`,
+      'workers/main.ts',
+      { ...workerEnv, TEMPORAL_ADDRESS: temporal.workerAddress(i) },
+      join(dataDir, `worker-${i}.log`),
+      'Worker started on task queue',
+    ),
   );
   workers.forEach((w) => w.start());
 
@@ -326,18 +336,43 @@ export async function runChaos(
   }
   log('chaos plan done; waiting for every workflow to close');
 
-  // Let the run finish; a workflow still open at the timeout is stuck.
+  // Let the run finish. Past the timeout, a month still open is waited for while Temporal has its
+  // next attempt scheduled, until that attempt has had time to run; a month that goes nowhere for
+  // two minutes is stuck.
   const closed = new Map<string, { status: string; result?: MonthlyDeductionResult }>();
   const failures: string[] = [];
+  const waiting = new Map<string, PendingStep>();
   const deadline = began + options.timeoutMs;
-  while (closed.size < taxNos.length && Date.now() < deadline) {
+  const lastChance = deadline + options.retryWaitMs;
+  let waitedForRetries = 0;
+  const reported = new Set<string>();
+  const keepWaiting = () => {
+    if (closed.size >= taxNos.length) return false;
+    const now = Date.now();
+    if (now < deadline) return true;
+    if (now >= lastChance) return false;
+    // Until each open month's next attempt (or its running one, or its state between steps, since
+    // first seen) has had two minutes.
+    return [...waiting.values()].some((step) => now < step.dueAt + 120_000);
+  };
+  while (keepWaiting()) {
     for (const taxNo of taxNos) {
       if (closed.has(taxNo)) continue;
       try {
         const handle = client.workflow.getHandle(deductionWorkflowId(taxNo, period));
         const description = await handle.describe();
         const status = description.status.name;
-        if (status === 'RUNNING') continue;
+        if (status === 'RUNNING') {
+          const step = pendingStep(description.raw.pendingActivities ?? [], waiting.get(taxNo));
+          waiting.set(taxNo, step);
+          if (Date.now() >= deadline && !reported.has(taxNo)) {
+            reported.add(taxNo);
+            waitedForRetries++;
+            log(`${taxNo} is still open past the timeout: ${describeStep(step)}; waiting while it has a step due`);
+          }
+          continue;
+        }
+        waiting.delete(taxNo);
         if (status === 'COMPLETED')
           closed.set(taxNo, { status, result: (await handle.result()) as MonthlyDeductionResult });
         else {
@@ -361,6 +396,11 @@ export async function runChaos(
       }
     }
     await sleep(1000);
+  }
+  for (const taxNo of taxNos) {
+    if (closed.has(taxNo)) continue;
+    const step = waiting.get(taxNo);
+    failures.push(`${taxNo} ${period} still RUNNING: ${step ? describeStep(step) : 'not seen since the timeout'}`);
   }
   finished = true;
   await approver;
@@ -418,7 +458,11 @@ export async function runChaos(
   return {
     options,
     durationMs: Date.now() - began,
-    actions: { ...actions, 'worker process starts': workers.reduce((n, w) => n + w.starts, 0) },
+    actions: {
+      ...actions,
+      'worker process starts': workers.reduce((n, w) => n + w.starts, 0),
+      'months waited for past the timeout': waitedForRetries,
+    },
     faultsFired: {
       liveWorkerKills: workers.reduce((n, w) => n + w.kills, 0),
       readyWorkerKills,
@@ -482,6 +526,52 @@ export function formatChaosReport(report: ChaosReport): string {
     report.ok ? 'All invariants held.' : 'SOME INVARIANTS FAILED.',
   ];
   return lines.join('\n');
+}
+
+/** A month's pending activity as Temporal describes it: what it is doing or when it tries again. */
+interface PendingStep {
+  /** Undefined when no activity is pending (the workflow is between steps, or waiting). */
+  activity?: string;
+  /** The attempt running, or the one scheduled next. */
+  attempt: number;
+  /** When Temporal runs the next attempt (epoch ms); undefined while an attempt is running. */
+  nextAttemptAt?: number;
+  /** The next attempt's time, or when this running attempt (or this state) was first seen. */
+  dueAt: number;
+  lastFailure?: string;
+}
+
+type PendingActivities = NonNullable<
+  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>['raw']['pendingActivities']
+>;
+
+function pendingStep(pending: PendingActivities, before: PendingStep | undefined): PendingStep {
+  const first = pending[0];
+  if (!first) {
+    const same = before !== undefined && before.activity === undefined;
+    return { attempt: 0, dueAt: same ? before.dueAt : Date.now() };
+  }
+  const activity = first.activityType?.name ?? 'unknown activity';
+  const attempt = first.attempt ?? 1;
+  const seconds = first.nextAttemptScheduleTime?.seconds;
+  const nextAttemptAt = seconds !== undefined && seconds !== null ? Number(seconds) * 1000 : undefined;
+  const sameAttempt = before?.activity === activity && before.attempt === attempt;
+  return {
+    activity,
+    attempt,
+    ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}),
+    dueAt: nextAttemptAt ?? (sameAttempt ? before.dueAt : Date.now()),
+    ...(first.lastFailure?.message ? { lastFailure: first.lastFailure.message } : {}),
+  };
+}
+
+function describeStep(step: PendingStep): string {
+  if (step.activity === undefined) return 'no activity pending';
+  const when =
+    step.nextAttemptAt !== undefined
+      ? `attempt ${step.attempt} of ${step.activity} scheduled for ${new Date(step.nextAttemptAt).toISOString().slice(11, 19)}`
+      : `attempt ${step.attempt} of ${step.activity} running`;
+  return `${when}${step.lastFailure ? ` (last failure: ${step.lastFailure})` : ''}`;
 }
 
 /** The Temporal side of a chaos run: the dev server on SQLite, or the two-node cluster on PostgreSQL. */

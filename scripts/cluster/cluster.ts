@@ -10,13 +10,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxAdmin } from '../../simulator/adminClient.js';
 import { WORKFLOWS_PATH } from '../../workers/createWorker.js';
-import { ManagedProcess } from '../chaos/processes.js';
 import { ensureSearchAttributes } from '../devServer.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/contract.js';
-import { clusterPorts, NAMESPACE_RETENTION_SECONDS, NODE_COUNT, writeNodeConfig, type ClusterPorts } from './config.js';
+import {
+  clusterPorts,
+  clusterWorkerEnv,
+  DEFAULT_NAMESPACE,
+  nodeEnvironment,
+  NODE_COUNT,
+  retentionSeconds,
+  temporalChoices,
+  type ClusterPorts,
+} from './config.js';
 import { clusterBinaries, type ClusterBinaries } from './paths.js';
 import { ensureTemporalSchema, startPostgres, type Postgres } from './postgres.js';
-import { BinaryProcess } from './process.js';
+import { ManagedProcess, projectScript } from '../processes.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -34,7 +42,7 @@ export interface ClusterOptions {
 export interface TemporalNode {
   name: string;
   address: string;
-  process: BinaryProcess;
+  process: ManagedProcess;
   /** Starts the node again on its configuration and waits until its frontend answers. */
   restart(): Promise<void>;
 }
@@ -44,7 +52,7 @@ export interface Cluster {
   namespace: string;
   postgres: Postgres;
   nodes: TemporalNode[];
-  ui?: { url: string; process: BinaryProcess };
+  ui?: { url: string; process: ManagedProcess };
   sandboxUrl?: string;
   sandbox?: ManagedProcess;
   admin?: SandboxAdmin;
@@ -101,7 +109,7 @@ async function waitForNode(node: TemporalNode, namespace: string, logFile: strin
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const log = options.log ?? (() => undefined);
-  const namespace = options.namespace ?? 'default';
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const binaries: ClusterBinaries = clusterBinaries();
   const { dataDir } = options;
   mkdirSync(dataDir, { recursive: true });
@@ -112,19 +120,27 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   try {
-    const postgres = await startPostgres(dataDir, ports.postgres);
+    const choices = temporalChoices();
+    const postgres = await startPostgres(dataDir, ports.postgres, choices);
     started.push({ stop: () => postgres.process.stop(30_000) });
     log(`PostgreSQL on 127.0.0.1:${ports.postgres} (data in ${join(dataDir, 'postgres')})`);
-    for (const line of await ensureTemporalSchema(postgres, binaries)) log(`schema: ${line}`);
+    for (const line of await ensureTemporalSchema(postgres, binaries, choices)) log(`schema: ${line}`);
 
     const nodes: TemporalNode[] = [];
     for (let n = 0; n < NODE_COUNT; n++) {
-      const root = writeNodeConfig(dataDir, n, ports, postgres.password);
       const logFile = join(dataDir, `node-${n + 1}.log`);
-      const process_ = new BinaryProcess(`temporal-node-${n + 1}`, binaries.temporalServer, {
-        args: ['--root', root, '--config', 'config', '--env', 'cluster', '--allow-no-auth', 'start'],
+      const root = join(dataDir, `node-${n + 1}`);
+      mkdirSync(root, { recursive: true });
+      // The server's embedded configuration, from the environment: as compose's Temporal container.
+      const process_ = new ManagedProcess(`temporal-node-${n + 1}`, {
+        command: binaries.temporalServer,
+        args: ['--allow-no-auth', 'start'],
         cwd: root,
+        env: nodeEnvironment(n, ports, postgres.password, choices),
+        inheritEnv: false,
         logFile,
+        stopGraceMs: 20_000,
+        detached: true,
       });
       const node: TemporalNode = {
         name: `node ${n + 1}`,
@@ -147,7 +163,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
             try {
               await c.workflowService.registerNamespace({
                 namespace,
-                workflowExecutionRetentionPeriod: msToTs(NAMESPACE_RETENTION_SECONDS * 1000),
+                workflowExecutionRetentionPeriod: msToTs(retentionSeconds(choices) * 1000),
               });
               log(`registered namespace ${namespace}`);
             } catch (error) {
@@ -197,10 +213,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           '',
         ].join('\n'),
       );
-      const uiProcess = new BinaryProcess('temporal-ui', binaries.uiServer, {
+      const uiProcess = new ManagedProcess('temporal-ui', {
+        command: binaries.uiServer,
         args: ['--root', uiDir, '--config', 'config', '--env', 'cluster', 'start'],
         cwd: uiDir,
         logFile: join(dataDir, 'ui.log'),
+        detached: true,
       });
       uiProcess.start();
       started.push({ stop: () => uiProcess.stop(10_000) });
@@ -217,7 +235,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     if (options.sandboxPort !== undefined) {
       const sandboxUrl = `http://127.0.0.1:${options.sandboxPort}`;
       const admin = new SandboxAdmin(sandboxUrl);
-      const sandbox = new ManagedProcess(
+      const sandbox = projectScript(
         'sandbox',
         'simulator/main.ts',
         { SANDBOX_PORT: String(options.sandboxPort), SANDBOX_DB: join(dataDir, 'sandbox.sqlite') },
@@ -244,17 +262,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const workers: ManagedProcess[] = [];
     const worker = (name: string, nodeIndex: number) => {
       if (!sandboxUrl) throw new Error('a cluster started without the sandbox has no workers of its own');
-      const w = new ManagedProcess(
+      const w = projectScript(
         name,
         'workers/main.ts',
-        {
-          TEMPORAL_ADDRESS: nodes[nodeIndex]!.address,
-          TEMPORAL_NAMESPACE: namespace,
-          INVOICE_CLOUD_BASE_URL: sandboxUrl,
-          // The sandbox tenant's quota, shared by the cluster's two workers (docs/fleet-quota.md).
-          INVOICE_CLOUD_FLEET_SIZE: '2',
-          WORKFLOW_BUNDLE_PATH: bundlePath,
-        },
+        clusterWorkerEnv({ temporalAddress: nodes[nodeIndex]!.address, namespace, sandboxUrl, bundlePath }),
         join(dataDir, `${name}.log`),
         'Worker started on task queue',
       );

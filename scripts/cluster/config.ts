@@ -1,17 +1,98 @@
 /**
- * The cluster's ports and the server configuration of each node, rendered from
- * temporal-node.template.yaml into the data folder.
+ * The cluster's ports, its shared Temporal choices (deploy/temporal/temporal.env, which
+ * docker-compose.yml reads too) and each node's environment: the nodes run the Temporal server's
+ * embedded configuration template, as compose's temporalio/server container does.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 
-/** Same as docker-compose.yml's Temporal service (NUM_HISTORY_SHARDS); fixed for a cluster's life. */
-export const NUM_HISTORY_SHARDS = 4;
-/** Same as docker-compose.yml (DEFAULT_NAMESPACE_RETENTION). */
-export const NAMESPACE_RETENTION_SECONDS = 24 * 3600;
+/** Where the choices shared with docker-compose.yml live. */
+export const SHARED_DIR = fileURLToPath(new URL('../../deploy/temporal/', import.meta.url));
+export const SHARED_ENV_FILE = `${SHARED_DIR}temporal.env`;
+export const DYNAMIC_CONFIG_FILE = `${SHARED_DIR}dynamicconfig.yaml`;
+export const SCHEMA_SCRIPT = `${SHARED_DIR}setup-schema.sh`;
+
+const Version = z.string().regex(/^\d+\.\d+\.\d+$/, 'a version like 1.32.2');
+const Name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case identifier');
+const Count = z.string().regex(/^[1-9]\d*$/, 'a whole number');
+
+export const TemporalChoices = z.object({
+  TEMPORAL_SERVER_VERSION: Version,
+  TEMPORAL_UI_VERSION: Version,
+  DB: z.literal('postgres12'),
+  DBNAME: Name,
+  VISIBILITY_DBNAME: Name,
+  POSTGRES_USER: Name,
+  NUM_HISTORY_SHARDS: Count,
+  SQL_MAX_CONNS: Count,
+  SQL_VIS_MAX_CONNS: Count,
+  NAMESPACE_RETENTION: z.string().regex(/^\d+[hd]$/, 'hours or days, like 24h or 3d'),
+  SEARCH_ATTRIBUTES: z
+    .string()
+    .regex(/^(\w+:(Keyword|Datetime))( \w+:(Keyword|Datetime))*$/, 'name:Keyword|Datetime, space-separated'),
+});
+export type TemporalChoices = z.output<typeof TemporalChoices>;
+
+/** KEY=VALUE lines as docker-compose reads an env_file: no quoting, `#` starts a comment line. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (!trimmed || trimmed.startsWith('#')) continue;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0) throw new Error(`not KEY=VALUE: ${trimmed}`);
+    values[trimmed.slice(0, eq)] = trimmed.slice(eq + 1);
+  }
+  return values;
+}
+
+/** deploy/temporal/temporal.env, checked: a bad value names the key. */
+export function temporalChoices(file = SHARED_ENV_FILE): TemporalChoices {
+  const parsed = TemporalChoices.safeParse(parseEnvFile(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`${file}: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** NAMESPACE_RETENTION in seconds. */
+export function retentionSeconds(choices: TemporalChoices): number {
+  const n = Number(choices.NAMESPACE_RETENTION.slice(0, -1));
+  return n * (choices.NAMESPACE_RETENTION.endsWith('d') ? 86_400 : 3600);
+}
+
+/** SEARCH_ATTRIBUTES as name -> type. */
+export function searchAttributes(choices: TemporalChoices): Record<string, string> {
+  return Object.fromEntries(choices.SEARCH_ATTRIBUTES.split(' ').map((pair) => pair.split(':') as [string, string]));
+}
+
 export const NODE_COUNT = 2;
+/** One worker per node, like compose's worker-1 and worker-2. */
+export const WORKER_COUNT = NODE_COUNT;
+/** The namespace the launcher registers; compose's TEMPORAL_NAMESPACE defaults to the same. */
+export const DEFAULT_NAMESPACE = 'default';
+
+/**
+ * A cluster worker's settings beyond the sandbox's defaults: its node, and the fleet size that
+ * makes the workers share the tenant's quota (docs/fleet-quota.md), as in docker-compose.yml.
+ */
+export function clusterWorkerEnv(options: {
+  temporalAddress: string;
+  namespace: string;
+  sandboxUrl: string;
+  bundlePath: string;
+}): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: options.temporalAddress,
+    TEMPORAL_NAMESPACE: options.namespace,
+    INVOICE_CLOUD_BASE_URL: options.sandboxUrl,
+    INVOICE_CLOUD_FLEET_SIZE: String(WORKER_COUNT),
+    WORKFLOW_BUNDLE_PATH: options.bundlePath,
+  };
+}
 /** Ports each node takes from its block of PORTS_PER_NODE. */
 const PORTS_PER_NODE = 10;
 
@@ -98,39 +179,45 @@ export async function freeBase(): Promise<number> {
   throw new Error('found no free block of ports on 127.0.0.1');
 }
 
-const TEMPLATE = fileURLToPath(new URL('./temporal-node.template.yaml', import.meta.url));
-const DYNAMIC_CONFIG = fileURLToPath(new URL('./dynamicconfig.yaml', import.meta.url));
-
 /**
- * Writes node n's configuration into `<dataDir>/node-<n+1>/config/cluster.yaml` (owner-only: it
- * holds the database password) and returns the node's folder (its `--root`).
+ * Node n's environment for the server's embedded configuration: the shared choices, then what is
+ * the cluster's own (loopback, its ports, its database). Every node names node 1's frontend as the
+ * cluster's address, which the first node stores in the database.
  */
-export function writeNodeConfig(dataDir: string, n: number, ports: ClusterPorts, postgresPassword: string): string {
-  const root = join(dataDir, `node-${n + 1}`);
-  mkdirSync(join(root, 'config'), { recursive: true });
-  const dynamicConfigFile = join(dataDir, 'dynamicconfig.yaml');
-  copyFileSync(DYNAMIC_CONFIG, dynamicConfigFile);
+export function nodeEnvironment(
+  n: number,
+  ports: ClusterPorts,
+  postgresPassword: string,
+  choices: TemporalChoices = temporalChoices(),
+): Record<string, string> {
   const p = ports.nodes[n]!;
-  const values: Record<string, string | number> = {
-    numHistoryShards: NUM_HISTORY_SHARDS,
-    postgresPort: ports.postgres,
-    postgresPassword,
-    frontendPort: p.frontend,
-    frontendHttpPort: p.frontendHttp,
-    frontendMembershipPort: p.frontendMembership,
-    historyPort: p.history,
-    historyMembershipPort: p.historyMembership,
-    matchingPort: p.matching,
-    matchingMembershipPort: p.matchingMembership,
-    workerPort: p.worker,
-    workerMembershipPort: p.workerMembership,
-    clusterFrontendPort: ports.nodes[0]!.frontend,
-    dynamicConfigFile,
+  const first = ports.nodes[0]!;
+  return {
+    DB: choices.DB,
+    DBNAME: choices.DBNAME,
+    VISIBILITY_DBNAME: choices.VISIBILITY_DBNAME,
+    POSTGRES_USER: choices.POSTGRES_USER,
+    NUM_HISTORY_SHARDS: choices.NUM_HISTORY_SHARDS,
+    SQL_MAX_CONNS: choices.SQL_MAX_CONNS,
+    SQL_VIS_MAX_CONNS: choices.SQL_VIS_MAX_CONNS,
+    DYNAMIC_CONFIG_FILE_PATH: DYNAMIC_CONFIG_FILE,
+    POSTGRES_SEEDS: '127.0.0.1',
+    DB_PORT: String(ports.postgres),
+    POSTGRES_PWD: postgresPassword,
+    BIND_ON_IP: '127.0.0.1',
+    TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
+    FRONTEND_GRPC_PORT: String(p.frontend),
+    FRONTEND_HTTP_PORT: String(p.frontendHttp),
+    FRONTEND_MEMBERSHIP_PORT: String(p.frontendMembership),
+    HISTORY_GRPC_PORT: String(p.history),
+    HISTORY_MEMBERSHIP_PORT: String(p.historyMembership),
+    MATCHING_GRPC_PORT: String(p.matching),
+    MATCHING_MEMBERSHIP_PORT: String(p.matchingMembership),
+    WORKER_GRPC_PORT: String(p.worker),
+    WORKER_MEMBERSHIP_PORT: String(p.workerMembership),
+    CLUSTER_RPC_ADDRESS: `127.0.0.1:${first.frontend}`,
+    CLUSTER_HTTP_ADDRESS: `127.0.0.1:${first.frontendHttp}`,
+    // The servers' logs go to files in the data folder: warnings and errors only.
+    LOG_LEVEL: 'warn',
   };
-  const text = readFileSync(TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (_, key: string) => {
-    if (!(key in values)) throw new Error(`temporal-node.template.yaml: no value for $${key}`);
-    return String(values[key]);
-  });
-  writeFileSync(join(root, 'config', 'cluster.yaml'), text, { mode: 0o600 });
-  return root;
 }

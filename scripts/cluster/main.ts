@@ -28,7 +28,7 @@ import {
 import { freePort } from '../devServer.js';
 import { startCluster, waitForWorker, type Cluster, type ClusterOptions } from './cluster.js';
 import { allPorts, busyPorts, clusterPorts, freeBase } from './config.js';
-import { killAllNow } from './process.js';
+import { killAllNow } from '../processes.js';
 import { clusterBinaries, defaultClusterDataDir, TEMPORAL_SERVER_VERSION } from './paths.js';
 
 const program = new Command('cluster')

@@ -1,15 +1,19 @@
 /**
  * Where `npm run cluster` finds its binaries and keeps its data. The binaries are built once by
- * scripts/cluster/setup.sh into a cache outside the clone; keep the versions in step with it.
+ * scripts/cluster/setup.sh into a cache outside the clone, at the versions deploy/temporal/
+ * temporal.env names (docker-compose.yml's images have the same).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { findOnPath, PROJECT_ROOT } from '../temporalTools.js';
+import { temporalChoices } from './config.js';
 
-export const TEMPORAL_SERVER_VERSION = 'v1.32.2';
-export const UI_SERVER_VERSION = 'v2.35.0';
+const choices = temporalChoices();
+/** As the Go module versions them (the cache folders are named after them). */
+export const TEMPORAL_SERVER_VERSION = `v${choices.TEMPORAL_SERVER_VERSION}`;
+export const UI_SERVER_VERSION = `v${choices.TEMPORAL_UI_VERSION}`;
 
 /** `${VAT_CACHE_DIR}` or `${XDG_CACHE_HOME:-~/.cache}/vat-deduction`. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -8,20 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BinaryProcess } from './process.js';
+import { ManagedProcess } from '../processes.js';
+import { SCHEMA_SCRIPT, type TemporalChoices } from './config.js';
 import { postgresBinDir, postgresUser, type ClusterBinaries } from './paths.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-export const POSTGRES_USER = 'temporal';
-/** Same plugin as docker-compose.yml's Temporal service (DB=postgres12). */
-export const SQL_PLUGIN = 'postgres12';
-export const DATABASES = { temporal: 'temporal', visibility: 'temporal_visibility' } as const;
 
 export interface Postgres {
   port: number;
   password: string;
-  process: BinaryProcess;
+  process: ManagedProcess;
   /** Starts PostgreSQL again on the same folder and port and waits until it answers. */
   restart(): Promise<void>;
   /** One value-per-line result of `sql` on `database`. */
@@ -36,7 +33,7 @@ function passwordOf(dataDir: string): string {
 }
 
 /** initdb once (as the `postgres` user when the launcher is root). */
-async function initialise(dataDir: string, pgData: string, password: string): Promise<void> {
+async function initialise(dataDir: string, pgData: string, password: string, role: string): Promise<void> {
   if (existsSync(join(pgData, 'PG_VERSION'))) return;
   const user = postgresUser();
   rmSync(pgData, { recursive: true, force: true });
@@ -50,7 +47,7 @@ async function initialise(dataDir: string, pgData: string, password: string): Pr
     }
     await run(
       join(postgresBinDir(), 'initdb'),
-      ['-D', pgData, '-U', POSTGRES_USER, `--pwfile=${pwFile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C'],
+      ['-D', pgData, '-U', role, `--pwfile=${pwFile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C'],
       { ...(user ?? {}), maxBuffer: 16 * 1024 * 1024 },
     );
   } finally {
@@ -59,38 +56,28 @@ async function initialise(dataDir: string, pgData: string, password: string): Pr
 }
 
 /** Initialises the database folder when new, starts PostgreSQL on `port` and waits until it answers. */
-export async function startPostgres(dataDir: string, port: number): Promise<Postgres> {
+export async function startPostgres(dataDir: string, port: number, choices: TemporalChoices): Promise<Postgres> {
+  const dbUser = choices.POSTGRES_USER;
   // PostgreSQL's own user must reach its folder through this one.
   chmodSync(dataDir, 0o755);
   const pgData = join(dataDir, 'postgres');
   const password = passwordOf(dataDir);
-  await initialise(dataDir, pgData, password);
+  await initialise(dataDir, pgData, password, dbUser);
   const user = postgresUser();
-  const process_ = new BinaryProcess('postgresql', join(postgresBinDir(), 'postgres'), {
+  const process_ = new ManagedProcess('postgresql', {
+    command: join(postgresBinDir(), 'postgres'),
     args: ['-D', pgData, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     logFile: join(dataDir, 'postgres.log'),
     ...(user ? { user } : {}),
     stopSignal: 'SIGINT',
+    stopGraceMs: 20_000,
+    detached: true,
   });
   const psql = existsSync(join(postgresBinDir(), 'psql')) ? join(postgresBinDir(), 'psql') : 'psql';
   const query = async (database: string, sql: string): Promise<string[]> => {
     const { stdout } = await run(
       psql,
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        '-U',
-        POSTGRES_USER,
-        '-d',
-        database,
-        '-tAX',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        sql,
-      ],
+      ['-h', '127.0.0.1', '-p', String(port), '-U', dbUser, '-d', database, '-tAX', '-v', 'ON_ERROR_STOP=1', '-c', sql],
       { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '3' } },
     );
     return stdout.split('\n').filter((l) => l !== '');
@@ -118,50 +105,51 @@ export async function startPostgres(dataDir: string, port: number): Promise<Post
 }
 
 /**
- * The Temporal and visibility databases at the module's newest schema version: each created and
- * given the base schema when missing, then brought up to date (a no-op when it already is).
+ * The Temporal and visibility databases at the module's newest schema version, by the script
+ * docker-compose.yml runs too (deploy/temporal/setup-schema.sh): each created and given the base
+ * schema when missing, then brought up to date (a no-op when it already is). Returns what changed.
  */
-export async function ensureTemporalSchema(pg: Postgres, binaries: ClusterBinaries): Promise<string[]> {
-  const did: string[] = [];
-  const tool = async (database: string, ...args: string[]) => {
-    await run(
-      binaries.sqlTool,
-      [
-        '--plugin',
-        SQL_PLUGIN,
-        '--ep',
-        '127.0.0.1',
-        '-p',
-        String(pg.port),
-        '-u',
-        POSTGRES_USER,
-        '--db',
-        database,
-        ...args,
-      ],
-      { env: { ...process.env, SQL_PASSWORD: pg.password }, maxBuffer: 16 * 1024 * 1024 },
-    ).catch((error: Error & { stderr?: string }) => {
-      throw new Error(`temporal sql tool ${args[0]} on ${database} failed: ${error.stderr || error.message}`);
-    });
+export async function ensureTemporalSchema(
+  pg: Postgres,
+  binaries: ClusterBinaries,
+  choices: TemporalChoices,
+): Promise<string[]> {
+  const databases = [choices.DBNAME, choices.VISIBILITY_DBNAME];
+  const versions = async () => {
+    const found: Record<string, string> = {};
+    for (const database of databases) {
+      const exists = await pg.query('postgres', `SELECT 1 FROM pg_database WHERE datname = '${database}'`);
+      const versioned =
+        exists.length > 0 &&
+        (await pg.query(database, "SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version'"))
+          .length > 0;
+      found[database] = versioned
+        ? ((await pg.query(database, 'SELECT curr_version FROM schema_version'))[0] ?? '')
+        : '';
+    }
+    return found;
   };
-  for (const [kind, database] of Object.entries(DATABASES)) {
-    const exists = await pg.query('postgres', `SELECT 1 FROM pg_database WHERE datname = '${database}'`);
-    if (exists.length === 0) {
-      await tool(database, 'create-database');
-      did.push(`created database ${database}`);
-    }
-    const versioned = await pg.query(
-      database,
-      "SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version'",
-    );
-    if (versioned.length === 0) {
-      await tool(database, 'setup-schema', '-v', '0.0');
-      did.push(`base schema in ${database}`);
-    }
-    const before = await pg.query(database, 'SELECT curr_version FROM schema_version');
-    await tool(database, 'update-schema', '-d', join(binaries.schemaDir, kind, 'versioned'));
-    const after = await pg.query(database, 'SELECT curr_version FROM schema_version');
-    if (before.join() !== after.join()) did.push(`${database} schema ${before[0] ?? 'none'} -> ${after[0]}`);
-  }
-  return did;
+  const before = await versions();
+  await run('sh', [SCHEMA_SCRIPT], {
+    env: {
+      PATH: process.env.PATH,
+      DB: choices.DB,
+      DBNAME: choices.DBNAME,
+      VISIBILITY_DBNAME: choices.VISIBILITY_DBNAME,
+      POSTGRES_USER: choices.POSTGRES_USER,
+      POSTGRES_SEEDS: '127.0.0.1',
+      DB_PORT: String(pg.port),
+      SQL_PASSWORD: pg.password,
+      SQL_TOOL: binaries.sqlTool,
+      SCHEMA_DIR: binaries.schemaDir,
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  }).catch((error: Error & { stdout?: string; stderr?: string }) => {
+    const tail = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim().split('\n').slice(-5).join('\n');
+    throw new Error(`${SCHEMA_SCRIPT} failed: ${tail || error.message}`);
+  });
+  const after = await versions();
+  return databases
+    .filter((db) => before[db] !== after[db])
+    .map((db) => `${db} schema ${before[db] || 'none'} -> ${after[db]}`);
 }

@@ -6,9 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# Keep in step with scripts/cluster/paths.ts and docker-compose.yml (temporalio/ui tag).
-TEMPORAL_SERVER_VERSION=v1.32.2
-UI_SERVER_VERSION=v2.35.0
+# The versions docker-compose.yml's images have too: deploy/temporal/temporal.env.
+shared_version() {
+  value="$(sed -n "s/^$1=//p" deploy/temporal/temporal.env)"
+  [ -n "$value" ] || { printf '[cluster setup] deploy/temporal/temporal.env has no %s\n' "$1" >&2; exit 1; }
+  printf 'v%s' "$value"
+}
+TEMPORAL_SERVER_VERSION="$(shared_version TEMPORAL_SERVER_VERSION)"
+UI_SERVER_VERSION="$(shared_version TEMPORAL_UI_VERSION)"
+
 # The server needs Go >= 1.26.10; the go command fetches that toolchain from the module proxy.
 export GOTOOLCHAIN=go1.26.10
 
