@@ -202,13 +202,13 @@ function keyValues(doc: PDFKit.PDFDocument, pairs: [string, string][]): void {
 }
 
 const COLUMNS = [
-  { label: ['统计类别', 'Category'], width: 145 },
+  { label: ['统计类别', 'Category'], width: 155 },
   { label: ['可抵扣份数', 'Deductible count'], width: 60 },
-  { label: ['可抵扣金额', 'Deductible amount'], width: 75 },
-  { label: ['可抵扣税额', 'Deductible tax'], width: 70 },
-  { label: ['不抵扣份数', 'Not deduct. count'], width: 55 },
-  { label: ['不抵扣金额', 'Not deduct. amount'], width: 55 },
-  { label: ['不抵扣税额', 'Not deduct. tax'], width: 55 },
+  { label: ['可抵扣金额', 'Deductible amount'], width: 60 },
+  { label: ['可抵扣税额', 'Deductible tax'], width: 60 },
+  { label: ['不抵扣份数', 'Non-ded. count'], width: 60 },
+  { label: ['不抵扣金额', 'Non-ded. amount'], width: 60 },
+  { label: ['不抵扣税额', 'Non-ded. tax'], width: 60 },
 ];
 
 function statisticTable(doc: PDFKit.PDFDocument, items: StatisticLine[], total?: StatisticLine): void {
@@ -222,7 +222,12 @@ function statisticTable(doc: PDFKit.PDFDocument, items: StatisticLine[], total?:
       doc
         .fontSize(size)
         .fillColor(bold ? 'black' : '#111')
-        .text(text, x + 3, top + 3, { width: column.width - 6, align: i === 0 ? 'left' : 'right', lineBreak: false });
+        .text(text, x + 3, top + 3, {
+          width: column.width - 6,
+          height: size + 2,
+          ellipsis: true,
+          align: i === 0 ? 'left' : 'right',
+        });
       x += column.width;
     });
   };

@@ -34,14 +34,15 @@ const MONEY_FORMAT = '#,##0.00';
 type Cell = string | number;
 
 /**
- * A money amount as a number cell when the number holds it exactly (every amount below about ten
- * trillion yuan), else as its text: never a rounded figure.
+ * A money amount as a number cell when the number holds it exactly and a spreadsheet shows every
+ * digit of it (at most 15 significant digits: up to 9,999,999,999,999.99 yuan), else as its text:
+ * never a rounded figure.
  */
 export function moneyCell(value: string | undefined): Cell {
   if (value === undefined || value === '') return '';
   const exact = new Decimal(value);
   const asNumber = Number(value);
-  return new Decimal(asNumber).equals(exact) ? asNumber : value;
+  return exact.sd() <= 15 && new Decimal(asNumber).equals(exact) ? asNumber : value;
 }
 
 function addTable(sheet: ExcelJS.Worksheet, header: string[], rows: Cell[][], moneyColumns: number[] = []): void {
