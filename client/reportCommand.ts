@@ -72,11 +72,12 @@ export function addReportCommand(program: Command, io: CliIo): void {
       'after',
       `
 Writes audit-report-<taxNo>-<period>.xlsx and/or .pdf, built from the month's result and its Temporal
-history only. A month still running, FAILED, CANCELED or TERMINATED has no report (exit code 4, the
+history only. A month still running, FAILED, CANCELLED or TERMINATED has no report (exit code 4, the
 state is named). Times are Beijing time (Asia/Shanghai); amounts are the bureau's decimal figures.
 The PDF embeds a Chinese font: ${REPORT_FONT_VARIABLE} (default: Debian's fonts-wqy-zenhei, which
 npm run setup installs), ${REPORT_FONT_NAME_VARIABLE} for the font's PostScript name inside a .ttc.
 The taxpayer's name comes from the registry (TAXPAYER_REGISTRY, default ${DEFAULT_REGISTRY_FILE}) when it has one.
+Exit codes: 0 written, 2 bad input or no usable font, 3 Temporal unreachable, 4 no such month or not closed.
 
 Example:
   npm run cli -- report --tax-no 91440300591872133B --period 202610 --out reports/
