@@ -56,6 +56,7 @@ import {
 } from './temporalConnection.js';
 import { DEFAULT_REGISTRY_FILE, RegistryError } from './registry.js';
 import { approversForStart } from './startApprovers.js';
+import { tenantForStart, TenantOptionError } from './tenantOption.js';
 import { addScheduleCommands } from './scheduleCommands.js';
 import { candidateSourceFromOptions } from './candidateSourceOption.js';
 import { INVOICE_FILE_COLUMNS } from '../protocol/invoicesFile.js';
@@ -293,6 +294,7 @@ interface StartOptions {
   decisionPolicy?: DecisionPolicy;
   approver: string[];
   registry: string;
+  tenant?: string;
 }
 
 // ---- output --------------------------------------------------------------------------------------
@@ -460,6 +462,7 @@ Environment:
                        optional API key / TLS (earlier names TEMPORAL_TLS_CERT, _KEY, _CA still work)
   TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE   a profile of a Temporal config file (the temporal CLI's)
   OTEL_EXPORTER_OTLP_ENDPOINT              send traces over OTLP/HTTP
+  INVOICE_CLOUD_TENANTS_FILE               the workers' tenants file, to check --tenant against (ids only)
 
 Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Temporal unreachable, 4 workflow not found or in the wrong state,
 5 decision refused by the workflow (the reason is printed), 6 approval voided (the table changed after it).
@@ -507,6 +510,10 @@ ${ENV_HELP}`,
       '--registry <file>',
       'taxpayer registry to take approvers (and decisionPolicy) from when no --approver is given',
       io.env.TAXPAYER_REGISTRY ?? DEFAULT_REGISTRY_FILE,
+    )
+    .option(
+      '--tenant <id>',
+      "the tenant of the tenants file (INVOICE_CLOUD_TENANTS_FILE) that serves this taxpayer; default: the registry entry's, else the workers' INVOICE_CLOUD_* tenant",
     )
     .option('--approval-deadline <ISO>', 'approval deadline instant, e.g. 2026-12-14T00:00:00+08:00')
     .option('--change-period-to <YYYYMM>', 'after confirmation, move the bureau period on to this one')
@@ -564,6 +571,7 @@ Examples:
       const named = opts.approver.map((value) => validText(value, '--approver', 64));
       const { approvers, source: approversFrom, decisionPolicy } = approversForStart(taxNo, named, opts.registry);
       const policy = opts.decisionPolicy ?? decisionPolicy;
+      const { tenant, source: tenantFrom } = tenantForStart(taxNo, opts.tenant, opts.registry, io.env);
       const { candidateSource, stored } = await candidateSourceFromOptions(opts, io.env);
       if (stored) {
         io.out(`Invoices file ${stored.fileName}: ${stored.rows} rows checked, stored as ${stored.path}.\n`);
@@ -572,6 +580,7 @@ Examples:
         startMonthlyDeduction(client, {
           taxNo,
           taxPeriod: period,
+          ...(tenant ? { tenant } : {}),
           ...(approvalDeadline ? { approvalDeadline } : {}),
           ...(changePeriodTo ? { changePeriodTo } : {}),
           ...(outageLimitHours !== undefined ? { outageLimitHours } : {}),
@@ -601,6 +610,7 @@ Examples:
         io.out(
           `Approvers 审批人: ${approvers.join(', ')} (from ${approversFrom}); decisions: ${policy ?? 'unsigned'}.\n`,
         );
+        if (tenant) io.out(`Tenant 租户: ${tenant} (from ${tenantFrom}).\n`);
       }
       if (inferred) io.out(`Period ${period} was inferred from today's date (no --period given).\n`);
       io.out(
@@ -849,7 +859,12 @@ export function exitCodeFor(err: unknown): [number, string | undefined] {
     return [EXIT_BAD_INPUT, undefined];
   }
   if (err instanceof CliError) return [err.exitCode, err.message];
-  if (err instanceof DeductionInputError || err instanceof TemporalConfigError || err instanceof RegistryError) {
+  if (
+    err instanceof DeductionInputError ||
+    err instanceof TemporalConfigError ||
+    err instanceof RegistryError ||
+    err instanceof TenantOptionError
+  ) {
     return [EXIT_BAD_INPUT, err.message];
   }
   if (err instanceof TemporalUnreachableError) return [EXIT_UNREACHABLE, err.message];

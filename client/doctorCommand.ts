@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { ConfigError, invoiceCloudConfigFromEnv, type InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
 import { PROFILE_VARIABLE } from '../protocol/profile.js';
 import { checkTaxNo } from './deductions.js';
+import { tenantConfig, TenantsFileError } from '../config/loadTenants.js';
+import { knownTenant } from './tenantOption.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_UNEXPECTED, table, type CliIo } from './cli.js';
 
@@ -37,11 +39,20 @@ export function formatDoctorReport(report: DoctorReport, profileSource: string):
   return text;
 }
 
-function settings(env: NodeJS.ProcessEnv): InvoiceCloudConfig {
+/** The worker's INVOICE_CLOUD_* settings, or with --tenant that tenant's from the tenants file. */
+function settings(env: NodeJS.ProcessEnv, tenant: string | undefined): { config: InvoiceCloudConfig; profile: string } {
   try {
-    return invoiceCloudConfigFromEnv(env);
+    if (tenant === undefined) {
+      const profile = env[PROFILE_VARIABLE] ? `${PROFILE_VARIABLE}=${env[PROFILE_VARIABLE]}` : 'defaults';
+      return { config: invoiceCloudConfigFromEnv(env), profile };
+    }
+    const { file, entry } = knownTenant(tenant, env);
+    const profile = entry.profileFile ? `profileFile ${entry.profileFile} (tenant "${tenant}")` : 'defaults';
+    return { config: tenantConfig(entry, file, env).invoiceCloud, profile };
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, EXIT_BAD_INPUT);
+    if (error instanceof ConfigError || error instanceof TenantsFileError) {
+      throw new CliError(error.message, EXIT_BAD_INPUT);
+    }
     throw error;
   }
 }
@@ -68,17 +79,20 @@ export function addDoctorCommand(program: Command, io: CliIo): void {
         'calls only (tokens, taxLogin, taxperiodQuery, statisticQuery, pool page 1); saves redacted captures',
     )
     .option('--tax-no <taxNo>', 'taxpayer (纳税人识别号) for the taxpayer calls; without it only the token calls run')
+    .option(
+      '--tenant <id>',
+      'a tenant of the tenants file (INVOICE_CLOUD_TENANTS_FILE): its settings and secrets instead of the INVOICE_CLOUD_* ones',
+    )
     .option('--capture-dir <dir>', 'folder for the captures (default: a new folder under the system temp dir)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { taxNo?: string; captureDir?: string; json?: boolean }) => {
+    .action(async (opts: { taxNo?: string; tenant?: string; captureDir?: string; json?: boolean }) => {
       if (opts.taxNo !== undefined) checkTaxNo(opts.taxNo, '--tax-no');
-      const config = settings(io.env);
+      const { config, profile: profileSource } = settings(io.env, opts.tenant);
       const captureDir = captureFolder(opts.captureDir);
       const report = await runDoctor(config, {
         ...(opts.taxNo !== undefined ? { taxNo: opts.taxNo } : {}),
         captureDir,
       });
-      const profileSource = io.env[PROFILE_VARIABLE] ? `${PROFILE_VARIABLE}=${io.env[PROFILE_VARIABLE]}` : 'defaults';
       io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report, profileSource));
       if (!report.ok) {
         throw new CliError(`not every read-only call answered (captures in ${report.captureDir})`, EXIT_UNEXPECTED);

@@ -31,6 +31,7 @@ export interface ApplyReport {
 function launcherInput(entry: RegistryEntry): LauncherInput {
   return {
     taxNo: entry.taxNo,
+    ...(entry.tenant ? { tenant: entry.tenant } : {}),
     approvers: entry.approvers,
     ...(entry.options.invoiceTypes ? { invoiceTypes: entry.options.invoiceTypes } : {}),
     ...(entry.options.batchSize ? { batchSize: entry.options.batchSize } : {}),

@@ -5,7 +5,13 @@
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import { CANDIDATE_SOURCE_KINDS, ChannelName, DecisionPolicy, MonthlyDeductionFields } from '../workflows/contract.js';
+import {
+  CANDIDATE_SOURCE_KINDS,
+  ChannelName,
+  DecisionPolicy,
+  MonthlyDeductionFields,
+  TenantId,
+} from '../workflows/contract.js';
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 
@@ -67,6 +73,11 @@ export const RegistryEntry = z
     taxNo: TaxNo,
     name: z.string().trim().min(1, 'the taxpayer name is required').max(200),
     approvers: z.array(Person).min(1, 'name at least one approver'),
+    /**
+     * The tenant of the tenants file whose invoice cloud serves this taxpayer (docs/tenants.md);
+     * absent: the workers' INVOICE_CLOUD_* tenant. An id only: no setting or secret of it here.
+     */
+    tenant: TenantId.optional(),
     schedule: RegistrySchedule,
     /** Paused schedules exist in Temporal but do not start runs. */
     paused: z.boolean().default(false),

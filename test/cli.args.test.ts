@@ -130,6 +130,80 @@ describe('CLI argument validation (before any Temporal connection)', () => {
     });
   });
 
+  describe('--tenant (issue 14 §1)', () => {
+    let dir: string;
+    let tenantsFile: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'cli-tenants-'));
+      tenantsFile = join(dir, 'tenants.json');
+      const tenant = (id: string) => ({
+        id,
+        baseUrl: 'https://invoice-cloud.example.com',
+        appSecret: { env: 'NOT_SET' },
+      });
+      writeFileSync(tenantsFile, JSON.stringify({ tenants: [tenant('acme'), tenant('beta')] }));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    const start = (...more: string[]) =>
+      cli('start', '--tax-no', goodTaxNo, '--period', '202610', '--approver', 'wang', ...more);
+    async function withTenantsFile<T>(file: string | undefined, fn: () => Promise<T>): Promise<T> {
+      const saved = env.INVOICE_CLOUD_TENANTS_FILE;
+      if (file === undefined) delete env.INVOICE_CLOUD_TENANTS_FILE;
+      else env.INVOICE_CLOUD_TENANTS_FILE = file;
+      try {
+        return await fn();
+      } finally {
+        if (saved === undefined) delete env.INVOICE_CLOUD_TENANTS_FILE;
+        else env.INVOICE_CLOUD_TENANTS_FILE = saved;
+      }
+    }
+
+    it('refuses an unknown tenant, naming the ids the tenants file knows', async () => {
+      const run = await withTenantsFile(tenantsFile, () => start('--tenant', 'gamma'));
+      assertBadInput(run, '--tenant gamma: unknown tenant', `the tenants file ${tenantsFile} names "acme", "beta"`);
+    });
+
+    it('refuses a tenant when there is no tenants file, and an id that is not a slug', async () => {
+      assertBadInput(
+        await withTenantsFile(undefined, () => start('--tenant', 'acme')),
+        '--tenant acme: no tenants file',
+        'INVOICE_CLOUD_TENANTS_FILE',
+      );
+      assertBadInput(
+        await withTenantsFile(tenantsFile, () => start('--tenant', 'Acme')),
+        '--tenant Acme: tenant must be',
+      );
+    });
+
+    it("refuses a tenant other than the registry entry's, and reads no secret to accept a known one", async () => {
+      const registry = join(dir, 'registry.json');
+      const entry = {
+        taxNo: goodTaxNo,
+        name: '测试有限公司',
+        approvers: ['wang'],
+        tenant: 'acme',
+        schedule: { dayOfMonth: 3, hour: 9 },
+      };
+      writeFileSync(registry, JSON.stringify({ taxpayers: [entry] }));
+      assertBadInput(
+        await withTenantsFile(tenantsFile, () => start('--tenant', 'beta', '--registry', registry)),
+        `--tenant beta: the registry ${registry} has ${goodTaxNo} on tenant "acme"`,
+      );
+      // The tenant's secret (NOT_SET) is the workers' business: the CLI goes on to Temporal.
+      const known = await withTenantsFile(tenantsFile, () => start('--registry', registry));
+      assert.equal(known.connects, 1, `a connection is attempted: ${known.stderr}`);
+      assert.equal(known.code, 3, known.stderr);
+    });
+
+    it('doctor --tenant refuses an unknown tenant and names a secret that is not set', async () => {
+      const unknown = await withTenantsFile(tenantsFile, () => cli('doctor', '--tenant', 'gamma'));
+      assertBadInput(unknown, '--tenant gamma: unknown tenant', '"acme", "beta"');
+      const noSecret = await withTenantsFile(tenantsFile, () => cli('doctor', '--tenant', 'acme'));
+      assertBadInput(noSecret, `${tenantsFile}: tenant "acme": appSecret: env var NOT_SET is not set`);
+    });
+  });
+
   it('rejects an unknown stage and lists the valid ones', async () => {
     const run = await cli('list', '--stage', 'WAITING');
     assertBadInput(run, '--stage WAITING', 'AWAITING_APPROVAL');

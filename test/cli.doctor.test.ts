@@ -214,6 +214,36 @@ describe('npm run cli -- doctor', function () {
     assert.match(badUrl.stderr, /INVOICE_CLOUD_BASE_URL/);
   });
 
+  it("with --tenant, checks that tenant's invoice cloud with its settings and secrets from the tenants file", async () => {
+    const closed = await startSandbox({ port: 0 });
+    const down = closed.url;
+    await closed.close();
+    const tenantsFile = join(work, 'tenants.json');
+    writeFileSync(
+      tenantsFile,
+      JSON.stringify({ tenants: [{ id: 'sandbox', baseUrl: sandbox.url, appSecret: { env: 'SANDBOX_APP_SECRET' } }] }),
+    );
+    // The INVOICE_CLOUD_* tenant is down: only the tenant's own settings can answer.
+    const env = {
+      INVOICE_CLOUD_BASE_URL: down,
+      INVOICE_CLOUD_APP_SECRET: 'not-the-tenants',
+      INVOICE_CLOUD_TENANTS_FILE: tenantsFile,
+      SANDBOX_APP_SECRET: APP_SECRET,
+    };
+    const run = await doctor(env, '--tenant', 'sandbox', '--tax-no', TAX_NO, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    assert.equal(report.baseUrl, sandbox.url);
+    assert.ok(
+      report.calls.every((c) => c.reachable !== 'no'),
+      run.stdout,
+    );
+    assert.ok(!run.stdout.includes(APP_SECRET), 'the secret is not printed');
+
+    const wrongSecret = await doctor({ ...env, SANDBOX_APP_SECRET: 'wrong' }, '--tenant', 'sandbox', '--json');
+    assert.equal(wrongSecret.code, 1, 'a wrong secret is refused by the cloud');
+  });
+
   it('exits 1 when the cloud does not answer', async () => {
     const closed = await startSandbox({ port: 0 });
     const url = closed.url;

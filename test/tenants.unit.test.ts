@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTenants, readTenantsFile, TenantsFileError } from '../config/loadTenants.js';
+import { parseRegistry, RegistryError } from '../client/registry.js';
+import { scheduleOptionsFor } from '../client/schedules.js';
 import { DEMO_TENANT } from '../simulator/demo.js';
 import { MonthlyDeductionInput, TASK_QUEUE, tenantTaskQueue } from '../workflows/contract.js';
 import { TEST_PERIOD } from './support/calendar.js';
@@ -172,5 +174,35 @@ describe('tenant task queues (issue 14 §1)', () => {
       assert.equal(parsed.success, false, bad);
       assert.match(parsed.error!.issues[0]!.message, /tenant must be 1-32 lower-case/);
     }
+  });
+});
+
+describe("a registry entry's tenant (issue 14 §1)", () => {
+  const entry = (more: Record<string, unknown>) => ({
+    taxNo: TAX_NO,
+    name: '测试有限公司',
+    approvers: [TEST_APPROVERS[0]!],
+    schedule: { dayOfMonth: 3, hour: 9 },
+    ...more,
+  });
+
+  it("goes into the schedule's launcher input, and an entry without one starts months as before", () => {
+    const [withTenant, without] = parseRegistry({
+      taxpayers: [entry({ tenant: 'acme' }), entry({ taxNo: '91440300MA5G9GK78Y' })],
+    }).taxpayers;
+    const args = (e: typeof withTenant) => {
+      const action = scheduleOptionsFor(e!).action;
+      assert.equal(action.type, 'startWorkflow');
+      return (action as { args: Record<string, unknown>[] }).args[0]!;
+    };
+    assert.equal(args(withTenant).tenant, 'acme');
+    assert.equal('tenant' in args(without), false);
+  });
+
+  it('is a tenant id, never settings', () => {
+    assert.throws(
+      () => parseRegistry({ taxpayers: [entry({ tenant: { baseUrl: 'https://x.example.com' } })] }),
+      (e: unknown) => e instanceof RegistryError && /taxpayers\[0\] \(测试有限公司\)\.tenant/.test(e.message),
+    );
   });
 });

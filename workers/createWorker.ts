@@ -21,11 +21,13 @@ import {
   type NotificationConfig,
 } from '../activities/notifications.js';
 import type { DataConverter } from '@temporalio/common';
+import { createTenantActivities } from '../activities/tenantActivities.js';
+import type { TenantConfig } from '../config/loadTenants.js';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
 import { quotaTuner } from './quotaSlots.js';
 import { activityTracingInterceptors, WORKFLOW_TRACING_MODULE, workflowTracingSinks } from './tracing.js';
-import { TASK_QUEUE } from '../workflows/contract.js';
+import { TASK_QUEUE, tenantTaskQueue } from '../workflows/contract.js';
 import { workerDeploymentFromEnv, type WorkerDeployment } from './deployment.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -113,6 +115,13 @@ export interface DeductionWorkerOptions {
   shutdown?: ShutdownTimes;
   /** Worker Deployment Versioning (workers/deployment.ts); default: WORKER_VERSIONING, WORKER_DEPLOYMENT_NAME, WORKER_BUILD_ID. */
   deployment?: WorkerDeployment;
+  /**
+   * The tenants of the tenants file these workers serve (docs/tenants.md): the main worker answers
+   * a run naming any other tenant with UnknownTenant. Default: none.
+   */
+  tenants?: readonly TenantConfig[];
+  /** The tenants file they came from, for that answer. */
+  tenantsFile?: string;
 }
 
 const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
@@ -190,19 +199,12 @@ function driftObserver(metrics?: WorkerMetrics): InvoiceCloudObserver {
   };
 }
 
-/** A worker on the `invoice-deduction` queue with the bureau activities wired to the invoice cloud. */
-export async function createDeductionWorker(options: DeductionWorkerOptions): Promise<Worker> {
-  const client =
-    options.client ??
-    new InvoiceCloudClient(options.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
+/** What every worker of a process shares: payload encryption, interceptors, shutdown and deployment. */
+function commonWorkerOptions(options: DeductionWorkerOptions) {
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
   const shutdown = options.shutdown ? checkedShutdownTimes(options.shutdown) : shutdownTimesFromEnv();
   const deployment = options.deployment ?? workerDeploymentFromEnv();
-
-  const temporalClient =
-    options.temporalClient ??
-    new Client({ connection: options.connection, namespace: options.namespace, dataConverter });
-  return Worker.create({
+  return {
     dataConverter,
     interceptors: {
       ...options.interceptors,
@@ -212,29 +214,119 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
         ...(options.interceptors?.activity ?? []),
       ],
     },
-    sinks: workflowTracingSinks(),
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
-    workflowBundle: options.workflowBundlePath
-      ? { codePath: prebuiltBundle(options.workflowBundlePath, Boolean(dataConverter.failureConverterPath)) }
-      : await workflowBundle(dataConverter.failureConverterPath),
-    maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
     shutdownGraceTime: shutdown.graceMs,
     shutdownForceTime: shutdown.forceMs,
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE_MS,
     ...deployment.workerOptions,
+  };
+}
+
+/** The activities that call one tenant's invoice cloud (deduction and accounting). */
+function bureauActivities(client: InvoiceCloudClient, config: InvoiceCloudConfig, options: DeductionWorkerOptions) {
+  return {
+    ...createDeductionActivities({ client, config }),
+    ...createAccountingActivities({
+      client,
+      rulesFile: options.accountingRulesFile ?? process.env.ACCOUNTING_RULES_FILE,
+    }),
+  };
+}
+
+/**
+ * A worker on the `invoice-deduction` queue: the workflows, the default tenant's bureau activities
+ * (the INVOICE_CLOUD_* environment), notices, lookups and the tenant check.
+ */
+export async function createDeductionWorker(options: DeductionWorkerOptions): Promise<Worker> {
+  const client =
+    options.client ??
+    new InvoiceCloudClient(options.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
+  const common = commonWorkerOptions(options);
+  const temporalClient =
+    options.temporalClient ??
+    new Client({ connection: options.connection, namespace: options.namespace, dataConverter: common.dataConverter });
+  return Worker.create({
+    ...common,
+    sinks: workflowTracingSinks(),
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowBundle: options.workflowBundlePath
+      ? { codePath: prebuiltBundle(options.workflowBundlePath, Boolean(common.dataConverter.failureConverterPath)) }
+      : await workflowBundle(common.dataConverter.failureConverterPath),
+    maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
     // With a quota: polls for activities only while its share could send at once (docs/fleet-quota.md).
     ...(client.quotaLimiter ? { tuner: quotaTuner(client.quotaLimiter) } : {}),
     activities: {
-      ...createDeductionActivities({ client, config: options.invoiceCloud }),
+      ...bureauActivities(client, options.invoiceCloud, options),
       ...createNotificationActivities(options.notifications ?? notificationConfigFromEnv()),
-      ...createAccountingActivities({
-        client,
-        rulesFile: options.accountingRulesFile ?? process.env.ACCOUNTING_RULES_FILE,
-      }),
       ...createMonthLookupActivities(temporalClient),
+      ...createTenantActivities(
+        (options.tenants ?? []).map((t) => t.id),
+        options.tenantsFile,
+      ),
     },
   });
+}
+
+/**
+ * An activity-only worker on a tenant's queue (`<queue>.tenant.<id>`), with that tenant's
+ * invoice-cloud client and its own quota tuner: it polls only for that tenant, so one tenant's
+ * backlog, outage or spent quota never holds the pollers of another (docs/tenants.md).
+ */
+export async function createTenantWorker(options: DeductionWorkerOptions, tenant: TenantConfig): Promise<Worker> {
+  const client = new InvoiceCloudClient(tenant.invoiceCloud, undefined, undefined, driftObserver(options.metrics));
+  return Worker.create({
+    ...commonWorkerOptions(options),
+    taskQueue: tenantTaskQueue(tenant.id, options.taskQueue ?? TASK_QUEUE)!,
+    ...(client.quotaLimiter ? { tuner: quotaTuner(client.quotaLimiter) } : {}),
+    activities: bureauActivities(client, tenant.invoiceCloud, options),
+  });
+}
+
+/** The main worker and one activity worker per tenant of `options.tenants`, on one connection. */
+export interface WorkerFleet {
+  main: Worker;
+  tenants: { id: string; worker: Worker }[];
+  all: Worker[];
+}
+
+export async function createWorkerFleet(options: DeductionWorkerOptions): Promise<WorkerFleet> {
+  const common = {
+    ...options,
+    // Resolved once, so that every worker of the process has the same.
+    dataConverter: options.dataConverter ?? dataConverterFromEnv(),
+    shutdown: options.shutdown ?? shutdownTimesFromEnv(),
+    deployment: options.deployment ?? workerDeploymentFromEnv(),
+  };
+  const main = await createDeductionWorker(common);
+  const tenants: WorkerFleet['tenants'] = [];
+  for (const tenant of options.tenants ?? []) {
+    tenants.push({ id: tenant.id, worker: await createTenantWorker(common, tenant) });
+  }
+  return { main, tenants, all: [main, ...tenants.map((t) => t.worker)] };
+}
+
+/** RUNNING while every worker runs; otherwise the state of the first that does not. */
+export function fleetState(workers: readonly Worker[]): string | undefined {
+  if (workers.length === 0) return undefined;
+  return workers.map((w) => w.getState()).find((state) => state !== 'RUNNING') ?? 'RUNNING';
+}
+
+/**
+ * Runs the workers together until they stop (SIGINT / SIGTERM stop every one, each with the
+ * shutdown times). When one fails, the others are shut down too, so the process never goes on
+ * serving some tenants only; the first failure is rethrown once all have stopped.
+ */
+export async function runWorkers(workers: readonly Worker[]): Promise<void> {
+  const runs = workers.map((w) => w.run());
+  try {
+    await Promise.all(runs);
+  } catch (error) {
+    for (const w of workers) {
+      if (w.getState() === 'RUNNING') w.shutdown();
+    }
+    await Promise.allSettled(runs);
+    throw error;
+  }
 }

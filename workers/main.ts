@@ -1,11 +1,13 @@
-import { GracefulShutdownPeriodExpiredError, NativeConnection, type Worker } from '@temporalio/worker';
-import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
+import { GracefulShutdownPeriodExpiredError, NativeConnection } from '@temporalio/worker';
+import { invoiceCloudConfigFromEnv, type InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
+import { tenantsFileFromEnv, tenantsFromEnv } from '../config/loadTenants.js';
 import { nativeConnectionOptions, temporalSettingsFromEnv } from '../client/temporalConnection.js';
-import { createDeductionWorker } from './createWorker.js';
+import { createWorkerFleet, fleetState, runWorkers, type WorkerFleet } from './createWorker.js';
 import { buildWorkerHttp } from './health.js';
 import { createLogger, installRuntimeLogging } from './logging.js';
 import { createWorkerMetrics } from './metrics.js';
 import { installTracingFromEnv } from './tracing.js';
+import { tenantTaskQueue } from '../workflows/contract.js';
 
 const logger = createLogger('worker');
 // METRICS_PORT: serve GET /health and GET /metrics (ours + the Temporal runtime's, which listens on
@@ -15,11 +17,12 @@ const temporalMetricsBind =
   process.env.TEMPORAL_METRICS_BIND ?? (metricsPort ? `127.0.0.1:${metricsPort + 1}` : undefined);
 installRuntimeLogging(logger, { prometheusBindAddress: temporalMetricsBind });
 const metrics = createWorkerMetrics();
-let worker: Worker | undefined;
+let fleet: WorkerFleet | undefined;
 const http = metricsPort
   ? await buildWorkerHttp({
       metrics,
-      workerState: () => worker?.getState(),
+      // RUNNING only while the main worker and every tenant's worker run.
+      workerState: () => (fleet ? fleetState(fleet.all) : undefined),
       ...(temporalMetricsBind ? { temporalMetricsUrl: `http://${temporalMetricsBind}/metrics` } : {}),
     })
   : undefined;
@@ -29,17 +32,22 @@ try {
   const tracing = installTracingFromEnv('vat-deduction-worker');
   const settings = temporalSettingsFromEnv();
   const invoiceCloud = invoiceCloudConfigFromEnv();
+  // INVOICE_CLOUD_TENANTS_FILE: more tenants, each on its own task queue (docs/tenants.md).
+  const tenantsFile = tenantsFileFromEnv();
+  const tenants = tenantsFromEnv();
   const connection = await NativeConnection.connect(nativeConnectionOptions(settings));
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort <= 0)) {
     throw new Error(`METRICS_PORT=${process.env.METRICS_PORT}: must be a port number`);
   }
   // WORKFLOW_BUNDLE_PATH: start from a prebuilt bundle (npm run bundle) instead of bundling now.
   const workflowBundlePath = process.env.WORKFLOW_BUNDLE_PATH?.trim() || undefined;
-  worker = await createDeductionWorker({
+  fleet = await createWorkerFleet({
     connection,
     namespace: settings.namespace,
     invoiceCloud,
     metrics,
+    tenants,
+    ...(tenantsFile ? { tenantsFile } : {}),
     ...(workflowBundlePath ? { workflowBundlePath } : {}),
   });
   if (http) await http.listen({ port: metricsPort!, host: process.env.METRICS_HOST ?? '0.0.0.0' });
@@ -49,20 +57,26 @@ try {
       namespace: settings.namespace,
       invoiceCloud: invoiceCloud.baseUrl,
       sandboxMode: invoiceCloud.sandboxMode,
-      // This process's share of the tenant's quota (docs/fleet-quota.md).
-      ...(invoiceCloud.quota
-        ? {
-            quotaRps: invoiceCloud.quota.tenantRequestsPerSecond,
-            fleetSize: invoiceCloud.quota.fleetSize,
-            maxRpsThisWorker: invoiceCloud.maxRequestsPerSecond,
-          }
-        : {}),
+      ...quotaShare(invoiceCloud),
+      ...(tenantsFile ? { tenantsFile, tenants: tenants.map((t) => t.id) } : {}),
     },
     'Worker started on task queue invoice-deduction',
   );
+  for (const tenant of tenants) {
+    logger.info(
+      {
+        tenant: tenant.id,
+        taskQueue: tenantTaskQueue(tenant.id),
+        invoiceCloud: tenant.invoiceCloud.baseUrl,
+        sandboxMode: tenant.invoiceCloud.sandboxMode,
+        ...quotaShare(tenant.invoiceCloud),
+      },
+      `Tenant ${tenant.id} served on task queue ${tenantTaskQueue(tenant.id)}`,
+    );
+  }
   if (http) logger.info({ port: metricsPort, workflowBundlePath }, 'Health and metrics at /health and /metrics');
   // Returns after SIGINT/SIGTERM once in-flight tasks are done or cancelled (createWorker.ts, ShutdownTimes).
-  await worker.run();
+  await runWorkers(fleet.all);
   await http?.close();
   await connection.close();
   await tracing?.shutdown();
@@ -75,4 +89,15 @@ try {
   }
   logger.error({ err: error }, 'Worker failed');
   process.exitCode = 1;
+}
+
+/** This process's share of a tenant's quota, for the start-up log (docs/fleet-quota.md). */
+function quotaShare(config: InvoiceCloudConfig) {
+  return config.quota
+    ? {
+        quotaRps: config.quota.tenantRequestsPerSecond,
+        fleetSize: config.quota.fleetSize,
+        maxRpsThisWorker: config.maxRequestsPerSecond,
+      }
+    : {};
 }
