@@ -46,22 +46,26 @@ export interface SelectionTaskResult {
    */
   selectedTax?: string;
   /**
-   * Every invoice the task answered, as answered: the month's audit report lists them from the
-   * history (docs/audit-report.md). Absent in results recorded before it was kept.
+   * Every invoice the task answered, as answered, one compact tuple each (about 50 bytes): the
+   * month's audit report lists them from the history (docs/audit-report.md). Absent in results
+   * recorded before they were kept.
    */
-  invoices?: InvoiceResult[];
+  invoices?: InvoiceAnswer[];
 }
 
-/** One invoice of a selection task's answer, and what the month made of it. */
-export interface InvoiceResult {
-  invoiceCode: string;
-  invoiceNo: string;
-  /** The bureau's selectResult and description, verbatim. */
-  resultCode: string;
-  resultMsg: string;
-  outcome: SelectOutcome;
-  effectiveTaxAmount?: string;
-}
+/**
+ * One invoice of a selection task's answer and what the month made of it: invoice code, number,
+ * the bureau's selectResult, the outcome, the effective tax ('' when the bureau sent none), and the
+ * bureau's description verbatim for an invoice not selected.
+ */
+export type InvoiceAnswer = [
+  invoiceCode: string,
+  invoiceNo: string,
+  resultCode: string,
+  outcome: SelectOutcome,
+  effectiveTaxAmount: string,
+  resultMsg?: string,
+];
 
 /**
  * Where an activity reads candidates (the workflow's candidateSource, as the activity needs it);
@@ -444,14 +448,15 @@ export type TallyProfile = Pick<ProtocolProfile, 'selectRetry'>;
 export function tallyResultItem(tally: SelectionTaskResult, item: SelectResultItem, profile: TallyProfile): void {
   tally.total++;
   const outcome = classifySelectItem(item, profile.selectRetry);
-  (tally.invoices ??= []).push({
-    invoiceCode: item.invoiceCode,
-    invoiceNo: item.invoiceNo || (item.etaxInvoiceNo ?? ''),
-    resultCode: item.selectResult,
-    resultMsg: item.description,
+  const answer: InvoiceAnswer = [
+    item.invoiceCode,
+    item.invoiceNo || (item.etaxInvoiceNo ?? ''),
+    item.selectResult,
     outcome,
-    ...(item.effectiveTaxAmount !== undefined ? { effectiveTaxAmount: item.effectiveTaxAmount } : {}),
-  });
+    item.effectiveTaxAmount ?? '',
+  ];
+  if (outcome !== 'selected' && outcome !== 'already-selected') answer.push(item.description);
+  (tally.invoices ??= []).push(answer);
   if (outcome === 'selected' || outcome === 'already-selected') {
     if (outcome === 'selected') tally.selected++;
     else tally.alreadySelected++;

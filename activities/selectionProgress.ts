@@ -27,14 +27,14 @@ const ImmediateTally = z.object({
   selectedTax: z.string().optional(),
   invoices: z
     .array(
-      z.object({
-        invoiceCode: z.string(),
-        invoiceNo: z.string(),
-        resultCode: z.string(),
-        resultMsg: z.string(),
-        outcome: z.enum(['selected', 'already-selected', 'retry', 'failed']),
-        effectiveTaxAmount: z.string().optional(),
-      }),
+      z.tuple([
+        z.string(),
+        z.string(),
+        z.string(),
+        z.enum(['selected', 'already-selected', 'retry', 'failed']),
+        z.string(),
+        z.string().optional(),
+      ]),
     )
     .optional(),
 });

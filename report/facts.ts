@@ -3,7 +3,8 @@
  * history only: there is no second store to drift from them (docs/audit-report.md).
  */
 import type { Client } from '@temporalio/client';
-import type { InvoiceResult, SelectionTaskResult } from '../activities/selectionCandidates.js';
+import type { SelectionTaskResult } from '../activities/selectionCandidates.js';
+import type { SelectOutcome } from '../rules/selectResult.js';
 import { DeductionStateError, getProgress } from '../client/deductions.js';
 import type { StatisticQueryReply } from '../protocol/interfaces.js';
 import { statisticDigest } from '../rules/statisticDigest.js';
@@ -26,8 +27,16 @@ export class ReportStateError extends DeductionStateError {
   override name = 'ReportStateError';
 }
 
-export interface InvoiceRow extends InvoiceResult {
+/** One invoice a selection task answered (SelectionTaskResult.invoices, read back). */
+export interface InvoiceRow {
   taskNo: string;
+  invoiceCode: string;
+  invoiceNo: string;
+  /** The bureau's selectResult and description, verbatim (the description only for one not selected). */
+  resultCode: string;
+  resultMsg: string;
+  outcome: SelectOutcome;
+  effectiveTaxAmount?: string;
 }
 
 /** A statistic table the month read from the bureau, at the time it read it. */
@@ -276,7 +285,17 @@ function invoiceRows(activities: ActivityRun[]): { rows: InvoiceRow[]; recorded:
       recorded = false;
       continue;
     }
-    for (const invoice of result.invoices) rows.push({ taskNo, ...invoice });
+    for (const [invoiceCode, invoiceNo, resultCode, outcome, tax, resultMsg] of result.invoices) {
+      rows.push({
+        taskNo,
+        invoiceCode,
+        invoiceNo,
+        resultCode,
+        resultMsg: resultMsg ?? '',
+        outcome,
+        ...(tax !== '' ? { effectiveTaxAmount: tax } : {}),
+      });
+    }
   }
   return { rows, recorded };
 }
