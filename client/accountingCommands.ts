@@ -19,6 +19,7 @@ import {
   type DryRun,
 } from './accounting.js';
 import { checkPeriod, checkTaxNo } from './deductions.js';
+import { withClient } from './cliSupport.js';
 
 export interface AccountingCommandIo {
   out: (text: string) => void;
@@ -74,14 +75,6 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
       throw e;
     }
   }
-  async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    const client = await io.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.connection.close().catch(() => undefined);
-    }
-  }
 
   accounting
     .command('check-rules')
@@ -127,7 +120,7 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
       const taxNo = taxNoOf(command, opts.taxNo);
       const accountPeriod = periodOf(command, opts.period);
       const rules = opts.rules ? await rulesOf(command, opts.rules, true) : undefined;
-      const started = await withClient((client) =>
+      const started = await withClient(io, (client) =>
         runAccountingNow(client, { taxNo, accountPeriod, ...(rules ? { rules } : {}) }),
       );
       io.out(
@@ -146,7 +139,7 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
     .action(async (opts: { taxNo: string; period?: string; json?: boolean }, command: Command) => {
       const taxNo = taxNoOf(command, opts.taxNo);
       const period = opts.period === undefined ? undefined : periodOf(command, opts.period);
-      const last = await withClient((client) => lastAccountingReport(client, taxNo, period));
+      const last = await withClient(io, (client) => lastAccountingReport(client, taxNo, period));
       if (!last)
         return fail(
           command,
@@ -185,7 +178,7 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
         const hour = int(opts.hour, '--hour', 0, 23);
         const minute = int(opts.minute, '--minute', 0, 59);
         const rules = opts.rules ? await rulesOf(command, opts.rules, true) : undefined;
-        const applied = await withClient((client) =>
+        const applied = await withClient(io, (client) =>
           applyAccountingSchedule(client, {
             taxNo,
             dayOfMonth,

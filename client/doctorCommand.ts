@@ -13,7 +13,8 @@ import { checkTaxNo } from './deductions.js';
 import { tenantConfig, TenantsFileError } from '../config/loadTenants.js';
 import { knownTenant } from './tenantOption.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
-import { CliError, EXIT_BAD_INPUT, EXIT_UNEXPECTED, table, type CliIo } from './cli.js';
+import { CliError, EXIT_BAD_INPUT, EXIT_UNEXPECTED, type CliIo } from './cliSupport.js';
+import { table } from './cliFormat.js';
 
 export function formatDoctorReport(report: DoctorReport, profileSource: string): string {
   let text = `Invoice cloud ${report.baseUrl}, protocol profile: ${profileSource}\n`;

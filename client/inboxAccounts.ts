@@ -13,7 +13,8 @@ import {
   writeAccountsFile,
 } from '../inbox/accounts.js';
 import { AccountId, InboxAccount, NewPassword, type InboxAccountsFile } from '../config/inboxAccountsSchema.js';
-import { CliError, EXIT_BAD_INPUT, table, type CliIo } from './cli.js';
+import { CliError, EXIT_BAD_INPUT, type CliIo } from './cliSupport.js';
+import { table } from './cliFormat.js';
 
 export interface InboxAccountDeps {
   /** Reads the new password (default: the terminal, asked twice, or standard input's first line). */

@@ -17,14 +17,10 @@ import {
   type ReportFont,
 } from '../report/pdf.js';
 import { checkPeriod, checkTaxNo, DeductionInputError } from './deductions.js';
-import { CliError, EXIT_BAD_INPUT, type CliIo } from './cli.js';
+import { bad, withClient, type CliIo } from './cliSupport.js';
 import { DEFAULT_REGISTRY_FILE, loadRegistry } from './registry.js';
 
 const FORMAT_CHOICES: Record<string, ReportFormat[]> = { xlsx: ['xlsx'], pdf: ['pdf'], both: ['xlsx', 'pdf'] };
-
-function bad(message: string): never {
-  throw new CliError(message, EXIT_BAD_INPUT);
-}
 
 function checked(check: () => void): void {
   try {
@@ -99,20 +95,16 @@ Example:
       }
       const folder = outFolder(opts.out);
       const name = taxpayerName(io, opts.taxNo);
-      const client = await io.connect();
-      let files;
-      try {
-        ({ files } = await buildReports(client, opts.taxNo, opts.period, formats, {
+      const { files } = await withClient(io, (client) =>
+        buildReports(client, opts.taxNo, opts.period, formats, {
           ...(name ? { taxpayerName: name } : {}),
           ...(font ? { font } : {}),
           now: io.now,
         }).catch((err: unknown) => {
           if (err instanceof ReportFontError) bad(err.message);
           throw err;
-        }));
-      } finally {
-        await client.connection.close().catch(() => undefined);
-      }
+        }),
+      );
       for (const file of files) {
         const path = join(folder, file.name);
         // Written beside, then renamed: a reader never sees half a report.

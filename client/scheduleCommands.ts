@@ -2,7 +2,6 @@
  * `schedules apply|list|pause|unpause|trigger|backfill`: the monthly Temporal Schedules of the
  * taxpayer registry (issue 5). Part of the operator CLI (cli.ts).
  */
-import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { checkTaxNo, DeductionInputError } from './deductions.js';
@@ -17,16 +16,8 @@ import {
   unpauseSchedule,
   type ScheduleRow,
 } from './schedules.js';
-import { table, type CliIo } from './cli.js';
-
-async function withClient<T>(io: CliIo, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await io.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close().catch(() => undefined);
-  }
-}
+import { withClient, type CliIo } from './cliSupport.js';
+import { table } from './cliFormat.js';
 
 function taxNoArg(value: string): string {
   checkTaxNo(value, 'taxNo');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createTemporalClient, temporalSettingsFromEnv } from '../client/temporalConnection.js';
-import { runCli, type CliIo } from '../client/cli.js';
+import { runCli } from '../client/cli.js';
+import type { CliIo } from '../client/cliSupport.js';
 import { freePort } from '../scripts/devServer.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

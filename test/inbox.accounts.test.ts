@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, it } from 'mocha';
 import { addInboxAccountCommands } from '../client/inboxAccounts.js';
-import { exitCodeFor, type CliIo } from '../client/cli.js';
+import { exitCodeFor, type CliIo } from '../client/cliSupport.js';
 import { InboxAccountsFile } from '../config/inboxAccountsSchema.js';
 import {
   AccountStore,
