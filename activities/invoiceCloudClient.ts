@@ -236,7 +236,7 @@ export class InvoiceCloudClient {
   }
 
   /**
-   * One request, in a span (workers/tracing.ts) carrying the interface code, the path and the HTTP
+   * One request, in a span (runtime/tracing.ts) carrying the interface code, the path and the HTTP
    * status: never the body, the parameters (the access token) or the reply.
    */
   private post(

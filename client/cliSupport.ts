@@ -13,7 +13,7 @@ import {
   TemporalUnreachableError,
   createTemporalClient,
   temporalSettingsFromEnv,
-} from './temporalConnection.js';
+} from '../runtime/temporalConnection.js';
 import { RegistryError } from './registry.js';
 import { TenantOptionError } from './tenantOption.js';
 

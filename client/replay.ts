@@ -22,7 +22,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { encodedFailuresBundlePath, workflowBundle } from '../workers/createWorker.js';
 import { TASK_QUEUE } from '../workflows/contract.js';
-import { createTemporalClient, TemporalConfigError, TemporalUnreachableError } from './temporalConnection.js';
+import { createTemporalClient, TemporalConfigError, TemporalUnreachableError } from '../runtime/temporalConnection.js';
 
 type History = proto.temporal.api.history.v1.IHistory;
 
@@ -37,7 +37,7 @@ export interface ReplayIo {
 }
 
 export interface ReplayDeps {
-  /** The client for --from-server; default: from the environment (client/temporalConnection.ts). */
+  /** The client for --from-server; default: from the environment (runtime/temporalConnection.ts). */
   connect?(namespace: string | undefined): Promise<Client>;
   /** Payload codecs and failure converter of the histories; default: from the environment. */
   dataConverter?: DataConverter;

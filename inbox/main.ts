@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { DecisionSigner } from '../client/deductions.js';
-import { createTemporalClient } from '../client/temporalConnection.js';
+import { createTemporalClient } from '../runtime/temporalConnection.js';
 import { decisionSigningKey } from '../security/decisionSigning.js';
-import { createLogger } from '../workers/logging.js';
+import { createLogger } from '../runtime/logging.js';
 import { AccountStore } from './accounts.js';
 import { buildInbox } from './server.js';
 import { inboxSettingsFromEnv } from './settings.js';

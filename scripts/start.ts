@@ -18,7 +18,7 @@ import { createDeductionWorker } from '../workers/createWorker.js';
 import { demoAccountLines, ensureDemoAccount } from '../inbox/demoAccount.js';
 import { buildInbox } from '../inbox/server.js';
 import { fixedDirectory } from '../inbox/taxpayers.js';
-import { createLogger, installRuntimeLogging } from '../workers/logging.js';
+import { createLogger, installRuntimeLogging } from '../runtime/logging.js';
 import { buildCodecServer } from '../security/codecServer.js';
 import { dataConverterFromEnv, payloadCodecFromEnv } from '../security/payloadKeys.js';
 import {

@@ -1,4 +1,4 @@
-import { createLogger } from '../workers/logging.js';
+import { createLogger } from '../runtime/logging.js';
 import { buildCodecServer, codecServerSettingsFromEnv } from './codecServer.js';
 import { payloadCodecFromEnv } from './payloadKeys.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createTemporalClient, temporalSettingsFromEnv } from '../client/temporalConnection.js';
+import { createTemporalClient, temporalSettingsFromEnv } from '../runtime/temporalConnection.js';
 import { runCli } from '../client/cli.js';
 import type { CliIo } from '../client/cliSupport.js';
 import { freePort } from '../scripts/devServer.js';

@@ -14,7 +14,7 @@ import {
   startMonthlyDeduction,
   type DeductionRow,
 } from '../client/deductions.js';
-import { createTemporalClient } from '../client/temporalConnection.js';
+import { createTemporalClient } from '../runtime/temporalConnection.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../scripts/devServer.js';
 import { temporalCliPath, testServerPath } from '../scripts/temporalTools.js';
 import {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TemporalConfigError, temporalSettingsFromEnv } from '../client/temporalConnection.js';
+import { TemporalConfigError, temporalSettingsFromEnv } from '../runtime/temporalConnection.js';
 
 /** Connection settings through Temporal's environment configuration (profiles, standard names, aliases). */
 describe('Temporal connection settings (envconfig)', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { NativeConnection } from '@temporalio/worker';
 import { runCli } from '../client/cli.js';
-import { nativeConnectionOptions, temporalSettingsFromEnv } from '../client/temporalConnection.js';
+import { nativeConnectionOptions, temporalSettingsFromEnv } from '../runtime/temporalConnection.js';
 import { startDevServer, type DevServer } from '../scripts/devServer.js';
 
 /**

@@ -3,10 +3,10 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Client } from '@temporalio/client';
 import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
-import { createTemporalClient } from '../client/temporalConnection.js';
+import { createTemporalClient } from '../runtime/temporalConnection.js';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../workers/createWorker.js';
-import { installTracing, type Tracing, workflowTracingSinks } from '../workers/tracing.js';
+import { installTracing, type Tracing, workflowTracingSinks } from '../runtime/tracing.js';
 import { TEST_APPROVERS } from './support/approvers.js';
 import { TEST_WINDOW } from './support/calendar.js';
 import { capturedLogLines } from './support/logSink.js';
@@ -43,7 +43,7 @@ describe('tracing: client → workflow → activity → HTTP call in one trace',
     assert.ok(taxpayers.length >= 2, 'the demo tenant has two taxpayers');
     await stack.admin.setClock(SANDBOX_NOW);
     await stack.startWorker();
-    // The client the CLI uses, with its tracing interceptors (client/temporalConnection.ts).
+    // The client the CLI uses, with its tracing interceptors (runtime/temporalConnection.ts).
     client = await createTemporalClient({ address: stack.temporal.address, namespace: stack.temporal.namespace });
   });
   after(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
-import { installTracingFromEnv, otlpTracesEndpointFromEnv, TracingConfigError } from '../workers/tracing.js';
+import { installTracingFromEnv, otlpTracesEndpointFromEnv, TracingConfigError } from '../runtime/tracing.js';
 
 /** Tracing from the environment: off unless an OTLP endpoint is set, then spans go there over OTLP/HTTP. */
 describe('tracing from the environment (OTLP)', () => {

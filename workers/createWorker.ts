@@ -26,12 +26,12 @@ import type { TenantConfig } from '../config/loadTenants.js';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
 import { quotaTuner } from './quotaSlots.js';
-import { activityTracingInterceptors, WORKFLOW_TRACING_MODULE, workflowTracingSinks } from './tracing.js';
+import { activityTracingInterceptors, WORKFLOW_TRACING_MODULE, workflowTracingSinks } from '../runtime/tracing.js';
 import { TASK_QUEUE, tenantTaskQueue } from '../workflows/contract.js';
 import { workerDeploymentFromEnv, type WorkerDeployment } from './deployment.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-/** Bundled with the workflow code: tracing (engaged only for runs started in a trace, workers/tracing.ts). */
+/** Bundled with the workflow code: tracing (engaged only for runs started in a trace, runtime/tracing.ts). */
 export const WORKFLOW_INTERCEPTOR_MODULES = [WORKFLOW_TRACING_MODULE];
 
 /** The bundler's webpack report is noise for operators; warnings and errors still show. */

@@ -1,12 +1,12 @@
 import { GracefulShutdownPeriodExpiredError, NativeConnection } from '@temporalio/worker';
 import { invoiceCloudConfigFromEnv, type InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
 import { tenantsFileFromEnv, tenantsFromEnv } from '../config/loadTenants.js';
-import { nativeConnectionOptions, temporalSettingsFromEnv } from '../client/temporalConnection.js';
+import { nativeConnectionOptions, temporalSettingsFromEnv } from '../runtime/temporalConnection.js';
 import { createWorkerFleet, fleetState, runWorkers, type WorkerFleet } from './createWorker.js';
 import { buildWorkerHttp } from './health.js';
-import { createLogger, installRuntimeLogging } from './logging.js';
+import { createLogger, installRuntimeLogging } from '../runtime/logging.js';
 import { createWorkerMetrics } from './metrics.js';
-import { installTracingFromEnv } from './tracing.js';
+import { installTracingFromEnv } from '../runtime/tracing.js';
 import { tenantTaskQueue } from '../workflows/contract.js';
 
 const logger = createLogger('worker');
@@ -28,7 +28,7 @@ const http = metricsPort
   : undefined;
 
 try {
-  // OTEL_EXPORTER_OTLP_ENDPOINT: traces of workflows and activities over OTLP (workers/tracing.ts).
+  // OTEL_EXPORTER_OTLP_ENDPOINT: traces of workflows and activities over OTLP (runtime/tracing.ts).
   const tracing = installTracingFromEnv('vat-deduction-worker');
   const settings = temporalSettingsFromEnv();
   const invoiceCloud = invoiceCloudConfigFromEnv();

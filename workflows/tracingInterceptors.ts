@@ -1,7 +1,7 @@
 /**
  * Workflow-side tracing (bundled as a workflow interceptor module, workers/createWorker.ts): the
  * SDK's OpenTelemetry interceptors, engaged only for a run its client started inside a trace (a
- * `traceparent` in the start headers, workers/tracing.ts). A run started without one records no
+ * `traceparent` in the start headers, runtime/tracing.ts). A run started without one records no
  * spans, so workers that never trace (tests, tools) need no span sink and histories are unchanged.
  * The interceptors only add headers and spans, never commands: replay is unaffected either way.
  */

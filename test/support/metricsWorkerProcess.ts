@@ -15,7 +15,7 @@ import { InvoiceCloudClient } from '../../activities/invoiceCloudClient.js';
 import { invoiceCloudConfigFromEnv } from '../../activities/invoiceCloudConfig.js';
 import { workflowBundle } from '../../workers/createWorker.js';
 import { buildWorkerHttp } from '../../workers/health.js';
-import { createLogger, installRuntimeLogging } from '../../workers/logging.js';
+import { createLogger, installRuntimeLogging } from '../../runtime/logging.js';
 import { createWorkerMetrics, observabilityInterceptors } from '../../workers/metrics.js';
 import { TASK_QUEUE } from '../../workflows/contract.js';
 

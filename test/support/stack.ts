@@ -9,7 +9,7 @@ import { startDevServer, type DevServer } from '../../scripts/devServer.js';
 import { SandboxAdmin } from '../../simulator/adminClient.js';
 import { startSandbox } from '../../simulator/server.js';
 import { createDeductionWorker } from '../../workers/createWorker.js';
-import { createLogger, installRuntimeLogging } from '../../workers/logging.js';
+import { createLogger, installRuntimeLogging } from '../../runtime/logging.js';
 
 export interface RunningWorker {
   worker: Worker;

@@ -19,7 +19,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { loadClientConfigProfile, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
-import { clientTracingInterceptors, installTracingFromEnv } from '../workers/tracing.js';
+import { clientTracingInterceptors, installTracingFromEnv } from './tracing.js';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 
@@ -213,7 +213,7 @@ export async function connectTemporal(settings: TemporalSettings = temporalSetti
 export async function createTemporalClient(overrides: Partial<TemporalSettings> = {}): Promise<Client> {
   const settings = { ...temporalSettingsFromEnv(), ...overrides };
   const connection = await connectTemporal(settings);
-  // OTEL_EXPORTER_OTLP_ENDPOINT: the client's calls start traces (workers/tracing.ts).
+  // OTEL_EXPORTER_OTLP_ENDPOINT: the client's calls start traces (runtime/tracing.ts).
   installTracingFromEnv('vat-deduction-client');
   return new Client({
     connection,
