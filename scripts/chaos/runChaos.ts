@@ -346,15 +346,8 @@ export async function runChaos(
   const lastChance = deadline + options.retryWaitMs;
   let waitedForRetries = 0;
   const reported = new Set<string>();
-  const keepWaiting = () => {
-    if (closed.size >= taxNos.length) return false;
-    const now = Date.now();
-    if (now < deadline) return true;
-    if (now >= lastChance) return false;
-    // Until each open month's next attempt (or its running one, or its state between steps, since
-    // first seen) has had two minutes.
-    return [...waiting.values()].some((step) => now < step.dueAt + 120_000);
-  };
+  const keepWaiting = () =>
+    closed.size < taxNos.length && stillWaiting([...waiting.values()], Date.now(), deadline, lastChance);
   while (keepWaiting()) {
     for (const taxNo of taxNos) {
       if (closed.has(taxNo)) continue;
@@ -528,8 +521,27 @@ export function formatChaosReport(report: ChaosReport): string {
   return lines.join('\n');
 }
 
+/** How long a month's due step (its next attempt, or one running) is given before it counts as stuck. */
+export const STEP_GRACE_MS = 120_000;
+
+/**
+ * Whether the run waits on for the months still open: always before the deadline; after it,
+ * while one of them has a step due within the grace (its next attempt, its running one, or its
+ * state between steps since first seen), but never past lastChance.
+ */
+export function stillWaiting(
+  open: readonly Pick<PendingStep, 'dueAt'>[],
+  now: number,
+  deadline: number,
+  lastChance: number,
+): boolean {
+  if (now < deadline) return true;
+  if (now >= lastChance) return false;
+  return open.some((step) => now < step.dueAt + STEP_GRACE_MS);
+}
+
 /** A month's pending activity as Temporal describes it: what it is doing or when it tries again. */
-interface PendingStep {
+export interface PendingStep {
   /** Undefined when no activity is pending (the workflow is between steps, or waiting). */
   activity?: string;
   /** The attempt running, or the one scheduled next. */
@@ -541,15 +553,20 @@ interface PendingStep {
   lastFailure?: string;
 }
 
-type PendingActivities = NonNullable<
+export type PendingActivities = NonNullable<
   Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>['raw']['pendingActivities']
 >;
 
-function pendingStep(pending: PendingActivities, before: PendingStep | undefined): PendingStep {
+/** A month's step from its pending activities; `before` (the last look) keeps when a state was first seen. */
+export function pendingStep(
+  pending: PendingActivities,
+  before: PendingStep | undefined,
+  now = Date.now(),
+): PendingStep {
   const first = pending[0];
   if (!first) {
     const same = before !== undefined && before.activity === undefined;
-    return { attempt: 0, dueAt: same ? before.dueAt : Date.now() };
+    return { attempt: 0, dueAt: same ? before.dueAt : now };
   }
   const activity = first.activityType?.name ?? 'unknown activity';
   const attempt = first.attempt ?? 1;
@@ -560,12 +577,12 @@ function pendingStep(pending: PendingActivities, before: PendingStep | undefined
     activity,
     attempt,
     ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}),
-    dueAt: nextAttemptAt ?? (sameAttempt ? before.dueAt : Date.now()),
+    dueAt: nextAttemptAt ?? (sameAttempt ? before.dueAt : now),
     ...(first.lastFailure?.message ? { lastFailure: first.lastFailure.message } : {}),
   };
 }
 
-function describeStep(step: PendingStep): string {
+export function describeStep(step: PendingStep): string {
   if (step.activity === undefined) return 'no activity pending';
   const when =
     step.nextAttemptAt !== undefined
