@@ -1,67 +1,8 @@
 /**
- * What approvers are sent (issue 5 §3): the request the workflow makes, the webhook body the
- * notification activity posts, and its bilingual text. The sandbox's webhook receiver validates
- * received bodies with the same schema.
+ * The bilingual text and links of what approvers are sent; the notice's shape is in
+ * protocol/notice.ts.
  */
-import { z } from 'zod';
-import { Money } from '../protocol/money.js';
-import { TaxPeriod } from '../protocol/period.js';
-import { ChannelName } from '../workflows/contract.js';
-
-export const NoticeKind = z.enum(['approval-needed', 'reminder', 'deadline-missed', 'confirmed', 'failed']);
-export type NoticeKind = z.infer<typeof NoticeKind>;
-/** The kinds whose text names the approval deadline. */
-export const DEADLINE_KINDS: readonly NoticeKind[] = ['approval-needed', 'reminder', 'deadline-missed'];
-
-export const NoticeStatistic = z
-  .object({
-    digest: z.string(),
-    deductibleCount: z.number().int(),
-    deductibleAmount: Money,
-    deductibleTax: Money,
-  })
-  .strict();
-
-/** The notification activity's input, built by the workflow. */
-export const NoticeRequest = z
-  .object({
-    channel: ChannelName,
-    kind: NoticeKind,
-    taxNo: z.string(),
-    taxPeriod: TaxPeriod,
-    approvers: z.array(z.string()).optional(),
-    /**
-     * Required by the notices that ask for a decision (DEADLINE_KINDS); a month that fails before
-     * approval has none, and the workflow then sends '' (taken as none).
-     */
-    approvalDeadline: z.union([z.iso.datetime({ offset: true }), z.literal('')]).optional(),
-    deductionDeadline: z.string().optional(),
-    /** For reminders: the configured offset this one comes from. */
-    hoursBeforeDeadline: z.number().positive().optional(),
-    statistic: NoticeStatistic.optional(),
-    /** For `confirmed`: who approved the table. */
-    decidedBy: z.string().max(200).optional(),
-    /** For `failed`: what went wrong and what to do, as the workflow reports it. */
-    reason: z.string().max(1000).optional(),
-  })
-  .strict();
-export type NoticeRequest = z.infer<typeof NoticeRequest>;
-
-/** The webhook body. */
-export const ApprovalNotice = NoticeRequest.omit({ channel: true })
-  .extend({
-    workflowId: z.string(),
-    /** Chinese first, English beside (STYLE.md). */
-    text: z.string().min(1),
-    inboxUrl: z.url().optional(),
-    /** The inbox page of this month (`/months/:taxNo/:period` under INBOX_URL). */
-    monthUrl: z.url().optional(),
-    /** For `confirmed`: the month's audit report in the inbox (docs/audit-report.md). */
-    reportUrls: z.object({ xlsx: z.url(), pdf: z.url() }).strict().optional(),
-    sentAt: z.iso.datetime({ offset: true }),
-  })
-  .strict();
-export type ApprovalNotice = z.infer<typeof ApprovalNotice>;
+import { type ApprovalNotice, type NoticeKind } from '../protocol/notice.js';
 
 /** `2026-12-14 00:00` in Shanghai time (UTC+8, no daylight saving). */
 export function shanghaiMinute(iso: string): string {

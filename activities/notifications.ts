@@ -8,8 +8,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import { ChannelName } from '../workflows/contract.js';
-import { ApprovalNotice, DEADLINE_KINDS, NoticeRequest, monthUrl, noticeText, reportUrl } from './approvalNotice.js';
+import { ApprovalNotice, ChannelName, DEADLINE_KINDS, NoticeRequest } from '../protocol/notice.js';
+import { monthUrl, noticeText, reportUrl } from './approvalNotice.js';
 import { type ChannelConfig, type ChannelEntry, channelOf, channelsFromEnv } from './notices/channelConfig.js';
 import { dingtalkMessage, dingtalkUrl } from './notices/dingtalk.js';
 import { emailTransport, sendNoticeMail } from './notices/email.js';

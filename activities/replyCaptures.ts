@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redact } from '../protocol/redaction.js';
 
 /**
  * Capture files: one JSON file per invoice-cloud call, request and reply decoded and redacted, so
@@ -18,17 +19,6 @@ export interface CaptureRecord {
   reply: { errorCode: string; message: string; success: boolean; data?: unknown };
   drift?: unknown[];
   problem?: string;
-}
-
-const SECRET_KEY = /pass|pwd|secret|securet|token|key|ticket/i;
-
-/** A deep copy with every secret-looking field replaced by "***". */
-export function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '***' : redact(v)]));
-  }
-  return value;
 }
 
 /**

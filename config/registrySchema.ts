@@ -3,15 +3,10 @@
  * monthly run starts (Asia/Shanghai wall-clock time). `schedules apply` makes Temporal match it.
  */
 import { z } from 'zod';
+import { ChannelName } from '../protocol/notice.js';
 import { TaxNo } from '../protocol/taxNo.js';
 import { PoolFilter } from '../rules/poolFilter.js';
-import {
-  CANDIDATE_SOURCE_KINDS,
-  ChannelName,
-  DecisionPolicy,
-  MonthlyDeductionFields,
-  TenantId,
-} from '../workflows/contract.js';
+import { CANDIDATE_SOURCE_KINDS, DecisionPolicy, MonthlyDeductionFields, TenantId } from '../workflows/contract.js';
 
 const Person = z.string().trim().min(1, 'must name a person').max(64, 'at most 64 characters');
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { redact } from '../activities/replyCaptures.js';
+import { redact } from '../protocol/redaction.js';
 import { DataDecodingError, decodeData, encodeData, type DataEncoding } from '../protocol/codec.js';
 import { GatewayCode } from '../protocol/codes.js';
 import { ACCESS_TOKEN_PATH, APP_TOKEN_PATH, BusinessRequest, type BusinessReply } from '../protocol/envelope.js';

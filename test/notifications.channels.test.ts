@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import axios from 'axios';
-import { type NoticeKind, type NoticeRequest, monthUrl } from '../activities/approvalNotice.js';
+import { monthUrl } from '../activities/approvalNotice.js';
+import type { NoticeKind, NoticeRequest } from '../protocol/notice.js';
 import type { ChannelEntry } from '../activities/notices/channelConfig.js';
 import {
   NotificationFailureType,

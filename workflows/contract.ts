@@ -2,6 +2,7 @@
  * The public contract of MonthlyDeductionWorkflow (DESIGN.md §6): names, messages, input,
  * progress and result. Imported by the workflow, the worker and every client, so nothing drifts.
  */
+import { ChannelName } from '../protocol/notice.js';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
@@ -173,11 +174,6 @@ export const DecisionPolicy = z.enum(DECISION_POLICIES);
 export type DecisionPolicy = z.infer<typeof DecisionPolicy>;
 
 const Milliseconds = z.number().int().positive();
-
-/** A notification channel the worker resolves to a webhook URL (URLs carry tokens: never in history). */
-export const ChannelName = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,40}$/, 'channel must be 1-40 letters, digits, "_" or "-" (a name, not a URL)');
 
 /**
  * Where the month's candidate invoices come from (docs/protocol.md, candidate invoices):

@@ -17,7 +17,7 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { NoticeKind } from '../activities/approvalNotice.js';
+import type { NoticeKind } from '../protocol/notice.js';
 import type { DecisionActivities } from '../activities/decisionVerification.js';
 import type { DeductionActivities, SelectionTaskResult } from '../activities/deductionActivities.js';
 import type { NotificationActivities } from '../activities/notifications.js';

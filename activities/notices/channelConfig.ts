@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ChannelName } from '../../workflows/contract.js';
+import { ChannelName } from '../../protocol/notice.js';
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const Secret = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters');

@@ -3,7 +3,7 @@
  * with 加签 on, `&timestamp=<ms>&sign=<…>` are added to the URL (./signing.ts). The reply is
  * `{errcode, errmsg}`, 0 meaning sent. Limits and sources: docs/notification-channels.md.
  */
-import type { ApprovalNotice } from '../approvalNotice.js';
+import type { ApprovalNotice } from '../../protocol/notice.js';
 import { noticeHeading, noticeLinks, noticeSentences } from '../approvalNotice.js';
 import { dingtalkSignedUrl } from './signing.js';
 import { truncateUtf8, utf8Bytes } from './text.js';

@@ -4,7 +4,7 @@
  * the month's inbox page. The SMTP password stays in the channel's configuration on the worker.
  */
 import nodemailer from 'nodemailer';
-import type { ApprovalNotice } from '../approvalNotice.js';
+import type { ApprovalNotice } from '../../protocol/notice.js';
 import { noticeHeading, noticeLinks, noticeSentences, noticeText } from '../approvalNotice.js';
 import type { EmailChannel } from './channelConfig.js';
 import type { z } from 'zod';

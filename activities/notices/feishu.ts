@@ -3,7 +3,7 @@
  * card; with 签名校验 on, `timestamp` (seconds) and `sign` go in the body (./signing.ts). The reply
  * is `{code, msg}`, 0 meaning sent. Limits and sources: docs/notification-channels.md.
  */
-import type { ApprovalNotice, NoticeKind } from '../approvalNotice.js';
+import type { ApprovalNotice, NoticeKind } from '../../protocol/notice.js';
 import { noticeHeading, noticeLinks, noticeSentences } from '../approvalNotice.js';
 import { feishuSignature } from './signing.js';
 import { truncateUtf8 } from './text.js';

@@ -3,7 +3,7 @@
  * reply is `{errcode, errmsg}`, 0 meaning sent. The key in the URL is the robot's only credential
  * (no signing). Limits and sources: docs/notification-channels.md.
  */
-import type { ApprovalNotice, NoticeKind } from '../approvalNotice.js';
+import type { ApprovalNotice, NoticeKind } from '../../protocol/notice.js';
 import { noticeHeading, noticeLinks, noticeSentences } from '../approvalNotice.js';
 import { truncateUtf8, utf8Bytes } from './text.js';
 

@@ -15,7 +15,7 @@ import {
   TaxpayerBody,
   TenantEncodingBody,
 } from '../admin/schemas.js';
-import { ApprovalNotice } from '../../activities/approvalNotice.js';
+import { ApprovalNotice } from '../../protocol/notice.js';
 import { WebhookFailingBody, WebhooksQuery } from '../plugins/webhooks.js';
 import { RobotMessagesQuery, RobotSettingsBody } from '../plugins/chatRobots.js';
 import { WecomBody, WecomQuery } from '../plugins/wecomRobot.js';

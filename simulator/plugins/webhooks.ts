@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ApprovalNotice } from '../../activities/approvalNotice.js';
+import { ApprovalNotice } from '../../protocol/notice.js';
 
 export const WebhooksQuery = z.object({ name: z.string().min(1).optional() }).strict();
 /** `POST /admin/webhooks/failing`: the receiver `name` answers 503 while `failing` (a chat platform down). */
