@@ -49,6 +49,11 @@ describe('chaos run: waiting for months past the timeout', () => {
     assert.ok(!stillWaiting([step], lastChance, deadline, lastChance));
   });
 
+  it('looks at every open month at least once when the chaos plan ends after the timeout', () => {
+    assert.ok(stillWaiting([undefined], deadline + 60_000, deadline, lastChance), 'an open month not looked at yet');
+    assert.ok(!stillWaiting([undefined], lastChance, deadline, lastChance));
+  });
+
   it('gives a month with no step pending, or one attempt running, two minutes from when it was first seen', () => {
     const seen = deadline + 5000;
     const idle = pendingStep([], undefined, seen);

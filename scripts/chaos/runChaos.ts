@@ -347,10 +347,18 @@ export async function runChaos(
   let waitedForRetries = 0;
   const reported = new Set<string>();
   const keepWaiting = () =>
-    closed.size < taxNos.length && stillWaiting([...waiting.values()], Date.now(), deadline, lastChance);
+    closed.size < taxNos.length &&
+    stillWaiting(
+      taxNos.filter((t) => !closed.has(t)).map((t) => waiting.get(t)),
+      Date.now(),
+      deadline,
+      lastChance,
+    );
   while (keepWaiting()) {
     for (const taxNo of taxNos) {
       if (closed.has(taxNo)) continue;
+      // Looked at from now on, even if Temporal does not answer: due at once, then two minutes.
+      if (!waiting.has(taxNo)) waiting.set(taxNo, { attempt: 0, dueAt: Date.now() });
       try {
         const handle = client.workflow.getHandle(deductionWorkflowId(taxNo, period));
         const description = await handle.describe();
@@ -525,19 +533,20 @@ export function formatChaosReport(report: ChaosReport): string {
 export const STEP_GRACE_MS = 120_000;
 
 /**
- * Whether the run waits on for the months still open: always before the deadline; after it,
- * while one of them has a step due within the grace (its next attempt, its running one, or its
- * state between steps since first seen), but never past lastChance.
+ * Whether the run waits on for the months still open (undefined: not looked at yet): always
+ * before the deadline; after it, until each has been looked at and while one of them has a step
+ * due within the grace (its next attempt, its running one, or its state between steps since first
+ * seen), but never past lastChance.
  */
 export function stillWaiting(
-  open: readonly Pick<PendingStep, 'dueAt'>[],
+  open: readonly (Pick<PendingStep, 'dueAt'> | undefined)[],
   now: number,
   deadline: number,
   lastChance: number,
 ): boolean {
   if (now < deadline) return true;
   if (now >= lastChance) return false;
-  return open.some((step) => now < step.dueAt + STEP_GRACE_MS);
+  return open.some((step) => step === undefined || now < step.dueAt + STEP_GRACE_MS);
 }
 
 /** A month's pending activity as Temporal describes it: what it is doing or when it tries again. */
@@ -553,9 +562,14 @@ export interface PendingStep {
   lastFailure?: string;
 }
 
-export type PendingActivities = NonNullable<
-  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>['raw']['pendingActivities']
->;
+/** What the run reads of Temporal's pending activities (describe's raw.pendingActivities). */
+export type PendingActivities = readonly {
+  activityType?: { name?: string | null } | null;
+  attempt?: number | null;
+  /** Seconds come as a Long from the API. */
+  nextAttemptScheduleTime?: { seconds?: number | { toNumber(): number } | null } | null;
+  lastFailure?: { message?: string | null } | null;
+}[];
 
 /** A month's step from its pending activities; `before` (the last look) keeps when a state was first seen. */
 export function pendingStep(
@@ -571,7 +585,10 @@ export function pendingStep(
   const activity = first.activityType?.name ?? 'unknown activity';
   const attempt = first.attempt ?? 1;
   const seconds = first.nextAttemptScheduleTime?.seconds;
-  const nextAttemptAt = seconds !== undefined && seconds !== null ? Number(seconds) * 1000 : undefined;
+  const nextAttemptAt =
+    seconds === undefined || seconds === null
+      ? undefined
+      : (typeof seconds === 'number' ? seconds : seconds.toNumber()) * 1000;
   const sameAttempt = before?.activity === activity && before.attempt === attempt;
   return {
     activity,
