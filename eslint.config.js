@@ -23,9 +23,53 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*', 'axios', 'pino', 'better-sqlite3', '../simulator/*'], message: 'no I/O in workflows' },
             { group: ['../activities/*'], allowTypeImports: true, message: 'import activities as types only' },
+            above('workflows', ['client', 'workers', 'inbox', 'report', 'runtime', 'security', 'config']),
           ],
         },
       ],
     },
   },
+  // Layers point down only: protocol <- rules <- activities <- workflows <- client / workers / inbox.
+  layer('protocol', [
+    'rules',
+    'config',
+    'activities',
+    'workflows',
+    'client',
+    'workers',
+    'inbox',
+    'report',
+    'runtime',
+    'security',
+    'simulator',
+  ]),
+  layer('rules', ['config', 'activities', 'workflows', 'client', 'workers', 'inbox', 'report', 'runtime', 'simulator']),
+  layer('activities', ['workflows', 'client', 'workers', 'inbox', 'report', 'simulator']),
+  layer('runtime', ['activities', 'workflows', 'client', 'workers', 'inbox', 'report', 'config', 'simulator']),
+  // The sandbox stands for the invoice cloud: it shares only the protocol's definitions with us.
+  layer('simulator', [
+    'rules',
+    'config',
+    'activities',
+    'workflows',
+    'client',
+    'workers',
+    'inbox',
+    'report',
+    'runtime',
+    'security',
+  ]),
 );
+
+/** An import pattern group naming the folders `folder` must not import from. */
+function above(folder, forbidden) {
+  const paths = forbidden.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../../../${f}/*`]);
+  return { group: paths, message: `${folder}/ may not import from a layer above it (${forbidden.join(', ')})` };
+}
+
+function layer(folder, forbidden) {
+  return {
+    files: [`${folder}/**/*.ts`],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [above(folder, forbidden)] }] },
+  };
+}

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { AccountingRulesError, type AccountingRules } from '../config/accountingRulesSchema.js';
+import { AccountingRulesError, type AccountingRules } from '../rules/accountingRulesSchema.js';
 import { loadAccountingRulesFile } from '../config/loadAccountingRules.js';
 import { AccountResultCode, AccountStatus } from '../protocol/codes.js';
 import type { AccountInvoiceLine, InvoiceAccountQueryReply, PoolInvoice } from '../protocol/interfaces.js';

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { AccountingRules } from '../config/accountingRulesSchema.js';
+import { AccountingRules } from '../rules/accountingRulesSchema.js';
 import { AccountStatus } from '../protocol/codes.js';
 import { describeZodError, type PoolInvoice } from '../protocol/interfaces.js';
 import {

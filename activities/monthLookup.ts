@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { DeductionStageSearchAttribute } from '../workflows/contract.js';
+import { DeductionStageSearchAttribute } from '../protocol/searchAttributes.js';
 
 /** A taxpayer-month's latest run as Temporal describes it, or that there is none. */
 export type ExistingMonth =

@@ -21,11 +21,18 @@ import {
   type SkipReason,
   skipReason,
 } from '../rules/selectionPolicy.js';
-import type { FailedInvoice } from '../workflows/contract.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
 import { InvoiceRowsUnusable, invoiceFilesDir, readInvoiceRows } from './invoiceFileStore.js';
 import { recordProgress, type SelectionHeartbeat, sentKey } from './selectionProgress.js';
+
+/** An invoice the bureau did not select: its selectResult and description, verbatim. */
+export interface FailedInvoice {
+  invoiceCode: string;
+  invoiceNo: string;
+  resultCode: string;
+  resultMsg: string;
+}
 
 /** What both selection paths (invoiceSelect and 预勾选) share: reading the pool and tallying results. */
 

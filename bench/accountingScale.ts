@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { planBookings } from '../activities/accountingActivities.js';
-import { parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import type { BoundBillType } from '../protocol/codes.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
 import type { SandboxAdmin } from '../simulator/adminClient.js';

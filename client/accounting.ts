@@ -11,7 +11,7 @@ import {
 import { planBookings, readUnbookedPool, type AccountingPlan } from '../activities/accountingActivities.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
-import type { AccountingRules } from '../config/accountingRulesSchema.js';
+import type { AccountingRules } from '../rules/accountingRulesSchema.js';
 import { BUREAU_TIME_ZONE } from '../protocol/period.js';
 import { analyzeRules, type RuleAnalysis } from '../rules/autoAccounting.js';
 import {

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { Command } from 'commander';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
-import { AccountingRulesError, type AccountingRules } from '../config/accountingRulesSchema.js';
+import { AccountingRulesError, type AccountingRules } from '../rules/accountingRulesSchema.js';
 import { loadAccountingRulesFile } from '../config/loadAccountingRules.js';
 import { shanghaiMonth } from '../protocol/period.js';
 import { analyzeRules, formatRuleAnalysis } from '../rules/autoAccounting.js';

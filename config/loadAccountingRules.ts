@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { AccountingRulesError, parseAccountingRules, type AccountingRules } from './accountingRulesSchema.js';
+import { AccountingRulesError, parseAccountingRules, type AccountingRules } from '../rules/accountingRulesSchema.js';
 
 /** Reads and validates a rules file; every problem is an AccountingRulesError naming the file. */
 export async function loadAccountingRulesFile(path: string): Promise<AccountingRules> {

@@ -1,4 +1,4 @@
-import type { AccountingRules } from '../config/accountingRulesSchema.js';
+import type { AccountingRules } from './accountingRulesSchema.js';
 import type { AccountInvoiceLine, PoolInvoice } from '../protocol/interfaces.js';
 import { decide } from './autoAccounting.js';
 import { chunk } from './selectionPolicy.js';

@@ -1,4 +1,4 @@
-import type { AccountingRule, AccountingRules } from '../config/accountingRulesSchema.js';
+import type { AccountingRule, AccountingRules } from './accountingRulesSchema.js';
 import {
   BOUND_BILL_TYPE_NAMES,
   BOUND_BILL_TYPES,

@@ -11,7 +11,7 @@ import {
 } from '../client/accounting.js';
 import { runCli } from '../client/cli.js';
 import { startMonthlyDeduction } from '../client/deductions.js';
-import { parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import { AccountResultCode } from '../protocol/codes.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
 import { DIMENSION_COMBINATIONS } from '../simulator/accounting/dimensions.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import { applyAccountingSchedule } from '../client/accounting.js';
-import { parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import type { BoundBillType } from '../protocol/codes.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { hashSeed, prng } from '../simulator/random.js';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createPoolPageBooking, type BookPageInput, type BookPageResult } from '../activities/accountingPager.js';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
-import { parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import type { BoundBillType } from '../protocol/codes.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';

@@ -5,7 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { decodeVersioningBehavior } from '@temporalio/common/lib/worker-deployments.js';
 import { runAccountingNow } from '../client/accounting.js';
 import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../client/deductions.js';
-import { parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { TASK_QUEUE } from '../workflows/contract.js';
 import type { LauncherResult } from '../workflows/launcherContract.js';

@@ -11,7 +11,7 @@ import { approve, startMonthlyDeduction, statisticAwaitingApproval } from '../cl
 import { parseRegistry } from '../client/registry.js';
 import { LIVE_WORKFLOWS_QUERY, runReplay } from '../client/replay.js';
 import { applySchedules, triggerSchedule } from '../client/schedules.js';
-import { parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import { PROJECT_ROOT } from '../scripts/temporalTools.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import type { AccountingReport } from '../workflows/accountingContract.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import {
   batchesByRule,
   compareKeys,

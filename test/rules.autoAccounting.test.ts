@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../client/cli.js';
-import { AccountingRulesError, parseAccountingRules } from '../config/accountingRulesSchema.js';
+import { AccountingRulesError, parseAccountingRules } from '../rules/accountingRulesSchema.js';
 import { planBookings } from '../activities/accountingActivities.js';
 import { allCombinations, analyzeRules, decide, formatRuleAnalysis } from '../rules/autoAccounting.js';
 

@@ -4,7 +4,7 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
-import { AccountingRules } from '../config/accountingRulesSchema.js';
+import { AccountingRules } from '../rules/accountingRulesSchema.js';
 import { MAX_INVOICES_PER_ACCOUNT_BATCH } from '../protocol/interfaces.js';
 import { TaxPeriod } from '../protocol/period.js';
 import { TaxNo } from '../protocol/taxNo.js';

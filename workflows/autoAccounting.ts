@@ -17,7 +17,7 @@ import type {
   BookingLine,
   BookPageResult,
 } from '../activities/accountingActivities.js';
-import type { AccountingRules } from '../config/accountingRulesSchema.js';
+import type { AccountingRules } from '../rules/accountingRulesSchema.js';
 import { AccountResultCode } from '../protocol/codes.js';
 import { describeZodError } from '../protocol/interfaces.js';
 import { shanghaiMonth } from '../protocol/period.js';

@@ -2,8 +2,8 @@
  * The public contract of MonthlyDeductionWorkflow (DESIGN.md §6): names, messages, input,
  * progress and result. Imported by the workflow, the worker and every client, so nothing drifts.
  */
+import type { FailedInvoice } from '../activities/selectionCandidates.js';
 import { ChannelName } from '../protocol/notice.js';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { StatisticItem } from '../protocol/interfaces.js';
@@ -57,23 +57,15 @@ export const Stage = {
 export type Stage = (typeof Stage)[keyof typeof Stage];
 export const STAGES = Object.values(Stage) as [Stage, ...Stage[]];
 
-export const TaxNoSearchAttribute = defineSearchAttributeKey('TaxNo', SearchAttributeType.KEYWORD);
-export const TaxPeriodSearchAttribute = defineSearchAttributeKey('TaxPeriod', SearchAttributeType.KEYWORD);
-export const DeductionStageSearchAttribute = defineSearchAttributeKey('DeductionStage', SearchAttributeType.KEYWORD);
-/** When the month's approval closes; set when it enters AWAITING_APPROVAL (the inbox sorts by it). */
-export const ApprovalDeadlineSearchAttribute = defineSearchAttributeKey(
-  'ApprovalDeadline',
-  SearchAttributeType.DATETIME,
-);
-/** Search attributes the Temporal namespace must have, with their types (SEARCH_ATTRIBUTE_TYPES). */
-export const SEARCH_ATTRIBUTE_NAMES = ['TaxNo', 'TaxPeriod', 'DeductionStage', 'ApprovalDeadline'] as const;
-export type SearchAttributeName = (typeof SEARCH_ATTRIBUTE_NAMES)[number];
-export const SEARCH_ATTRIBUTE_TYPES: Record<SearchAttributeName, 'Keyword' | 'Datetime'> = {
-  TaxNo: 'Keyword',
-  TaxPeriod: 'Keyword',
-  DeductionStage: 'Keyword',
-  ApprovalDeadline: 'Datetime',
-};
+export {
+  ApprovalDeadlineSearchAttribute,
+  DeductionStageSearchAttribute,
+  SEARCH_ATTRIBUTE_NAMES,
+  SEARCH_ATTRIBUTE_TYPES,
+  TaxNoSearchAttribute,
+  TaxPeriodSearchAttribute,
+  type SearchAttributeName,
+} from '../protocol/searchAttributes.js';
 
 /**
  * The memo a month upserts when it enters AWAITING_APPROVAL (again when a voided approval brings a
@@ -340,14 +332,6 @@ export interface StatisticSummary {
   deductibleCount: number;
   deductibleAmount: string;
   deductibleTax: string;
-}
-
-/** An invoice the bureau did not select: its selectResult and description, verbatim. */
-export interface FailedInvoice {
-  invoiceCode: string;
-  invoiceNo: string;
-  resultCode: string;
-  resultMsg: string;
 }
 
 export interface SelectionTally {

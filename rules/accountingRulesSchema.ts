@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { INVOICE_TYPE_NAMES } from '../protocol/codes.js';
-import { BoundBillTypeName, DataSourceName } from '../rules/poolFilter.js';
+import { BoundBillTypeName, DataSourceName } from './poolFilter.js';
 
 const KNOWN_INVOICE_TYPES = Object.keys(INVOICE_TYPE_NAMES).map(Number);
 
