@@ -13,6 +13,11 @@ const int = (name: string) => (value: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got ${value}`);
   return n;
 };
+const positive = (name: string) => (value: string) => {
+  const n = int(name)(value);
+  if (n === 0) throw new InvalidArgumentError(`${name} must be at least 1, got ${value}`);
+  return n;
+};
 const rate = (name: string) => (value: string) => {
   const n = Number(value);
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be between 0 and 1, got ${value}`);
@@ -36,6 +41,13 @@ const program = new Command('chaos')
   .option('--hang-rate <r>', 'share of sandbox replies that never come', rate('--hang-rate'), 0.05)
   .option('--cluster', "against npm run cluster's topology: PostgreSQL and two Temporal nodes", false)
   .option('--postgres-restarts <n>', 'with --cluster: stops and restarts of PostgreSQL', int('--postgres-restarts'), 1)
+  .option('--timeout-minutes <n>', 'time from the start for every month to close', positive('--timeout-minutes'), 15)
+  .option(
+    '--retry-wait-minutes <n>',
+    'past the timeout, how much longer a month whose next attempt is scheduled is waited for',
+    int('--retry-wait-minutes'),
+    32,
+  )
   .option('--seed <n>', 'seed of the chaos plan and the faults', int('--seed'), 2026)
   .option('--keep-data', 'keep the run folder (logs, databases)', false)
   .parse();
@@ -54,6 +66,8 @@ const report = await runChaos(
     http5xxRate: o.http5xxRate,
     hangRate: o.hangRate,
     seed: o.seed,
+    timeoutMs: o.timeoutMinutes * 60_000,
+    retryWaitMs: o.retryWaitMinutes * 60_000,
     cluster: o.cluster,
     postgresRestarts: o.postgresRestarts,
     keepData: o.keepData,
