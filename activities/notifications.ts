@@ -1,5 +1,5 @@
 /**
- * Telling approvers (issue 5 §3, issue 16): one message per notice on the channel the workflow
+ * Telling approvers: one message per notice on the channel the workflow
  * names. The worker resolves the name to a channel of some kind (JSON webhook, WeCom robot,
  * DingTalk robot, Feishu bot, e-mail) from its environment, so URLs, keys, signing secrets and
  * SMTP passwords never reach workflow history or logs. Failures are retried by the workflow's

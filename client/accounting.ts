@@ -1,5 +1,5 @@
 /**
- * Auto-accounting (自动入账, issue 7) from the operator's side: dry-run the rules against the pool,
+ * Auto-accounting (自动入账) from the operator's side: dry-run the rules against the pool,
  * run a period now, read the last report, and keep one Temporal Schedule per taxpayer.
  */
 import {

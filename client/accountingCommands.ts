@@ -1,5 +1,5 @@
 /**
- * `accounting` commands of the operator CLI (自动入账, issue 7):
+ * `accounting` commands of the operator CLI (自动入账):
  *   accounting check-rules|dry-run|run|report|schedule ...
  * Arguments and the rules file are validated before anything is contacted; bad input exits 2.
  */

@@ -1,6 +1,6 @@
 /**
  * `schedules apply|list|pause|unpause|trigger|backfill`: the monthly Temporal Schedules of the
- * taxpayer registry (issue 5). Part of the operator CLI (cli.ts).
+ * taxpayer registry. Part of the operator CLI (cli.ts).
  */
 import type { Command } from 'commander';
 import { z } from 'zod';

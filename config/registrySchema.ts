@@ -1,5 +1,5 @@
 /**
- * The taxpayer registry (issue 5): who is deducted every month, who approves, and when the
+ * The taxpayer registry: who is deducted every month, who approves, and when the
  * monthly run starts (Asia/Shanghai wall-clock time). `schedules apply` makes Temporal match it.
  */
 import { z } from 'zod';

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
 /**
- * How the `data` field of the business envelope is encoded (DESIGN.md §3): plain base64 of the
+ * How the `data` field of the business envelope is encoded (docs/protocol.md, "Transport"): plain base64 of the
  * JSON payload, or, when the tenant turns encryption on, base64 of a 12-byte IV followed by the
  * AES-128-GCM ciphertext and its 16-byte tag. Key = first 16 bytes of SHA1(SHA1(password)).
  */

@@ -77,7 +77,7 @@ export const InvoiceSelectRequest = z
   })
   .superRefine(purposeRequirements);
 
-/** DESIGN.md §4: purpose 2 (not deduct) needs each line's notDeductibleType; purpose 5 a reason. */
+/** Purpose 2 (not deduct) needs each line's notDeductibleType; purpose 5 a reason (docs/assumptions.md). */
 function purposeRequirements(
   r: { deductionPurpose: string; reason?: string | undefined; invoices: { notDeductibleType: string }[] },
   ctx: z.RefinementCtx,
@@ -194,7 +194,7 @@ const dateText = text
   .pipe(IsoDate);
 
 /**
- * One invoice of invoiceDownQuery (OUR ASSUMPTION; field names of KINGDEE-API §5 and Kingdee's data
+ * One invoice of invoiceDownQuery (OUR ASSUMPTION; field names of Kingdee's invoice item and Kingdee's data
  * model): totalTaxAmount is the tax (税额) and totalAmount the total (价税合计) as in that model;
  * authenticateFlag the pool's flag; taxPeriod the period a selected invoice was selected for.
  */

@@ -4,7 +4,7 @@ import { IsoDate } from './period.js';
 
 /**
  * An invoices file from the company's own system: one invoice per row, columns named like the 4.05
- * invoice item (KINGDEE-API §5). This module checks the rows a reader (client/invoicesFileReader.ts:
+ * invoice item (docs/protocol.md, "Candidate invoices"). This module checks the rows a reader (client/invoicesFileReader.ts:
  * CSV or xlsx) found and normalises them: money as decimal strings with two decimals, dates as
  * YYYY-MM-DD. Pure; every problem names the row, the column and the value.
  */

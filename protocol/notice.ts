@@ -55,7 +55,7 @@ export type NoticeRequest = z.infer<typeof NoticeRequest>;
 export const ApprovalNotice = NoticeRequest.omit({ channel: true })
   .extend({
     workflowId: z.string(),
-    /** Chinese first, English beside (STYLE.md). */
+    /** Chinese first, English beside. */
     text: z.string().min(1),
     inboxUrl: z.url().optional(),
     /** The inbox page of this month (`/months/:taxNo/:period` under INBOX_URL). */

@@ -4,7 +4,7 @@ import { decide } from './autoAccounting.js';
 import { chunk } from './selectionPolicy.js';
 
 /**
- * Auto-accounting page by page (issue 13): where a page of the unbooked pool starts, what the rules
+ * Auto-accounting page by page: where a page of the unbooked pool starts, what the rules
  * decide for its invoices, and how its bookings are batched. Pure: the activity reads and sends.
  *
  * The pool query answers in (invoiceDate, invoiceCode, invoiceNo) order (docs/assumptions.md), and

@@ -3,7 +3,7 @@ import { AccountStatus, BoundBillType, DataSource } from '../protocol/codes.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
 
 /**
- * Selection by the pool's business dimensions (issue 7): which invoices the monthly deduction may
+ * Selection by the pool's business dimensions: which invoices the monthly deduction may
  * select, by data source, bound document type and accounting status. Values are the names of
  * protocol/codes.ts (e.g. "Collected", "ExpenseClaim", "Booked"). No filter (the default) keeps
  * every invoice, whatever its dimensions.

@@ -56,7 +56,7 @@ export function skipReason(invoice: PoolInvoice, scope: SelectionScope): SkipRea
   if (!isDeductibleType(invoice.invoiceType, invoice.agricultural)) return 'type-not-deductible';
   if (!isSelectableStatus(invoice.invoiceStatus)) return 'status-not-selectable';
   if (compareMoney(invoice.totalAmount, '0') < 0) return 'red-letter';
-  // An invoice issued after the period's last day belongs to a later period (DESIGN.md §4).
+  // An invoice issued after the period's last day belongs to a later period (docs/assumptions.md).
   if (invoice.invoiceDate > lastDayOfPeriod(scope.taxPeriod)) return 'issued-after-period';
   return undefined;
 }

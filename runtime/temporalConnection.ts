@@ -1,6 +1,6 @@
 /**
  * Builds a Temporal Client from Temporal's standard environment configuration
- * (@temporalio/envconfig, the same as the temporal CLI and the other SDKs; DESIGN.md §6):
+ * (@temporalio/envconfig, the same as the temporal CLI and the other SDKs; docs/deployment.md):
  *   TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE  a TOML file of profiles (default file
  *       ~/.config/temporalio/temporal.toml, profile `default`), each setting below overriding it
  *   TEMPORAL_ADDRESS   host:port, default 127.0.0.1:7233

@@ -10,7 +10,7 @@ import { filingWindowContaining, filingWindowOf } from '../simulator/filingWindo
 import { DEMO_ACCOUNT_ID } from '../inbox/demoAccount.js';
 import { progressQuery, type Progress } from '../workflows/contract.js';
 
-/** Demo taxpayers of the sandbox tenant with soft-certificate mode on (DESIGN.md §6). */
+/** Demo taxpayers of the sandbox tenant with soft-certificate mode on. */
 export const DEMO_TAXPAYERS = ['91440300591872133B', '91440300MA5G9GK78Y'];
 export const DEMO_NAMES: Record<string, string> = {
   '91440300591872133B': '深圳市金蝶示例科技有限公司',

@@ -1,6 +1,6 @@
 /**
  * Starts and stops a Temporal dev server (`temporal server start-dev`) with the search attributes
- * MonthlyDeductionWorkflow needs (DESIGN.md §6, §7). Used by `npm start`, integration tests and
+ * MonthlyDeductionWorkflow needs. Used by `npm start`, integration tests and
  * operators; `ensureSearchAttributes` also works against any existing server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

