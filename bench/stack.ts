@@ -99,19 +99,10 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     return started;
   }
   if (options.workers) startWorkers(options.workers);
-  // If this process dies before stop() (a timed-out test, Ctrl-C), its worker processes go with it.
-  const killWorkers = () => {
-    for (const pid of workerPids()) {
-      try {
-        if (pid) process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.once('exit', killWorkers);
+  // If this process dies before stop() (a timed-out test, Ctrl-C), scripts/processes.ts kills the
+  // worker processes with it.
   function workerPids(): number[] {
-    return workers.map((w) => (w as unknown as { child?: { pid?: number } }).child?.pid ?? 0);
+    return workers.map((w) => w.pid ?? 0);
   }
 
   return {
@@ -129,7 +120,6 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       workers.length = 0;
     },
     async stop() {
-      process.off('exit', killWorkers);
       await Promise.all(workers.map((w) => w.stop()));
       await connection.close().catch(() => undefined);
       await proxy.close();
