@@ -6,12 +6,12 @@ import { AccountResultCode, AccountStatus } from '../protocol/codes.js';
 import type { AccountInvoiceLine, InvoiceAccountQueryReply, PoolInvoice } from '../protocol/interfaces.js';
 import type { BookingLine } from '../rules/accountingPages.js';
 import { analyzeRules, decide, formatRuleAnalysis } from '../rules/autoAccounting.js';
-import { ACCOUNTING_RULES_INVALID, createPoolPageBooking } from './accountingPager.js';
+import { FailureType } from '../protocol/failureTypes.js';
+import { createPoolPageBooking } from './accountingPager.js';
 import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
 
-export { ACCOUNTING_RULES_INVALID };
 export type { BookingLine };
 export type { BookPageInput, BookPageResult, BookedTask } from './accountingPager.js';
 
@@ -107,14 +107,14 @@ export function createAccountingActivities({ client, rulesFile }: AccountingActi
     if (!rulesFile) {
       throw ApplicationFailure.nonRetryable(
         'No accounting rules: the run carries none and the worker has no ACCOUNTING_RULES_FILE',
-        ACCOUNTING_RULES_INVALID,
+        FailureType.AccountingRulesInvalid,
       );
     }
     try {
       return { rules: await loadAccountingRulesFile(rulesFile), source: rulesFile };
     } catch (error) {
       if (error instanceof AccountingRulesError)
-        throw ApplicationFailure.nonRetryable(error.message, ACCOUNTING_RULES_INVALID);
+        throw ApplicationFailure.nonRetryable(error.message, FailureType.AccountingRulesInvalid);
       throw error;
     }
   }
@@ -126,7 +126,7 @@ export function createAccountingActivities({ client, rulesFile }: AccountingActi
     if (analysis.overlaps.length > 0) {
       throw ApplicationFailure.nonRetryable(
         `Accounting rules (${source}) decide some invoices two ways; nothing was booked.\n${formatRuleAnalysis(analysis)}`,
-        ACCOUNTING_RULES_INVALID,
+        FailureType.AccountingRulesInvalid,
       );
     }
     return { rules, source, analysis };

@@ -20,14 +20,12 @@ import {
   type PageCounts,
   type PoolKey,
 } from '../rules/accountingPages.js';
-import { classified, FailureType } from './failures.js';
+import { FailureType } from '../protocol/failureTypes.js';
+import { classified } from './failures.js';
 import type { InvoiceCloudClient } from './invoiceCloudClient.js';
 import { stableRequestId } from './requestIds.js';
 import { sentKey } from './selectionProgress.js';
 import { throwIfAbandoned } from './writeIntent.js';
-
-/** The failure type of rules a run cannot use (overlapping, unreadable): never retried. */
-export const ACCOUNTING_RULES_INVALID = 'AccountingRulesInvalid';
 
 /** The pool query's largest page. */
 export const MAX_POOL_PAGE_SIZE = 1000;
@@ -244,7 +242,7 @@ export function createPoolPageBooking(client: InvoiceCloudClient) {
     if (!parsedRules.success) {
       throw ApplicationFailure.nonRetryable(
         `Accounting rules of the run are invalid: ${describeZodError(parsedRules.error)}`,
-        ACCOUNTING_RULES_INVALID,
+        FailureType.AccountingRulesInvalid,
       );
     }
     const rules = parsedRules.data;

@@ -6,7 +6,8 @@ import { readSkssq, readStatistic } from '../rules/statisticObject.js';
 import { type CategoryFigures, figuresByCategory } from '../rules/plannedVersusBureau.js';
 import type { PoolFilter } from '../rules/poolFilter.js';
 import { chunk, type SkipReason } from '../rules/selectionPolicy.js';
-import { classified, FailureType, stillProcessing } from './failures.js';
+import { FailureType } from '../protocol/failureTypes.js';
+import { classified, stillProcessing } from './failures.js';
 import {
   type BureauView,
   emptyTally,

@@ -2,23 +2,7 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import { StatisticReadError } from '../rules/statisticObject.js';
 import { ConfigError } from './invoiceCloudConfig.js';
 import { InvoiceCloudError } from './invoiceCloudErrors.js';
-
-/** Failure types the workflow and the retry policies know by name. */
-export const FailureType = {
-  /**
-   * The bureau task is still running (6910, or a state still on its way): retried by the poll
-   * policy. Thrown as a benign failure (stillProcessing): not an error in metrics or logs.
-   */
-  TaskPending: 'BureauTaskPending',
-  /** Network, HTTP 5xx, quota, token: retried with backoff. */
-  Transient: 'InvoiceCloudUnavailable',
-  /** The bureau refused the operation: not retried. Details carry code and verbatim message. */
-  Business: 'BureauRefused',
-  /** Request or reply did not match the interface definition: not retried. */
-  Protocol: 'InvoiceCloudProtocolError',
-  Auth: 'InvoiceCloudAuthFailed',
-  Config: 'WorkerConfigError',
-} as const;
+import { FailureType } from '../protocol/failureTypes.js';
 
 export interface BureauFailureDetails {
   interfaceCode: string;

@@ -8,6 +8,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
+import { NotificationFailureType } from '../protocol/failureTypes.js';
 import { ApprovalNotice, ChannelName, DEADLINE_KINDS, NoticeRequest } from '../protocol/notice.js';
 import { monthUrl, noticeText, reportUrl } from './approvalNotice.js';
 import { type ChannelConfig, type ChannelEntry, channelOf, channelsFromEnv } from './notices/channelConfig.js';
@@ -15,16 +16,6 @@ import { dingtalkMessage, dingtalkUrl } from './notices/dingtalk.js';
 import { emailTransport, sendNoticeMail } from './notices/email.js';
 import { feishuMessage } from './notices/feishu.js';
 import { wecomMessage } from './notices/wecom.js';
-
-export const NotificationFailureType = {
-  /** The workflow named a channel this worker has no configuration for: retrying will not help. */
-  UnknownChannel: 'NotificationChannelUnknown',
-  InvalidRequest: 'NotificationInvalid',
-  /** The channel did not take the notice (no 2xx, unreachable, rate-limited): retried. */
-  Undelivered: 'NotificationUndelivered',
-  /** The platform refused the notice for good (bad signature, bad key, bad body): not retried. */
-  Rejected: 'NotificationRejected',
-} as const;
 
 /** The channel `notifications` uses when it names none: NOTIFY_WEBHOOK_URL. */
 export const DEFAULT_CHANNEL = 'default';

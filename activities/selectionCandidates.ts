@@ -7,6 +7,7 @@ import {
   type SelectInvoiceLine,
   type SelectResultItem,
 } from '../protocol/interfaces.js';
+import { FailureType } from '../protocol/failureTypes.js';
 import type { InvoiceFileRow } from '../protocol/invoicesFile.js';
 import { sumMoney } from '../protocol/money.js';
 import type { ProtocolProfile } from '../protocol/profile.js';
@@ -259,7 +260,7 @@ function readFileRows(ref: { sha256: string; rows: number }): InvoiceFileRow[] {
     return readInvoiceRows(invoiceFilesDir(), ref);
   } catch (error) {
     if (error instanceof InvoiceRowsUnusable)
-      throw ApplicationFailure.nonRetryable(error.message, 'InvoicesFileUnusable');
+      throw ApplicationFailure.nonRetryable(error.message, FailureType.InvoicesFileUnusable);
     throw error;
   }
 }

@@ -1,7 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-
-/** The failure type of a month naming a tenant the workers do not serve. */
-export const UNKNOWN_TENANT = 'UnknownTenant';
+import { FailureType } from '../protocol/failureTypes.js';
 
 /**
  * Runs on the main task queue before a tenant's month (or accounting run) calls its invoice cloud:
@@ -17,7 +15,7 @@ export function createTenantActivities(tenantIds: readonly string[], tenantsFile
         ? `the tenants file ${tenantsFile} (INVOICE_CLOUD_TENANTS_FILE) names ${tenantIds.length ? tenantIds.map((id) => `"${id}"`).join(', ') : 'no tenant'}`
         : 'the worker has no tenants file (INVOICE_CLOUD_TENANTS_FILE is not set)';
       throw ApplicationFailure.create({
-        type: UNKNOWN_TENANT,
+        type: FailureType.UnknownTenant,
         message: `tenant "${input.tenant}" is not served by this worker: ${source}. Nothing was sent to any invoice cloud; add the tenant to every worker's tenants file (docs/tenants.md), then retry`,
       });
     },

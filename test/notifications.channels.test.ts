@@ -8,11 +8,8 @@ import axios from 'axios';
 import { monthUrl } from '../activities/approvalNotice.js';
 import type { NoticeKind, NoticeRequest } from '../protocol/notice.js';
 import type { ChannelEntry } from '../activities/notices/channelConfig.js';
-import {
-  NotificationFailureType,
-  createNotificationActivities,
-  notificationConfigFromEnv,
-} from '../activities/notifications.js';
+import { createNotificationActivities, notificationConfigFromEnv } from '../activities/notifications.js';
+import { NotificationFailureType } from '../protocol/failureTypes.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox } from '../simulator/server.js';
 import { TEST_WINDOW } from './support/calendar.js';

@@ -1,15 +1,9 @@
 import type { ActivityOptions } from '@temporalio/workflow';
+import { FINAL_FAILURE_TYPES, type FailureTypeName } from '../protocol/failureTypes.js';
 
-/**
- * How bureau activities are timed out and retried, shared by every workflow. Failures of these
- * types are the bureau's (or our configuration's) final word: retrying can't change them.
- */
-export const FINAL_FAILURE_TYPES = [
-  'BureauRefused',
-  'InvoiceCloudProtocolError',
-  'InvoiceCloudAuthFailed',
-  'WorkerConfigError',
-];
+export { FINAL_FAILURE_TYPES };
+
+/** How bureau activities are timed out and retried, shared by every workflow. */
 
 /**
  * How long a step may keep retrying through a bureau outage: until the period's deduction
@@ -22,7 +16,7 @@ export function retryBudgetMs(until: Date, nowMs: number, limitMs?: number): num
 }
 
 /** Short bureau calls: retried with backoff through outages for `budgetMs`, never on a refusal. */
-export function bureauCallOptions(budgetMs: number, extraFinalTypes: string[] = []): ActivityOptions {
+export function bureauCallOptions(budgetMs: number, extraFinalTypes: FailureTypeName[] = []): ActivityOptions {
   return {
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: budgetMs,
@@ -40,7 +34,7 @@ export function bureauCallOptions(budgetMs: number, extraFinalTypes: string[] = 
  * is noticed soon, and so a cancellation reaches them (it comes in a heartbeat's answer; a
  * selection heartbeats every second, activities/selectionProgress.ts).
  */
-export function heartbeatingOptions(budgetMs: number, extraFinalTypes: string[] = []): ActivityOptions {
+export function heartbeatingOptions(budgetMs: number, extraFinalTypes: FailureTypeName[] = []): ActivityOptions {
   return {
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '1 minute',
@@ -71,7 +65,7 @@ export interface PollingSchedule {
 export function pollingOptions(
   polling: PollingSchedule,
   budgetMs: number,
-  extraFinalTypes: string[] = [],
+  extraFinalTypes: FailureTypeName[] = [],
 ): ActivityOptions {
   return {
     startToCloseTimeout: '1 minute',

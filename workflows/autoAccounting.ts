@@ -19,6 +19,7 @@ import type {
 } from '../activities/accountingActivities.js';
 import type { AccountingRules } from '../rules/accountingRulesSchema.js';
 import { AccountResultCode } from '../protocol/codes.js';
+import { FailureType } from '../protocol/failureTypes.js';
 import { describeZodError } from '../protocol/interfaces.js';
 import { shanghaiMonth } from '../protocol/period.js';
 import { chunk } from '../rules/selectionPolicy.js';
@@ -34,7 +35,7 @@ import { TaxNoSearchAttribute, TaxPeriodSearchAttribute } from './contract.js';
 import { scheduledStartTime } from './scheduledTime.js';
 import { onTenantQueue, tenantCheck } from './tenantQueues.js';
 
-const ACCOUNTING_FINAL_TYPES = ['AccountingRulesInvalid'];
+const ACCOUNTING_FINAL_TYPES = [FailureType.AccountingRulesInvalid];
 const MAX_FAILURES_KEPT = 50;
 /** Page by page, counts only through history, the period from the scheduled time (docs/versioning.md). */
 export const PAGED_ACCOUNTING_PATCH = 'accounting-paged';
@@ -60,7 +61,10 @@ type Input = ReturnType<typeof AutoAccountingInput.parse>;
 export async function AutoAccountingWorkflow(rawInput: AutoAccountingInputType): Promise<AccountingReport> {
   const parsed = AutoAccountingInput.safeParse(rawInput);
   if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`Invalid workflow input: ${describeZodError(parsed.error)}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      `Invalid workflow input: ${describeZodError(parsed.error)}`,
+      FailureType.InvalidInput,
+    );
   }
   const input = parsed.data;
   const { taxNo } = input;
@@ -132,7 +136,7 @@ export async function AutoAccountingWorkflow(rawInput: AutoAccountingInputType):
     publish();
     throw ApplicationFailure.nonRetryable(
       `Auto-accounting of ${taxNo} for ${accountPeriod} failed: ${report.error}`,
-      'AccountingFailed',
+      FailureType.AccountingFailed,
       report,
     );
   }

@@ -3,6 +3,7 @@
  * progress and result. Imported by the workflow, the worker and every client, so nothing drifts.
  */
 import type { FailedInvoice } from '../activities/selectionCandidates.js';
+import { FailureType } from '../protocol/failureTypes.js';
 import { ChannelName } from '../protocol/notice.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
@@ -147,7 +148,7 @@ export type DecisionOutcome =
  */
 export const approveUpdate = defineUpdate<DecisionOutcome, [ApproveDecisionInput]>('approve');
 export const rejectUpdate = defineUpdate<DecisionOutcome, [RejectDecisionInput]>('reject');
-export const DECISION_REFUSED = 'DecisionRefused';
+export const DECISION_REFUSED = FailureType.DecisionRefused;
 export const DECISION_REFUSAL_CODES = [
   'invalid-input',
   'wrong-stage',

@@ -8,6 +8,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { FailureType } from '../protocol/failureTypes.js';
 import { describeZodError } from '../protocol/interfaces.js';
 import { likelyCurrentPeriod } from '../protocol/period.js';
 import {
@@ -72,7 +73,10 @@ async function existingMonth(
 export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promise<LauncherResult> {
   const parsed = LauncherInput.safeParse(rawInput);
   if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`Invalid launcher input: ${describeZodError(parsed.error)}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      `Invalid launcher input: ${describeZodError(parsed.error)}`,
+      FailureType.InvalidInput,
+    );
   }
   const {
     taxNo,
@@ -89,7 +93,7 @@ export async function ScheduledDeductionLauncher(rawInput: LauncherInput): Promi
   if (candidateSource?.kind === 'invoices-file') {
     throw ApplicationFailure.nonRetryable(
       `${taxNo} takes its candidates from an invoices file: start the month with \`start --tax-no ${taxNo} --invoices-file <file>\``,
-      'InvoicesFileNeeded',
+      FailureType.InvoicesFileNeeded,
     );
   }
   const scheduled = scheduledStartTime() ?? workflowInfo().runStartTime;

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeductionActivities, SelectionTaskResult } from '../../activities/deductionActivities.js';
-import { FailureType } from '../../activities/failures.js';
+import { FailureType } from '../../protocol/failureTypes.js';
 import { StatisticStatus } from '../../protocol/codes.js';
 import type { StatisticItem, StatisticQueryReply } from '../../protocol/interfaces.js';
 
