@@ -4,7 +4,7 @@
  * Tenant B: a second sandbox that fails every business call (503, or with --hang=1 a reply that
  * never comes, so each call holds its activity until the client's timeout). A's months alone, then
  * the same number of A's months while as many of B's months fail and retry beside them.
- * `tsx bench/tenantIsolation.ts [--months=30] [--invoices=200] [--quota=10] [--workers=2] [--hang=0] [--latencyMs=500]`
+ * `tsx bench/tenantIsolation.ts [--months=30] [--invoices=200] [--quota=10] [--workers=2] [--hang=0] [--latencyMs=500] [--rounds=2]`
  */
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
@@ -39,6 +39,11 @@ export interface TenantIsolationOptions {
   /** B's calls hang until the client's timeout instead of failing at once. */
   hang: boolean;
   taskLatencyMs: number;
+  /**
+   * Pairs of runs, in the order alone, beside B, beside B, alone, ... (each pair reversed from the
+   * one before), so that a load that rises or falls on the shared machine weighs on both alike.
+   */
+  rounds?: number;
 }
 
 export interface TenantRun {
@@ -54,6 +59,7 @@ export interface TenantRun {
 }
 
 export interface TenantIsolationResult {
+  /** The runs of each kind added up. */
   alone: TenantRun;
   withFailingB: TenantRun;
   /** Load average (1 min) at the start and the end: the machine is shared. */
@@ -178,8 +184,15 @@ export async function measureTenantIsolation(o: TenantIsolationOptions): Promise
         ],
       }),
     );
-    const alone = await run(stack, adminB, o, tenantsFile, 'TN1', false);
-    const withFailingB = await run(stack, adminB, o, tenantsFile, 'TN2', true);
+    const runs: { alone: TenantRun[]; withFailingB: TenantRun[] } = { alone: [], withFailingB: [] };
+    for (let round = 0; round < (o.rounds ?? 1); round++) {
+      for (const beside of round % 2 === 0 ? [false, true] : [true, false]) {
+        const r = await run(stack, adminB, o, tenantsFile, `TN${round}${beside ? 'B' : 'A'}`, beside);
+        (beside ? runs.withFailingB : runs.alone).push(r);
+      }
+    }
+    const alone = added(runs.alone);
+    const withFailingB = added(runs.withFailingB);
     const load1 = loadavg()[0]!;
     return { alone, withFailingB, loadAverage: [load0, load1] };
   } finally {
@@ -188,9 +201,21 @@ export async function measureTenantIsolation(o: TenantIsolationOptions): Promise
   }
 }
 
+function added(runs: TenantRun[]): TenantRun {
+  const sum = (key: keyof TenantRun) => runs.reduce((n, r) => n + r[key], 0);
+  return {
+    ms: sum('ms'),
+    completed: sum('completed'),
+    calls: sum('calls'),
+    quotaRejections: sum('quotaRejections'),
+    failedCallsOfB: sum('failedCallsOfB'),
+    openMonthsOfB: sum('openMonthsOfB'),
+  };
+}
+
 function runFigures(label: string, o: TenantIsolationOptions, r: TenantRun): Figure[] {
   return [
-    info(`${label}: A's months completed`, r.completed, `of ${o.months}`),
+    info(`${label}: A's months completed`, r.completed, `of ${o.months * (o.rounds ?? 1)}`),
     info(`${label}: A's end-to-end time`, r.ms / 1000, 's'),
     info(
       `${label}: A's requests/s`,
@@ -210,7 +235,7 @@ export function tenantIsolationFigures(o: TenantIsolationOptions, r: TenantIsola
     ...runFigures('A alone', o, r.alone),
     ...runFigures('A beside B failing', o, r.withFailingB),
     info("B's business calls failed meanwhile", r.withFailingB.failedCallsOfB, '', how),
-    info("B's months still retrying when A's closed", r.withFailingB.openMonthsOfB, `of ${o.months}`),
+    info("B's months still retrying when A's closed", r.withFailingB.openMonthsOfB, `of ${o.months * (o.rounds ?? 1)}`),
     atLeast("A's requests/s beside B / alone", rps(r.withFailingB) / rps(r.alone), 0.9, ''),
     atLeast("A's months/min beside B / alone", perMinute(r.withFailingB) / perMinute(r.alone), 0.9, ''),
     info('load average (1 min) at start / end', r.loadAverage[0], '', `end ${r.loadAverage[1].toFixed(2)}`),
@@ -222,7 +247,7 @@ export async function runTenantIsolation(o: TenantIsolationOptions): Promise<Fig
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const a = numericArgs({ months: 30, invoices: 200, quota: 10, workers: 2, hang: 0, latencyMs: 500 });
+  const a = numericArgs({ months: 30, invoices: 200, quota: 10, workers: 2, hang: 0, latencyMs: 500, rounds: 2 });
   const o: TenantIsolationOptions = {
     months: a.months,
     invoices: a.invoices,
@@ -230,6 +255,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     workers: a.workers,
     hang: a.hang !== 0,
     taskLatencyMs: a.latencyMs,
+    rounds: a.rounds,
   };
   console.log(
     formatFigures(`One tenant failing every call beside another (Q=${o.quota} rps, ${o.workers} workers)`, [
