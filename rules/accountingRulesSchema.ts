@@ -1,7 +1,7 @@
 /**
  * The auto-accounting rules file (自动入账规则, 补充说明 2): by data source, bound document type and
  * invoice type, which pool invoices are booked (入账) and into which accounting period.
- * See README "Auto-accounting (自动入账)" and config/accounting-rules.example.json.
+ * See docs/auto-accounting.md and config/accounting-rules.example.json.
  */
 import { z } from 'zod';
 import { INVOICE_TYPE_NAMES } from '../protocol/codes.js';

@@ -56,7 +56,7 @@ export class TemporalUnreachableError extends Error {
   }
 }
 
-/** Earlier names of this project → the standard names (README, Configuration). */
+/** Earlier names of this project → the standard names (docs/configuration.md). */
 export const TEMPORAL_ENV_ALIASES = {
   TEMPORAL_TLS_CERT: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
   TEMPORAL_TLS_KEY: 'TEMPORAL_TLS_CLIENT_KEY_PATH',

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos [-- --taxpayers 50 --invoices 200 --worker-kills 20 ...]`: the full chaos run of
- * the README's Reliability section. Prints what it did and which invariants held; exits 1 if any
+ * docs/reliability.md. Prints what it did and which invariants held; exits 1 if any
  * did not.
  */
 import { Command, InvalidArgumentError } from 'commander';

@@ -154,7 +154,7 @@ export class SandboxAdmin {
     return this.get('/admin/request-id-dedup', { tenantId });
   }
 
-  // Faults (README "The sandbox" → Faults). Each setFaults call replaces the tenant's faults.
+  // Faults (docs/sandbox.md, "Faults"). Each setFaults call replaces the tenant's faults.
   setFaults(faults: FaultSettingsInput, tenantId = 'devbiz'): Promise<FaultSettings & { tenantId: string }> {
     return this.post('/admin/faults', { tenantId, ...faults });
   }

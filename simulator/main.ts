@@ -9,7 +9,7 @@ import { sandboxEnv } from './sandboxEnv.js';
  * `npm run sandbox`: the sandbox alone, on SANDBOX_PORT, state in SANDBOX_DB. Faults at start:
  * SANDBOX_FAULTS (JSON FaultSettings), SANDBOX_QUOTA_RPS, SANDBOX_TASK_LATENCY (JSON kind ->
  * distribution), SANDBOX_ACCESS_TOKEN_TTL_MS; the protocol profile: SANDBOX_PROFILE (a JSON file)
- * (README "The sandbox"); SANDBOX_DEDUPLICATE_REQUEST_IDS=1 answers writes repeating a requestId
+ * (docs/sandbox.md); SANDBOX_DEDUPLICATE_REQUEST_IDS=1 answers writes repeating a requestId
  * with their first reply; SANDBOX_REPLAY_DIR replays a folder of capture files instead
  * (SANDBOX_REPLAY_DATA_PASSWORD for an AES-GCM tenant).
  */

@@ -35,7 +35,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Issue 5 §3-4 on a real dev server WITH its Web UI: a month waiting for approval is found by the
- * operator's questions (README "Operating a month" §4) in the Web UI (driven by headless Chromium)
+ * operator's questions (docs/operating.md, "Operating a month", 4) in the Web UI (driven by headless Chromium)
  * and with the `temporal` CLI, and its approvers got the "approval needed" notice — and only that
  * one, as the approval arrives long before the first reminder.
  */
@@ -140,7 +140,7 @@ describe('operating a month: Web UI and temporal CLI on a dev server with the UI
   it('the Web UI lists it under the DeductionStage filter and shows its current details', async () => {
     const page = await browser.newPage();
     const base = `${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`;
-    // Workflows view, filtered as the README's first operator question says.
+    // Workflows view, filtered as the first operator question in docs/operating.md says.
     await page.goto(`${base}?query=${encodeURIComponent(`${AWAITING} AND TaxPeriod="${PERIOD}"`)}`);
     await page.getByRole('link', { name: workflowId }).first().waitFor({ timeout: 30_000 });
     await page.getByText('DeductionStage = "AWAITING_APPROVAL"').first().waitFor();

@@ -405,7 +405,7 @@ export interface Progress {
   lastBureauError?: string;
   /**
    * A cancelled month: the bureau's table as the cancellation left it (a generated, unconfirmed
-   * table stays at the bureau until someone revokes or confirms it; README "Operating").
+   * table stays at the bureau until someone revokes or confirms it; docs/operating.md).
    */
   leftAtBureau?: string;
   /** Signals refused (invalid, unauthorised, wrong stage, stale statistic), oldest first, at most 50. */
