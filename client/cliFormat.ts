@@ -1,7 +1,7 @@
 /** How the CLI prints months, tables and statistic lines. */
 import { describeStatisticStatus } from '../protocol/codes.js';
 import { formatShanghaiTime } from '../protocol/period.js';
-import { categoryName } from '../rules/statisticObject.js';
+import { categoryName, STATISTIC_COLUMNS } from '../rules/statisticObject.js';
 import { type Progress, type StatisticLine } from '../workflows/contract.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import { type DeductionRow, type DeductionStatus } from './deductions.js';
@@ -14,15 +14,7 @@ export function line(label: string, value: string | number | undefined): string 
 
 export function statisticLines(items: StatisticLine[], total?: StatisticLine): string {
   if (items.length === 0 && !total) return '';
-  const header = [
-    'category 类别',
-    'deductible 可抵扣: count',
-    'amount',
-    'tax',
-    'not deductible 不抵扣: count',
-    'amount',
-    'tax',
-  ];
+  const header = [...STATISTIC_COLUMNS];
   const rows = [...items, ...(total ? [total] : [])].map((i) => [
     `${i.category} ${categoryName(i.category)}`,
     String(i.deductibleCount),

@@ -3,7 +3,7 @@ import type { StatisticLine } from '../workflows/contract.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
 import type { DecisionRow, PendingApproval, PendingMonth } from './data.js';
 import { formatShanghaiTime, likelyCurrentPeriod } from '../protocol/period.js';
-import { categoryName } from '../rules/statisticObject.js';
+import { categoryName, STATISTIC_COLUMNS } from '../rules/statisticObject.js';
 import { overviewNav } from './overviewNav.js';
 
 export function escapeHtml(value: unknown): string {
@@ -36,8 +36,7 @@ function statisticTable(items: StatisticLine[], total?: StatisticLine): string {
     )
     .join('\n');
   return `<table class="statistic"><thead>
-<tr><th rowspan="2">统计类别 Category</th><th colspan="3">可抵扣 Deductible</th><th colspan="3">不抵扣 Not deductible</th></tr>
-<tr><th>份数 Count</th><th>金额 Amount</th><th>税额 Tax</th><th>份数 Count</th><th>金额 Amount</th><th>税额 Tax</th></tr>
+<tr>${STATISTIC_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
 </thead><tbody>
 ${rows}
 </tbody></table>`;

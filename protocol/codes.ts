@@ -76,7 +76,7 @@ export const StatisticStatus = {
 export type StatisticStatus = (typeof StatisticStatus)[keyof typeof StatisticStatus];
 export const STATISTIC_STATUSES = Object.values(StatisticStatus) as [StatisticStatus, ...StatisticStatus[]];
 
-const STATISTIC_STATUS_TEXT: Record<string, string> = {
+const STATISTIC_STATUS_TEXT: Record<StatisticStatus, string> = {
   '01': 'not generated 未生成',
   '21': 'generating 生成中',
   '02': 'generated, confirmable 已生成',
@@ -87,7 +87,7 @@ const STATISTIC_STATUS_TEXT: Record<string, string> = {
 };
 /** A statistic status (createTjbbStatus) for people: English and Chinese; '' for a status nobody documented. */
 export function describeStatisticStatus(status: string): string {
-  return STATISTIC_STATUS_TEXT[status] ?? '';
+  return (STATISTIC_STATUS_TEXT as Record<string, string>)[status] ?? '';
 }
 
 /** Kingdee invoice type codes (发票类型). */
@@ -107,7 +107,7 @@ export const InvoiceType = {
 } as const;
 export type InvoiceType = (typeof InvoiceType)[keyof typeof InvoiceType];
 
-export const INVOICE_TYPE_NAMES: Record<number, string> = {
+export const INVOICE_TYPE_NAMES: Record<InvoiceType, string> = {
   1: '增值税电子普通发票',
   2: '增值税电子专用发票',
   3: '增值税普通发票（纸质）',
@@ -121,6 +121,11 @@ export const INVOICE_TYPE_NAMES: Record<number, string> = {
   29: '数电票（铁路电子客票）',
   83: '数电发票（机动车销售统一发票）',
 };
+
+/** The name of an invoice type code, or undefined for a code not in InvoiceType. */
+export function invoiceTypeName(code: number): string | undefined {
+  return (INVOICE_TYPE_NAMES as Record<number, string>)[code];
+}
 
 /** Types deductible in their own right. */
 export const ALWAYS_DEDUCTIBLE_TYPES: readonly number[] = [2, 4, 12, 15, 21, 27, 28, 29, 83];

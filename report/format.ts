@@ -1,5 +1,6 @@
 /** How the audit report writes times, money and labels (Chinese first, English beside). */
 import { Decimal } from 'decimal.js';
+import type { SelectOutcome } from '../rules/selectResult.js';
 
 const SHANGHAI_OFFSET_MS = 8 * 3600_000;
 
@@ -29,7 +30,7 @@ export const OUTCOME_LABELS: Record<string, string> = {
   EXPIRED: '已过期 Expired',
 };
 
-export const SELECT_OUTCOME_LABELS: Record<string, string> = {
+export const SELECT_OUTCOME_LABELS: Record<SelectOutcome, string> = {
   selected: '已勾选 selected',
   'already-selected': '此前已勾选 already selected',
   retry: '待重发 to send again',

@@ -6,7 +6,7 @@
 import { Decimal } from 'decimal.js';
 import ExcelJS from 'exceljs';
 import { describeStatisticStatus } from '../protocol/codes.js';
-import { categoryName } from '../rules/statisticObject.js';
+import { categoryName, STATISTIC_COLUMNS } from '../rules/statisticObject.js';
 import { statisticItemsDigest } from '../rules/statisticDigest.js';
 import type { StatisticLine } from '../workflows/contract.js';
 import { plannedVersusBureauText } from '../workflows/plannedVersusBureauText.js';
@@ -119,16 +119,8 @@ function summarySheet(book: ExcelJS.Workbook, f: ReportFacts): void {
   }
 }
 
-const STATISTIC_HEADER = [
-  '统计类别 Category',
-  '名称 Name',
-  '可抵扣份数 Deductible count',
-  '可抵扣金额 Deductible amount',
-  '可抵扣税额 Deductible tax',
-  '不抵扣份数 Not deductible count',
-  '不抵扣金额 Not deductible amount',
-  '不抵扣税额 Not deductible tax',
-];
+const [CATEGORY_COLUMN, ...AMOUNT_COLUMNS] = STATISTIC_COLUMNS;
+const STATISTIC_HEADER = [CATEGORY_COLUMN, '名称 Name', ...AMOUNT_COLUMNS];
 
 function statisticRows(items: StatisticLine[], total?: StatisticLine): Cell[][] {
   return [...items, ...(total ? [total] : [])].map((i) => [

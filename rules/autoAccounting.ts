@@ -7,6 +7,7 @@ import {
   DATA_SOURCES,
   DataSource,
   INVOICE_TYPE_NAMES,
+  invoiceTypeName,
 } from '../protocol/codes.js';
 import type { PoolInvoice } from '../protocol/interfaces.js';
 
@@ -135,7 +136,7 @@ export function analyzeRules(rules: AccountingRules): RuleAnalysis {
 }
 
 export function describeCombination(c: Combination): string {
-  return `${DATA_SOURCE_NAMES[c.dataSource as DataSource]} / ${BOUND_BILL_TYPE_NAMES[c.boundBillType as BoundBillType]} / ${c.invoiceType} ${INVOICE_TYPE_NAMES[c.invoiceType] ?? ''}`.trim();
+  return `${DATA_SOURCE_NAMES[c.dataSource as DataSource]} / ${BOUND_BILL_TYPE_NAMES[c.boundBillType as BoundBillType]} / ${c.invoiceType} ${invoiceTypeName(c.invoiceType) ?? ''}`.trim();
 }
 
 /** The analysis as operator text: overlaps first (they stop a run), then gaps (invoices left unbooked). */

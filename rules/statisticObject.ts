@@ -19,6 +19,17 @@ export function categoryName(category: string): string {
   return STATISTIC_CATEGORY_NAMES[category] ?? `类别 category ${category}`;
 }
 
+/** The statistic table's columns as people read them (CLI, inbox, workbook): Chinese first, English beside. */
+export const STATISTIC_COLUMNS = [
+  '统计类别 Category',
+  '可抵扣份数 Deductible count',
+  '可抵扣金额 Deductible amount',
+  '可抵扣税额 Deductible tax',
+  '不抵扣份数 Not deductible count',
+  '不抵扣金额 Not deductible amount',
+  '不抵扣税额 Not deductible tax',
+] as const;
+
 export class StatisticReadError extends Error {
   override name = 'StatisticReadError';
 }
