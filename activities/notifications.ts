@@ -10,6 +10,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { NotificationFailureType } from '../protocol/failureTypes.js';
 import { ApprovalNotice, ChannelName, DEADLINE_KINDS, NoticeRequest } from '../protocol/notice.js';
+import { firstZodIssue } from '../protocol/zodErrors.js';
 import { monthUrl, noticeText, reportUrl } from './approvalNotice.js';
 import { type ChannelConfig, type ChannelEntry, channelOf, channelsFromEnv } from './notices/channelConfig.js';
 import { dingtalkMessage, dingtalkUrl } from './notices/dingtalk.js';
@@ -52,8 +53,7 @@ export function notificationConfigFromEnv(env: NodeJS.ProcessEnv = process.env):
     }
     const parsed = ChannelMap.safeParse(json);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new Error(`NOTIFY_WEBHOOKS.${issue.path.join('.') || '(value)'}: ${issue.message}`);
+      throw new Error(`NOTIFY_WEBHOOKS.${firstZodIssue(parsed.error, '(value)').message}`);
     }
     Object.assign(channels, parsed.data);
   }
@@ -167,9 +167,8 @@ export function createNotificationActivities(
     async notifyApprovers(raw: NoticeRequest): Promise<{ channel: string; status: number }> {
       const parsed = NoticeRequest.safeParse(raw);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
         throw ApplicationFailure.nonRetryable(
-          `Invalid notice: ${issue.path.join('.')}: ${issue.message}`,
+          `Invalid notice: ${firstZodIssue(parsed.error).message}`,
           NotificationFailureType.InvalidRequest,
         );
       }

@@ -14,10 +14,10 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { KeyObject } from 'node:crypto';
-import type { z } from 'zod';
 import { signDecision } from '../security/decisionSigning.js';
 import { TaxPeriod } from '../protocol/period.js';
 import { taxNoProblem } from '../protocol/taxNo.js';
+import { describeZodError } from '../protocol/zodErrors.js';
 import {
   ApproveDecisionInput,
   DECISION_REFUSAL_CODES,
@@ -72,16 +72,6 @@ export class DecisionRefusedError extends DeductionStateError {
   }
 }
 
-/** Formats zod issues as `field: problem; field: problem`. */
-export function formatIssues(error: z.ZodError, prefix = ''): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      return path ? `${prefix}${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-}
-
 /** Throws DeductionInputError unless `taxNo` is a valid unified social credit code. */
 export function checkTaxNo(taxNo: string, label = 'taxNo'): void {
   const problem = taxNoProblem(taxNo);
@@ -122,7 +112,7 @@ export async function startMonthlyDeduction(
   input: MonthlyDeductionInput & { approvers: string[] },
 ): Promise<StartedDeduction> {
   const parsed = MonthlyDeductionInput.safeParse(input);
-  if (!parsed.success) throw new DeductionInputError(`invalid workflow input: ${formatIssues(parsed.error)}`);
+  if (!parsed.success) throw new DeductionInputError(`invalid workflow input: ${describeZodError(parsed.error, '')}`);
   if (!parsed.data.approvers?.length) {
     throw new DeductionInputError(
       `${parsed.data.taxNo} names no approver: a month is started only with someone who may approve its statistic table`,
@@ -456,7 +446,7 @@ export async function approve(
   options: DecisionOptions = {},
 ): Promise<DecisionResult> {
   const parsed = ApproveDecisionInput.safeParse(input);
-  if (!parsed.success) throw new DeductionInputError(formatIssues(parsed.error));
+  if (!parsed.success) throw new DeductionInputError(describeZodError(parsed.error, ''));
   return decide(client, taxNo, period, 'approve', parsed.data, options);
 }
 
@@ -469,7 +459,7 @@ export async function reject(
   options: DecisionOptions = {},
 ): Promise<DecisionResult> {
   const parsed = RejectDecisionInput.safeParse(input);
-  if (!parsed.success) throw new DeductionInputError(formatIssues(parsed.error));
+  if (!parsed.success) throw new DeductionInputError(describeZodError(parsed.error, ''));
   return decide(client, taxNo, period, 'reject', parsed.data, options);
 }
 

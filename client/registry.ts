@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { TaxpayerRegistry, type RegistryEntry } from '../config/registrySchema.js';
+import { zodErrorLines } from '../protocol/zodErrors.js';
 
 /** Where the registry is read from when neither an option nor TAXPAYER_REGISTRY names a file. */
 export const DEFAULT_REGISTRY_FILE = 'config/taxpayers.json';
@@ -27,8 +28,8 @@ function describePath(path: PropertyKey[], raw: unknown): string {
 export function parseRegistry(raw: unknown, source = 'registry'): TaxpayerRegistry {
   const parsed = TaxpayerRegistry.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `  ${describePath(i.path, raw)}: ${i.message}`);
-  throw new RegistryError(`${source} is invalid:\n${problems.join('\n')}`);
+  const problems = zodErrorLines(parsed.error, (path) => describePath(path, raw));
+  throw new RegistryError(`${source} is invalid:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
 /** Reads and validates the registry file at `file`. */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, invoiceCloudConfigFromEnv, type InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
+import { zodErrorLines } from '../protocol/zodErrors.js';
 import { TenantsFile, type SecretRef, type TenantEntry } from './tenantsSchema.js';
 
 export const TENANTS_FILE_VARIABLE = 'INVOICE_CLOUD_TENANTS_FILE';
@@ -63,8 +64,8 @@ function describePath(path: PropertyKey[], raw: unknown): string {
 export function parseTenantsFile(raw: unknown, source: string): TenantsFile {
   const parsed = TenantsFile.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `  ${describePath(i.path, raw)}: ${i.message}`);
-  throw new TenantsFileError(`${source} is invalid:\n${problems.join('\n')}`);
+  const problems = zodErrorLines(parsed.error, (path) => describePath(path, raw));
+  throw new TenantsFileError(`${source} is invalid:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
 /** Reads and validates the tenants file, without reading any secret (the CLI needs only the ids). */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { TaxNo } from '../protocol/taxNo.js';
+import { describeZodError } from '../protocol/zodErrors.js';
 import { TenantId } from '../workflows/contract.js';
 
 const PLAIN_SECRET =
@@ -28,10 +29,10 @@ export const SecretRef = z.unknown().transform((value, ctx): SecretRef => {
   const shape = value !== null && typeof value === 'object' && 'file' in value ? FileRef : EnvRef;
   const parsed = shape.safeParse(value);
   if (parsed.success) return parsed.data;
-  const detail = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  const detail = describeZodError(parsed.error, '');
   ctx.addIssue({
     code: 'custom',
-    message: `must be { "env": "VARIABLE" } or { "file": "path" } (${detail.join('; ')})`,
+    message: `must be { "env": "VARIABLE" } or { "file": "path" } (${detail})`,
   });
   return z.NEVER;
 });

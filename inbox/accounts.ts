@@ -5,6 +5,7 @@
  */
 import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hash, verify } from '@node-rs/argon2';
+import { zodErrorLines } from '../protocol/zodErrors.js';
 import {
   InboxAccountsFile,
   NewPassword,
@@ -47,7 +48,7 @@ function decoy(): Promise<string> {
 export function parseAccountsFile(raw: unknown, source: string): InboxAccountsFile {
   const parsed = InboxAccountsFile.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `  ${i.path.map(String).join('.') || '(file)'}: ${i.message}`);
+  const problems = zodErrorLines(parsed.error).map((p) => `  ${p}`);
   throw new AccountsFileError(`${source} is invalid:\n${problems.join('\n')}`);
 }
 

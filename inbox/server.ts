@@ -36,6 +36,7 @@ import type { InboxSecuritySettings } from './settings.js';
 import { fixedDirectory, type TaxpayerDirectory } from './taxpayers.js';
 import { INBOX_CSS, renderInbox, renderLogin, renderMonth } from './view.js';
 import { registerWebSecurity, sendProblem, sessionCookieName, type Flash } from './webSecurity.js';
+import { describeZodError } from '../protocol/zodErrors.js';
 
 export interface InboxOptions {
   client: Client;
@@ -360,7 +361,7 @@ export async function buildInbox(opts: InboxOptions): Promise<FastifyInstance> {
     kind: 'approve' | 'reject',
   ): Promise<{ message?: string; error?: string }> {
     const form = DecisionForm.safeParse(request.body);
-    if (!form.success) return { error: form.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    if (!form.success) return { error: describeZodError(form.error, '') };
     const { taxNo, period, comment, reason, statisticDigest } = form.data;
     const who = identity(request);
     try {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { INVOICE_TYPE_NAMES } from '../protocol/codes.js';
+import { zodErrorLines } from '../protocol/zodErrors.js';
 import { BoundBillTypeName, DataSourceName } from './poolFilter.js';
 
 const KNOWN_INVOICE_TYPES = Object.keys(INVOICE_TYPE_NAMES).map(Number);
@@ -83,21 +84,14 @@ export type AccountingRules = z.infer<typeof AccountingRules>;
 /** Rules-file errors naming the rule and the field, one per line. */
 export function describeRulesError(error: z.ZodError, raw: unknown): string {
   const rules = (raw as { rules?: unknown } | null)?.rules;
-  return error.issues
-    .map((issue) => {
-      const [top, index, ...rest] = issue.path;
-      if (top === 'rules' && typeof index === 'number') {
-        const name = Array.isArray(rules) ? (rules[index] as { name?: unknown } | undefined)?.name : undefined;
-        const label = typeof name === 'string' ? `rule "${name}" (rules[${index}])` : `rules[${index}]`;
-        const field = rest
-          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-          .join('')
-          .slice(0);
-        return `${label}${field ? ` field ${field.replace(/^\./, '')}` : ''}: ${issue.message}`;
-      }
-      return `${issue.path.length ? issue.path.join('.') : '(file)'}: ${issue.message}`;
-    })
-    .join('\n');
+  return zodErrorLines(error, (path) => {
+    const [top, index, ...rest] = path;
+    if (top !== 'rules' || typeof index !== 'number') return path.map(String).join('.') || '(file)';
+    const name = Array.isArray(rules) ? (rules[index] as { name?: unknown } | undefined)?.name : undefined;
+    const label = typeof name === 'string' ? `rule "${name}" (rules[${index}])` : `rules[${index}]`;
+    const field = rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    return `${label}${field ? ` field ${field.replace(/^\./, '')}` : ''}`;
+  }).join('\n');
 }
 
 export class AccountingRulesError extends Error {

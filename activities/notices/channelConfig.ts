@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ChannelName } from '../../protocol/notice.js';
+import { firstZodIssue } from '../../protocol/zodErrors.js';
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const Secret = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters');
@@ -82,9 +83,8 @@ export function channelsFromEnv(env: NodeJS.ProcessEnv): Record<string, ChannelC
   }
   const parsed = ChannelsObject.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
     // zod's messages name types and options, not the input; ours are fixed texts.
-    throw new Error(`${variable}.${issue.path.join('.') || '(value)'}: ${issue.message}`);
+    throw new Error(`${variable}.${firstZodIssue(parsed.error, '(value)').message}`);
   }
   return parsed.data;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { describeZodError } from '../../protocol/zodErrors.js';
 
 /** Where the choices shared with docker-compose.yml live. */
 export const SHARED_DIR = fileURLToPath(new URL('../../deploy/temporal/', import.meta.url));
@@ -52,8 +53,7 @@ export function parseEnvFile(text: string): Record<string, string> {
 export function temporalChoices(file = SHARED_ENV_FILE): TemporalChoices {
   const parsed = TemporalChoices.safeParse(parseEnvFile(readFileSync(file, 'utf8')));
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`${file}: ${problems}`);
+    throw new Error(`${file}: ${describeZodError(parsed.error, '')}`);
   }
   return parsed.data;
 }

@@ -24,6 +24,7 @@ import {
   type StatisticRecord,
 } from '../admin/schemas.js';
 import { ProfileError } from '../../protocol/profile.js';
+import { firstZodIssue } from '../../protocol/zodErrors.js';
 import { computeInvariants } from '../admin/invariants.js';
 import type { Bureau } from '../bureau/bureau.js';
 import type { FaultInjector } from '../faults/injector.js';
@@ -52,9 +53,8 @@ class BadInput extends Error {
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.join('.') || '(body)';
-  throw new BadInput(field, `${field}: ${issue.message}`);
+  const { field, message } = firstZodIssue(result.error, '(body)');
+  throw new BadInput(field, message);
 }
 
 export async function adminPlugin(

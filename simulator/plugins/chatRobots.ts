@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { dingtalkRobotRoutes } from './dingtalkRobot.js';
 import { feishuBotRoutes } from './feishuBot.js';
 import { wecomRobotRoutes } from './wecomRobot.js';
-import { RobotDesk, RobotPlatform, firstIssue } from './robotDesk.js';
+import { firstZodIssue } from '../../protocol/zodErrors.js';
+import { RobotDesk, RobotPlatform } from './robotDesk.js';
 
 export { RobotPlatform, type RobotMessage } from './robotDesk.js';
 
@@ -35,8 +36,7 @@ export async function chatRobotsPlugin(app: FastifyInstance): Promise<void> {
   app.post('/admin/robots', async (request, reply) => {
     const body = RobotSettingsBody.safeParse(request.body ?? {});
     if (!body.success) {
-      const field = body.error.issues[0]!.path.join('.') || '(body)';
-      return reply.code(400).send({ error: 'bad request', field, message: firstIssue(body.error) });
+      return reply.code(400).send({ error: 'bad request', ...firstZodIssue(body.error, '(body)') });
     }
     desk.setSecret(body.data.platform, body.data.token, body.data.secret);
     return { platform: body.data.platform, token: body.data.token, signing: body.data.secret !== null };
@@ -45,8 +45,7 @@ export async function chatRobotsPlugin(app: FastifyInstance): Promise<void> {
   app.get('/admin/robots/messages', async (request, reply) => {
     const query = RobotMessagesQuery.safeParse(request.query ?? {});
     if (!query.success) {
-      const field = query.error.issues[0]!.path.join('.') || '(query)';
-      return reply.code(400).send({ error: 'bad request', field, message: firstIssue(query.error) });
+      return reply.code(400).send({ error: 'bad request', ...firstZodIssue(query.error, '(query)') });
     }
     const { platform, token } = query.data;
     return desk.received.filter(

@@ -4,9 +4,10 @@
  * when the robot signs (加签). HTTP 200 with `{errcode, errmsg}`; 0 is sent.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { firstZodIssue } from '../../protocol/zodErrors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type RobotDesk, firstIssue, requestBytes } from './robotDesk.js';
+import { type RobotDesk, requestBytes } from './robotDesk.js';
 
 export const DINGTALK_LIMITS = { bodyBytes: 20_000, timestampWindowMs: 3_600_000 } as const;
 export const DingtalkErrcode = {
@@ -77,7 +78,10 @@ export function dingtalkRobotRoutes(app: FastifyInstance, desk: RobotDesk): void
     }
     const body = DingtalkBody.safeParse(request.body ?? {});
     if (!body.success)
-      return { errcode: DingtalkErrcode.MissingParameter, errmsg: `缺少参数 ${firstIssue(body.error)}` };
+      return {
+        errcode: DingtalkErrcode.MissingParameter,
+        errmsg: `缺少参数 ${firstZodIssue(body.error, '(body)').message}`,
+      };
     desk.accept('dingtalk', token, secret !== undefined, body.data);
     return { errcode: 0, errmsg: 'ok' };
   });

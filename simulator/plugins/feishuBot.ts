@@ -5,9 +5,10 @@
  * `{code, msg}`; 0 is sent.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { firstZodIssue } from '../../protocol/zodErrors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type RobotDesk, firstIssue, requestBytes } from './robotDesk.js';
+import { type RobotDesk, requestBytes } from './robotDesk.js';
 
 export const FEISHU_LIMITS = { bodyBytes: 20 * 1024, timestampWindowSeconds: 3600 } as const;
 export const FeishuCode = {
@@ -80,7 +81,8 @@ export function feishuBotRoutes(app: FastifyInstance, desk: RobotDesk): void {
     }
     if (requestBytes(request) > FEISHU_LIMITS.bodyBytes) return { code: FeishuCode.BadRequest, msg: 'Bad Request' };
     const body = FeishuBody.safeParse(raw);
-    if (!body.success) return { code: FeishuCode.BadRequest, msg: `Bad Request: ${firstIssue(body.error)}` };
+    if (!body.success)
+      return { code: FeishuCode.BadRequest, msg: `Bad Request: ${firstZodIssue(body.error, '(body)').message}` };
     desk.accept('feishu', token, secret !== undefined, body.data);
     return { code: 0, msg: 'success', data: {} };
   });

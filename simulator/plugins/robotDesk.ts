@@ -38,9 +38,3 @@ export function requestBytes(request: FastifyRequest): number {
   const header = Number(request.headers['content-length']);
   return Number.isFinite(header) && header > 0 ? header : Buffer.byteLength(JSON.stringify(request.body ?? ''));
 }
-
-/** The first zod issue as `field: message`. */
-export function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  return `${issue.path.join('.') || '(body)'}: ${issue.message}`;
-}

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ApprovalNotice } from '../../protocol/notice.js';
+import { firstZodIssue } from '../../protocol/zodErrors.js';
 
 export const WebhooksQuery = z.object({ name: z.string().min(1).optional() }).strict();
 /** `POST /admin/webhooks/failing`: the receiver `name` answers 503 while `failing` (a chat platform down). */
@@ -29,9 +30,7 @@ export async function webhooksPlugin(app: FastifyInstance): Promise<void> {
     }
     const parsed = ApprovalNotice.safeParse(request.body ?? {});
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join('.') || '(body)';
-      return reply.code(400).send({ error: 'bad request', field, message: `${field}: ${issue.message}` });
+      return reply.code(400).send({ error: 'bad request', ...firstZodIssue(parsed.error, '(body)') });
     }
     received.push({ name: request.params.name, receivedAt: new Date().toISOString(), body: parsed.data });
     return { received: received.length };
@@ -40,10 +39,7 @@ export async function webhooksPlugin(app: FastifyInstance): Promise<void> {
   app.post('/admin/webhooks/failing', async (request, reply) => {
     const body = WebhookFailingBody.safeParse(request.body ?? {});
     if (!body.success) {
-      const field = body.error.issues[0]!.path.join('.') || '(body)';
-      return reply
-        .code(400)
-        .send({ error: 'bad request', field, message: `${field}: ${body.error.issues[0]!.message}` });
+      return reply.code(400).send({ error: 'bad request', ...firstZodIssue(body.error, '(body)') });
     }
     if (body.data.failing) failing.add(body.data.name);
     else failing.delete(body.data.name);
@@ -53,10 +49,7 @@ export async function webhooksPlugin(app: FastifyInstance): Promise<void> {
   app.get('/admin/webhooks', async (request, reply) => {
     const query = WebhooksQuery.safeParse(request.query ?? {});
     if (!query.success) {
-      const field = query.error.issues[0]!.path.join('.') || '(query)';
-      return reply
-        .code(400)
-        .send({ error: 'bad request', field, message: `${field}: ${query.error.issues[0]!.message}` });
+      return reply.code(400).send({ error: 'bad request', ...firstZodIssue(query.error, '(query)') });
     }
     const name = query.data.name;
     return name === undefined ? received : received.filter((w) => w.name === name);

@@ -3,9 +3,10 @@
  * (the real one: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…). HTTP 200 with
  * `{errcode, errmsg}` whatever happens; 0 is sent. No signing: the key is the credential.
  */
+import { firstZodIssue } from '../../protocol/zodErrors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type RobotDesk, firstIssue } from './robotDesk.js';
+import { type RobotDesk } from './robotDesk.js';
 
 export const WECOM_LIMITS = { textBytes: 2048, markdownBytes: 4096 } as const;
 export const WecomErrcode = {
@@ -39,7 +40,10 @@ export function wecomRobotRoutes(app: FastifyInstance, desk: RobotDesk): void {
     }
     const body = WecomBody.safeParse(raw);
     if (!body.success)
-      return { errcode: WecomErrcode.EmptyContent, errmsg: `empty content, ${firstIssue(body.error)}` };
+      return {
+        errcode: WecomErrcode.EmptyContent,
+        errmsg: `empty content, ${firstZodIssue(body.error, '(body)').message}`,
+      };
     const [field, content, max] =
       body.data.msgtype === 'text'
         ? ['text.content', body.data.text.content, WECOM_LIMITS.textBytes]
