@@ -36,6 +36,7 @@ import type { MonthlyDeductionWorkflow } from '../workflows/monthlyDeduction.js'
 import { FakeBureau, type FakeBureauOptions, type StubName } from './support/fakeBureau.js';
 import { startTimeSkippingServer } from './support/timeSkipping.js';
 import { TEST_APPROVERS } from './support/approvers.js';
+import { TEST_PERIOD, yyyymm } from './support/calendar.js';
 
 /**
  * Every branch of MonthlyDeductionWorkflow against stubbed activities (test/support/fakeBureau.ts)
@@ -44,9 +45,18 @@ import { TEST_APPROVERS } from './support/approvers.js';
  */
 
 const TAX_NO = '91440300591872133B';
-const PERIOD = '202611';
+const PERIOD = TEST_PERIOD;
+/** The periods either side of the month's, for a bureau on another period and a period change. */
+const PREVIOUS_PERIOD = periodAfter(PERIOD, -1);
+const NEXT_PERIOD = periodAfter(PERIOD, 1);
 const DAY_MS = 86_400_000;
-const APPROVER = '王会计';
+const APPROVER = TEST_APPROVERS[0]!;
+const SECOND_APPROVER = TEST_APPROVERS[1]!;
+
+/** The period `months` after `period` (YYYYMM). */
+function periodAfter(period: string, months: number): string {
+  return yyyymm(Number(period.slice(0, 4)), Number(period.slice(4)) + months);
+}
 
 type Handle = WorkflowHandle<typeof MonthlyDeductionWorkflow>;
 type Start = (extra?: Partial<MonthlyDeductionInput>) => Promise<Handle>;
@@ -262,16 +272,16 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     it('with changePeriodTo: changes the period after confirming and reports the period read again', async () => {
       const fake = await bureau();
       await withWorker(fake, async (start) => {
-        const handle = await start({ changePeriodTo: '202612' });
+        const handle = await start({ changePeriodTo: NEXT_PERIOD });
         await awaitingApproval(handle);
         await handle.signal(approveSignal, { approver: APPROVER });
         const result = await handle.result();
         assert.equal(result.outcome, 'COMPLETED');
         assert.equal(result.stage, 'COMPLETED');
-        assert.equal(result.periodAfterChange, '202612');
+        assert.equal(result.periodAfterChange, NEXT_PERIOD);
         assert.equal(result.decision?.approver, APPROVER);
         assert.deepEqual(fake.names(), [...HAPPY_CALLS, 'changeTaxPeriod', 'queryTaxPeriod']);
-        assert.deepEqual(fake.inputs('changeTaxPeriod'), [{ taxNo: TAX_NO, taxPeriod: '202612' }]);
+        assert.deepEqual(fake.inputs('changeTaxPeriod'), [{ taxNo: TAX_NO, taxPeriod: NEXT_PERIOD }]);
       });
     });
 
@@ -295,16 +305,19 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
 
   describe('period and early endings', () => {
     it('fails naming both periods when the bureau is on another period, and selects nothing', async () => {
-      const fake = await bureau({ taxPeriod: '202610' });
+      const fake = await bureau({ taxPeriod: PREVIOUS_PERIOD });
       await withWorker(fake, async (start) => {
         const handle = await start();
         const failure = await failureOf(handle, 'DeductionFailed');
-        assert.match(failure.message, /current tax period for 91440300591872133B is 202610, not 202611/);
-        assert.match(failure.message, /Start the month for 202610/);
+        assert.ok(
+          failure.message.includes(`current tax period for ${TAX_NO} is ${PREVIOUS_PERIOD}, not ${PERIOD}`),
+          failure.message,
+        );
+        assert.ok(failure.message.includes(`Start the month for ${PREVIOUS_PERIOD}`), failure.message);
         assert.deepEqual(fake.names(), ['logInToBureau', 'queryTaxPeriod']);
         const progress = await handle.query(progressQuery);
         assert.equal(progress.stage, 'FAILED');
-        assert.match(progress.lastBureauError ?? '', /is 202610, not 202611/);
+        assert.ok((progress.lastBureauError ?? '').includes(`is ${PREVIOUS_PERIOD}, not ${PERIOD}`));
       });
     });
 
@@ -325,7 +338,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     it('fails with InvalidInput naming the field, before calling any activity', async () => {
       const fake = await bureau();
       await withWorker(fake, async (start) => {
-        const badPeriod = await failureOf(await start({ taxPeriod: '202613' }), 'InvalidInput');
+        const badPeriod = await failureOf(await start({ taxPeriod: `${PERIOD.slice(0, 4)}13` }), 'InvalidInput');
         assert.match(badPeriod.message, /^Invalid workflow input: taxPeriod: tax period must be YYYYMM/);
         const badBatch = await failureOf(await start({ batchSize: 5000 }), 'InvalidInput');
         assert.match(badBatch.message, /^Invalid workflow input: batchSize: /);
@@ -636,15 +649,15 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     it('reject: revokes the statistic once, ends REJECTED, never confirms', async () => {
       const fake = await bureau();
       await withWorker(fake, async (start) => {
-        const handle = await start({ approvers: [APPROVER, '李经理'] });
+        const handle = await start({ approvers: [APPROVER, SECOND_APPROVER] });
         await awaitingApproval(handle);
-        await handle.signal(rejectSignal, { approver: '李经理', reason: '金额不符' });
+        await handle.signal(rejectSignal, { approver: SECOND_APPROVER, reason: '金额不符' });
         const result = await handle.result();
         assert.equal(result.outcome, 'REJECTED');
         assert.equal(result.stage, 'REJECTED');
-        assert.equal(result.note, 'Rejected by 李经理: 金额不符. The statistic was revoked.');
+        assert.equal(result.note, `Rejected by ${SECOND_APPROVER}: 金额不符. The statistic was revoked.`);
         assert.equal(result.decision?.decision, 'rejected');
-        assert.equal(result.decision?.approver, '李经理');
+        assert.equal(result.decision?.approver, SECOND_APPROVER);
         assert.equal(result.decision?.comment, '金额不符');
         assert.equal(result.statistic?.statisticStatus, StatisticStatus.NotGenerated);
         assert.deepEqual(fake.inputs('requestStatisticOperation'), [
@@ -682,10 +695,10 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         );
         assert.equal(fake.count('requestConfirmation'), 0);
 
-        await handle.signal(approveSignal, { approver: '李经理', statisticDigest: changed });
+        await handle.signal(approveSignal, { approver: SECOND_APPROVER, statisticDigest: changed });
         const result = await handle.result();
         assert.equal(result.outcome, 'COMPLETED');
-        assert.equal(result.decision?.approver, '李经理');
+        assert.equal(result.decision?.approver, SECOND_APPROVER);
         assert.equal(result.refusedSignals?.length, 1, 'the voided approval stays in the audit trail');
         assert.equal(fake.count('requestConfirmation'), 1);
         // after selection, after generating, the voided approval's check, the second one's, after confirming
@@ -696,7 +709,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     it('records refused signals (wrong stage, malformed, non-approver, wrong digest) and still completes', async () => {
       const { fake, selecting } = await bureauHeldAtSelection();
       await withWorker(fake, async (start) => {
-        const handle = await start({ approvers: [APPROVER, '李经理'] });
+        const handle = await start({ approvers: [APPROVER, SECOND_APPROVER] });
         await until(() => fake.count('submitSelection') === 1, 'selection');
         await handle.signal(approveSignal, { approver: APPROVER });
         const early = await refusals(handle, 1);
@@ -774,14 +787,14 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         await awaitingApproval(handle);
         await handle.signal(approveSignal, { approver: APPROVER });
         await until(() => fake.count('queryStatistic') === 3, 'the check of the approved table');
-        await handle.signal(rejectSignal, { approver: '李经理', reason: '晚到的驳回' });
+        await handle.signal(rejectSignal, { approver: SECOND_APPROVER, reason: '晚到的驳回' });
         const decided = await refusals(handle, 1);
         assert.equal(decided.stage, 'AWAITING_APPROVAL');
         assert.equal(decided.refusedSignals?.[0]?.reason, `a decision was already made by ${APPROVER}`);
         checking.open();
 
         await until(() => fake.count('requestConfirmation') === 1, 'confirmation');
-        await handle.signal(rejectSignal, { approver: '李经理', reason: '太晚了' });
+        await handle.signal(rejectSignal, { approver: SECOND_APPROVER, reason: '太晚了' });
         const late = await refusals(handle, 2);
         assert.equal(late.stage, 'CONFIRMING');
         assert.equal(late.refusedSignals?.[1]?.reason, 'arrived at stage CONFIRMING, not AWAITING_APPROVAL');
@@ -888,7 +901,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     it('refuses each decision it cannot take, with the reason, and records nothing', async () => {
       const { fake, selecting } = await bureauHeldAtSelection();
       await withWorker(fake, async (start) => {
-        const handle = await start({ approvers: [APPROVER, '李经理'] });
+        const handle = await start({ approvers: [APPROVER, SECOND_APPROVER] });
         await until(() => fake.count('submitSelection') === 1, 'selection');
         // The test server answers an Update only at the workflow task after a running activity
         // (a quirk of its own: the dev server answers at once, test/workflow.approvals.test.ts).
@@ -931,7 +944,8 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         assert.match(noApprover?.reason ?? '', /^invalid approve: approver: must name a person/);
         assert.match(noReason?.reason ?? '', /^invalid reject: reason: /);
         assert.match(notAnObject?.reason ?? '', /^invalid approve: \(root\): /);
-        for (const r of refusals) assert.doesNotMatch(r.reason, /李经理/, 'a refusal never names who may approve');
+        for (const r of refusals)
+          assert.ok(!r.reason.includes(SECOND_APPROVER), 'a refusal never names who may approve');
         // The test server logs a workflow task per Update; the dev server not even that.
         assert.deepEqual(await eventTypesSince(handle, events), [], 'refused Updates add nothing to the history');
         const progress = await handle.query(progressQuery);
@@ -946,21 +960,26 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
           return fake.base.queryStatistic(input);
         });
         let answered = false;
-        const approval = approveBy(handle, { approver: '李经理', statisticDigest: shown, comment: '核对无误' }).finally(
-          () => (answered = true),
-        );
+        const approval = approveBy(handle, {
+          approver: SECOND_APPROVER,
+          statisticDigest: shown,
+          comment: '核对无误',
+        }).finally(() => (answered = true));
         await until(() => fake.count('queryStatistic') === 3, 'the re-check of the approved table');
         const late = refusalOf(rejectBy(handle, { approver: APPROVER, reason: '晚到的驳回' }));
         await sleep(300);
         assert.equal(answered, false, 'no answer before the re-check');
         checking.open();
         assert.deepEqual(await approval, { outcome: 'accepted', statisticDigest: shown });
-        assert.deepEqual(await late, { code: 'already-decided', reason: 'a decision was already made by 李经理' });
+        assert.deepEqual(await late, {
+          code: 'already-decided',
+          reason: `a decision was already made by ${SECOND_APPROVER}`,
+        });
         const result = await handle.result();
         assert.equal(result.outcome, 'COMPLETED');
         assert.deepEqual(
           { ...result.decision, decidedAt: undefined },
-          { decision: 'approved', approver: '李经理', comment: '核对无误', decidedAt: undefined, via: 'update' },
+          { decision: 'approved', approver: SECOND_APPROVER, comment: '核对无误', decidedAt: undefined, via: 'update' },
         );
         assert.equal(result.refusedSignals, undefined);
         assert.equal(fake.count('requestConfirmation'), 1);
@@ -1016,12 +1035,15 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
       await withWorker(fake, async (start) => {
         const handle = await start();
         const shown = (await awaitingApproval(handle)).statistic!.digest;
-        assert.deepEqual(await rejectBy(handle, { approver: '李经理', reason: '金额不符', statisticDigest: shown }), {
-          outcome: 'rejected',
-        });
+        assert.deepEqual(
+          await rejectBy(handle, { approver: SECOND_APPROVER, reason: '金额不符', statisticDigest: shown }),
+          {
+            outcome: 'rejected',
+          },
+        );
         const result = await handle.result();
         assert.equal(result.outcome, 'REJECTED');
-        assert.equal(result.note, 'Rejected by 李经理: 金额不符. The statistic was revoked.');
+        assert.equal(result.note, `Rejected by ${SECOND_APPROVER}: 金额不符. The statistic was revoked.`);
         assert.equal(result.decision?.via, 'update');
         assert.deepEqual(
           fake.inputs('requestStatisticOperation').map((i) => i.operation),
@@ -1034,7 +1056,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
     it('signed policy: a signal is refused and recorded, an unsigned or badly signed Update refused, a signed one accepted', async () => {
       const fake = await bureau();
       await withWorker(fake, async (start) => {
-        const handle = await start({ approvers: [APPROVER, '李经理'], decisionPolicy: 'signed' });
+        const handle = await start({ approvers: [APPROVER, SECOND_APPROVER], decisionPolicy: 'signed' });
         const waiting = await awaitingApproval(handle);
         assert.equal(waiting.decisionPolicy, 'signed');
         const shown = waiting.statistic!.digest;
@@ -1084,7 +1106,7 @@ describe('MonthlyDeductionWorkflow branches (stubbed activities, time-skipping s
         );
 
         // Signatures that do not verify: accepted by the validator, refused after the check, recorded.
-        const asAnother = await signed({ statisticDigest: shown, decision: 'approve', approver: '李经理' });
+        const asAnother = await signed({ statisticDigest: shown, decision: 'approve', approver: SECOND_APPROVER });
         const forReject = await signed({ statisticDigest: shown, decision: 'reject', approver: APPROVER });
         const unknownKey = {
           ...(await signed({ statisticDigest: shown, decision: 'approve', approver: APPROVER })),
