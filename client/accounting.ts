@@ -53,7 +53,7 @@ export interface StartedAccounting {
  */
 export async function runAccountingNow(
   client: Client,
-  input: { taxNo: string; accountPeriod: string; rules?: AccountingRules },
+  input: { taxNo: string; accountPeriod: string; rules?: AccountingRules; tenant?: string },
 ): Promise<StartedAccounting> {
   const args = AutoAccountingInput.parse(input);
   const workflowId = accountingWorkflowId(input.taxNo, input.accountPeriod);
@@ -120,6 +120,8 @@ export interface AccountingScheduleSpec {
   minute: number;
   rules?: AccountingRules;
   paused?: boolean;
+  /** The tenant of the tenants file that serves the taxpayer (docs/tenants.md). */
+  tenant?: string;
 }
 
 /** The Temporal Schedule of one taxpayer's auto-accounting (created or brought up to date). */
@@ -128,7 +130,11 @@ export async function applyAccountingSchedule(
   spec: AccountingScheduleSpec,
 ): Promise<{ scheduleId: string; created: boolean }> {
   const scheduleId = accountingScheduleId(spec.taxNo);
-  const args = AutoAccountingInput.parse({ taxNo: spec.taxNo, ...(spec.rules ? { rules: spec.rules } : {}) });
+  const args = AutoAccountingInput.parse({
+    taxNo: spec.taxNo,
+    ...(spec.rules ? { rules: spec.rules } : {}),
+    ...(spec.tenant ? { tenant: spec.tenant } : {}),
+  });
   const options: ScheduleOptions = {
     scheduleId,
     spec: {

@@ -20,6 +20,8 @@ import {
 } from './accounting.js';
 import { checkPeriod, checkTaxNo } from './deductions.js';
 import { withClient } from './cliSupport.js';
+import { DEFAULT_REGISTRY_FILE, RegistryError } from './registry.js';
+import { tenantForStart, TenantOptionError } from './tenantOption.js';
 
 export interface AccountingCommandIo {
   out: (text: string) => void;
@@ -76,6 +78,16 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
     }
   }
 
+  /** `--tenant`, or else the registry entry's; a bad or unknown id is bad input naming the known ids. */
+  function tenantOf(command: Command, taxNo: string, opts: { tenant?: string; registry: string }) {
+    try {
+      return tenantForStart(taxNo, opts.tenant, opts.registry, io.env);
+    } catch (e) {
+      if (e instanceof TenantOptionError || e instanceof RegistryError) fail(command, e.message);
+      throw e;
+    }
+  }
+
   accounting
     .command('check-rules')
     .description('Validate a rules file and report overlaps and gaps')
@@ -116,19 +128,39 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
     .requiredOption('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
     .option('--period <YYYYMM>', 'accounting period (default: this month, Shanghai)')
     .option('--rules <file>', "rules file sent with the run (default: the worker's ACCOUNTING_RULES_FILE)")
-    .action(async (opts: { taxNo: string; period?: string; rules?: string }, command: Command) => {
-      const taxNo = taxNoOf(command, opts.taxNo);
-      const accountPeriod = periodOf(command, opts.period);
-      const rules = opts.rules ? await rulesOf(command, opts.rules, true) : undefined;
-      const started = await withClient(io, (client) =>
-        runAccountingNow(client, { taxNo, accountPeriod, ...(rules ? { rules } : {}) }),
-      );
-      io.out(
-        started.alreadyRunning
-          ? `Already running: ${started.workflowId} (run ${started.runId}); nothing new was started.\n`
-          : `Started ${started.workflowId} (run ${started.runId}). See: accounting report --tax-no ${taxNo} --period ${accountPeriod}\n`,
-      );
-    });
+    .option(
+      '--tenant <id>',
+      "the tenant of the tenants file (INVOICE_CLOUD_TENANTS_FILE) that serves this taxpayer; default: the registry entry's, else the workers' INVOICE_CLOUD_* tenant",
+    )
+    .option(
+      '--registry <file>',
+      'taxpayer registry to take the tenant from',
+      io.env.TAXPAYER_REGISTRY ?? DEFAULT_REGISTRY_FILE,
+    )
+    .action(
+      async (
+        opts: { taxNo: string; period?: string; rules?: string; tenant?: string; registry: string },
+        command: Command,
+      ) => {
+        const taxNo = taxNoOf(command, opts.taxNo);
+        const accountPeriod = periodOf(command, opts.period);
+        const rules = opts.rules ? await rulesOf(command, opts.rules, true) : undefined;
+        const { tenant } = tenantOf(command, taxNo, opts);
+        const started = await withClient(io, (client) =>
+          runAccountingNow(client, {
+            taxNo,
+            accountPeriod,
+            ...(rules ? { rules } : {}),
+            ...(tenant ? { tenant } : {}),
+          }),
+        );
+        io.out(
+          started.alreadyRunning
+            ? `Already running: ${started.workflowId} (run ${started.runId}); nothing new was started.\n`
+            : `Started ${started.workflowId} (run ${started.runId}). See: accounting report --tax-no ${taxNo} --period ${accountPeriod}\n`,
+        );
+      },
+    );
 
   accounting
     .command('report')
@@ -162,9 +194,27 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
     .option('--minute <0-59>', 'minute', '0')
     .option('--rules <file>', "rules file fixed into the schedule (default: the worker's ACCOUNTING_RULES_FILE)")
     .option('--paused', 'create it paused')
+    .option(
+      '--tenant <id>',
+      "the tenant of the tenants file (INVOICE_CLOUD_TENANTS_FILE) that serves this taxpayer; default: the registry entry's, else the workers' INVOICE_CLOUD_* tenant",
+    )
+    .option(
+      '--registry <file>',
+      'taxpayer registry to take the tenant from',
+      io.env.TAXPAYER_REGISTRY ?? DEFAULT_REGISTRY_FILE,
+    )
     .action(
       async (
-        opts: { taxNo: string; day: string; hour: string; minute: string; rules?: string; paused?: boolean },
+        opts: {
+          taxNo: string;
+          day: string;
+          hour: string;
+          minute: string;
+          rules?: string;
+          paused?: boolean;
+          tenant?: string;
+          registry: string;
+        },
         command: Command,
       ) => {
         const taxNo = taxNoOf(command, opts.taxNo);
@@ -178,9 +228,11 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
         const hour = int(opts.hour, '--hour', 0, 23);
         const minute = int(opts.minute, '--minute', 0, 59);
         const rules = opts.rules ? await rulesOf(command, opts.rules, true) : undefined;
+        const { tenant } = tenantOf(command, taxNo, opts);
         const applied = await withClient(io, (client) =>
           applyAccountingSchedule(client, {
             taxNo,
+            ...(tenant ? { tenant } : {}),
             dayOfMonth,
             hour,
             minute,

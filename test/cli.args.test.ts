@@ -197,6 +197,22 @@ describe('CLI argument validation (before any Temporal connection)', () => {
       assert.equal(known.code, 3, known.stderr);
     });
 
+    it('accounting run and schedule take --tenant the same way', async () => {
+      const run = (...more: string[]) => cli('accounting', 'run', '--tax-no', goodTaxNo, ...more);
+      const schedule = (...more: string[]) =>
+        cli('accounting', 'schedule', '--tax-no', goodTaxNo, '--day', '3', '--hour', '9', ...more);
+      for (const command of [run, schedule]) {
+        assertBadInput(
+          await withTenantsFile(tenantsFile, () => command('--tenant', 'gamma')),
+          '--tenant gamma: unknown tenant',
+          '"acme", "beta"',
+        );
+        const known = await withTenantsFile(tenantsFile, () => command('--tenant', 'acme'));
+        assert.equal(known.connects, 1, `a connection is attempted: ${known.stderr}`);
+        assert.equal(known.code, 3, known.stderr);
+      }
+    });
+
     it('doctor --tenant refuses an unknown tenant and names a secret that is not set', async () => {
       const unknown = await withTenantsFile(tenantsFile, () => cli('doctor', '--tenant', 'gamma'));
       assertBadInput(unknown, '--tenant gamma: unknown tenant', '"acme", "beta"');
