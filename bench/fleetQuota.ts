@@ -2,7 +2,8 @@
  * One quota for the whole fleet: N worker processes for one tenant, each told the tenant's quota Q
  * (INVOICE_CLOUD_MAX_RPS) and the fleet size N (INVOICE_CLOUD_FLEET_SIZE), against the sandbox
  * enforcing Q; then the same workload with one worker process at Q, for comparison.
- * `tsx bench/fleetQuota.ts [--months=40] [--invoices=200] [--quota=12] [--workers=3] [--single=1] [--control=0]`
+ * `tsx bench/fleetQuota.ts [--cluster] [--months=40] [--invoices=200] [--quota=12] [--workers=3] [--single=1] [--control=0]`
+ * With --cluster: on the two-node Temporal cluster on PostgreSQL, the workers alternating between the nodes.
  */
 import { fileURLToPath } from 'node:url';
 import { startMonthlyDeduction } from '../client/deductions.js';
@@ -13,6 +14,7 @@ import {
   APPROVER,
   autoApprover,
   benchTaxNos,
+  clusterArg,
   PERIOD,
   seedTaxpayers,
   startBenchStack,
@@ -36,6 +38,8 @@ export interface FleetQuotaOptions {
    * setting prevents.
    */
   control?: boolean;
+  /** On the two-node cluster on PostgreSQL instead of the dev server. */
+  cluster?: boolean;
 }
 
 export interface QuotaRun {
@@ -136,7 +140,7 @@ async function waitForActivityPollers(stack: BenchStack, pids: number[], timeout
 }
 
 export async function measureFleetQuota(o: FleetQuotaOptions): Promise<FleetQuotaResult> {
-  const stack = await startBenchStack();
+  const stack = await startBenchStack({ cluster: o.cluster ?? false });
   try {
     for (const kind of ['select', 'statistic', 'confirm'] as const) {
       await stack.admin.setTaskLatency({ kind, distribution: { type: 'fixed', ms: o.taskLatencyMs } });
@@ -188,8 +192,13 @@ export async function runFleetQuota(o: FleetQuotaOptions): Promise<Figure[]> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const a = numericArgs({ months: 40, invoices: 200, quota: 12, workers: 3, single: 1, control: 0, latencyMs: 1000 });
+  const { cluster, rest } = clusterArg();
+  const a = numericArgs(
+    { months: 40, invoices: 200, quota: 12, workers: 3, single: 1, control: 0, latencyMs: 1000 },
+    rest,
+  );
   const o: FleetQuotaOptions = {
+    cluster,
     months: a.months,
     invoices: a.invoices,
     quota: a.quota,
@@ -198,6 +207,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     control: a.control !== 0,
     taskLatencyMs: a.latencyMs,
   };
-  console.log(formatFigures(`One quota for the whole fleet (Q=${o.quota} rps)`, await runFleetQuota(o)));
+  const where = cluster ? ' on the cluster (2 Temporal nodes, PostgreSQL)' : '';
+  console.log(formatFigures(`One quota for the whole fleet (Q=${o.quota} rps)${where}`, await runFleetQuota(o)));
   process.exit(0);
 }

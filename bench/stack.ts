@@ -1,12 +1,14 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listDeductions, approve, statisticAwaitingApproval } from '../client/deductions.js';
 import { withCheckCharacter } from '../protocol/taxNo.js';
 import { projectScript, type ManagedProcess } from '../scripts/processes.js';
 import { startDevServer, type DevServer } from '../scripts/devServer.js';
+import { startCluster, type Cluster } from '../scripts/cluster/cluster.js';
+import { freeBase } from '../scripts/cluster/config.js';
 import { SandboxAdmin } from '../simulator/adminClient.js';
 import { startSandbox, type RunningSandbox } from '../simulator/server.js';
 import { WORKFLOWS_PATH } from '../workers/createWorker.js';
@@ -28,10 +30,17 @@ export interface BenchStackOptions {
   maxRpsPerWorker?: number;
   /** Extra environment for the worker processes. */
   workerEnv?: Record<string, string>;
+  /**
+   * The two-node Temporal cluster on PostgreSQL (`npm run cluster`'s launcher, in the bench's own
+   * temporary folder on free ports) instead of the dev server; workers alternate between the nodes.
+   */
+  cluster?: boolean;
 }
 
 export interface BenchStack {
-  temporal: DevServer;
+  temporal: Pick<DevServer, 'address' | 'namespace' | 'stop'>;
+  /** Set when the stack runs on the cluster: its PostgreSQL, nodes and membership. */
+  cluster?: Cluster;
   client: Client;
   admin: SandboxAdmin;
   sandbox: RunningSandbox;
@@ -66,7 +75,16 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const dataDir = mkdtempSync(join(tmpdir(), 'vat-bench-'));
   bundlePromise = undefined;
   const bundlePath = await workflowBundle(dataDir);
-  const temporal = await startDevServer({ headless: true, logFile: join(dataDir, 'temporal.log') });
+  // The cluster without its own sandbox or workers: the bench's sandbox, proxy and workers are below.
+  // PostgreSQL runs as its own user when the bench is root: it must reach its folder through this one.
+  if (options.cluster) chmodSync(dataDir, 0o755);
+  const cluster = options.cluster
+    ? await startCluster({ dataDir: join(dataDir, 'cluster'), basePort: await freeBase() })
+    : undefined;
+  const temporal: BenchStack['temporal'] = cluster
+    ? { address: cluster.nodes[0]!.address, namespace: cluster.namespace, stop: () => cluster.stop() }
+    : await startDevServer({ headless: true, logFile: join(dataDir, 'temporal.log') });
+  const workerAddress = (i: number) => (cluster ? cluster.nodes[i % cluster.nodes.length]!.address : temporal.address);
   const sandbox = await startSandbox({ port: 0, dbFile: ':memory:' });
   const admin = new SandboxAdmin(sandbox.url);
   const proxy = await startCountingProxy(sandbox.url);
@@ -82,7 +100,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
         `worker-${workers.length + i}`,
         'workers/main.ts',
         {
-          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_ADDRESS: workerAddress(workers.length + i),
           TEMPORAL_NAMESPACE: temporal.namespace,
           INVOICE_CLOUD_BASE_URL: proxy.url,
           WORKFLOW_BUNDLE_PATH: bundlePath,
@@ -107,6 +125,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
 
   return {
     temporal,
+    ...(cluster ? { cluster } : {}),
     client,
     admin,
     sandbox,
@@ -128,6 +147,11 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `--cluster` among the arguments (the rest are `--name=number`, for numericArgs). */
+export function clusterArg(argv = process.argv.slice(2)): { cluster: boolean; rest: string[] } {
+  return { cluster: argv.includes('--cluster'), rest: argv.filter((a) => a !== '--cluster') };
 }
 
 /** Taxpayer numbers for a benchmark, distinct per prefix so runs in one stack don't collide. */
