@@ -92,7 +92,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
 
   // Hung replies (an injected fault) keep their sockets open: close() must destroy them.
   const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
-  const deps = { store, settings, bureau, faults: new FaultInjector(store), quota: new QuotaMeter() };
+  const deps = { store, settings, bureau, faults: new FaultInjector(store.settings), quota: new QuotaMeter() };
   const gatewayPath = opts.gatewayPath ?? DEFAULT_GATEWAY_PATH;
   const routes: { method: string; url: string }[] = [];
   const { followClock } = opts;

@@ -54,11 +54,11 @@ export class Settings {
     return Date.now() + this.clockOffsetMs();
   }
   clockOffsetMs(): number {
-    return Number(this.store.getSetting(CLOCK_OFFSET_KEY) ?? 0);
+    return Number(this.store.settings.get(CLOCK_OFFSET_KEY) ?? 0);
   }
   setClock(now: number): number {
     const offset = now - Date.now();
-    this.store.setSetting(CLOCK_OFFSET_KEY, String(offset));
+    this.store.settings.set(CLOCK_OFFSET_KEY, String(offset));
     return offset;
   }
 
@@ -78,40 +78,40 @@ export class Settings {
   }
 
   taskLatency(kind: TaskKind): LatencyDistribution {
-    const raw = this.store.getSetting(`latency.${kind}`);
+    const raw = this.store.settings.get(`latency.${kind}`);
     if (raw) return LatencyDistribution.parse(JSON.parse(raw));
-    return { type: 'fixed', ms: Number(this.store.getSetting(DELAY_KEYS[kind]) ?? 0) };
+    return { type: 'fixed', ms: Number(this.store.settings.get(DELAY_KEYS[kind]) ?? 0) };
   }
   /** A new distribution restarts its random sequence from `seed`. */
   setTaskLatency(kind: TaskKind, distribution: LatencyDistribution, seed = 1): void {
-    this.store.setSetting(`latency.${kind}`, JSON.stringify(distribution));
-    this.store.setSetting(`latency.${kind}.seed`, String(seed));
-    this.store.setSetting(`latency.${kind}.draws`, '0');
+    this.store.settings.set(`latency.${kind}`, JSON.stringify(distribution));
+    this.store.settings.set(`latency.${kind}.seed`, String(seed));
+    this.store.settings.set(`latency.${kind}.draws`, '0');
   }
   /** The n-th draw of a kind's latency depends only on (seed, n): deterministic across restarts. */
   drawTaskDelay(kind: TaskKind): number {
     const distribution = this.taskLatency(kind);
     if (distribution.type === 'fixed') return distribution.ms;
-    const seed = this.store.getSetting(`latency.${kind}.seed`) ?? '1';
-    const n = Number(this.store.getSetting(`latency.${kind}.draws`) ?? 0);
-    this.store.setSetting(`latency.${kind}.draws`, String(n + 1));
+    const seed = this.store.settings.get(`latency.${kind}.seed`) ?? '1';
+    const n = Number(this.store.settings.get(`latency.${kind}.draws`) ?? 0);
+    this.store.settings.set(`latency.${kind}.draws`, String(n + 1));
     return drawLatency(distribution, prng(hashSeed(`${seed}|${n}`))());
   }
 
   faults(tenantId: string): FaultSettingsType {
-    const raw = this.store.getSetting(`faults.${tenantId}`) ?? this.store.getSetting(`faults.${ANY_TENANT}`);
+    const raw = this.store.settings.get(`faults.${tenantId}`) ?? this.store.settings.get(`faults.${ANY_TENANT}`);
     return raw ? FaultSettings.parse(JSON.parse(raw)) : NO_FAULTS;
   }
   setFaults(tenantId: string, faults: FaultSettingsType): void {
-    this.store.setSetting(`faults.${tenantId}`, JSON.stringify(faults));
+    this.store.settings.set(`faults.${tenantId}`, JSON.stringify(faults));
   }
 
   quota(tenantId: string): QuotaSettings {
-    const raw = this.store.getSetting(`quota.${tenantId}`) ?? this.store.getSetting(`quota.${ANY_TENANT}`);
+    const raw = this.store.settings.get(`quota.${tenantId}`) ?? this.store.settings.get(`quota.${ANY_TENANT}`);
     return raw ? (JSON.parse(raw) as QuotaSettings) : { requestsPerSecond: null };
   }
   setQuota(tenantId: string, quota: QuotaSettings): void {
-    this.store.setSetting(`quota.${tenantId}`, JSON.stringify(quota));
+    this.store.settings.set(`quota.${tenantId}`, JSON.stringify(quota));
   }
 
   /**
@@ -120,11 +120,11 @@ export class Settings {
    * the defaults (protocol/profile.ts).
    */
   profile(tenantId: string): ProtocolProfile {
-    const raw = this.store.getSetting(`profile.${tenantId}`) ?? this.store.getSetting(`profile.${ANY_TENANT}`);
+    const raw = this.store.settings.get(`profile.${tenantId}`) ?? this.store.settings.get(`profile.${ANY_TENANT}`);
     return raw ? resolveProfile(JSON.parse(raw), `sandbox profile of ${tenantId}`) : SANDBOX_DEFAULT_PROFILE;
   }
   setProfile(tenantId: string, profile: ProtocolProfile): void {
-    this.store.setSetting(`profile.${tenantId}`, JSON.stringify(profile));
+    this.store.settings.set(`profile.${tenantId}`, JSON.stringify(profile));
   }
 
   /**
@@ -134,21 +134,21 @@ export class Settings {
    */
   deduplicatesRequestIds(tenantId: string): boolean {
     const raw =
-      this.store.getSetting(`${DEDUP_KEY}.${tenantId}`) ?? this.store.getSetting(`${DEDUP_KEY}.${ANY_TENANT}`);
+      this.store.settings.get(`${DEDUP_KEY}.${tenantId}`) ?? this.store.settings.get(`${DEDUP_KEY}.${ANY_TENANT}`);
     return raw === '1';
   }
   setDeduplicatesRequestIds(tenantId: string, on: boolean): void {
-    this.store.setSetting(`${DEDUP_KEY}.${tenantId}`, on ? '1' : '0');
+    this.store.settings.set(`${DEDUP_KEY}.${tenantId}`, on ? '1' : '0');
   }
 
   accessTokenTtlMs(): number {
-    return Number(this.store.getSetting(ACCESS_TTL_KEY) ?? DEFAULT_ACCESS_TOKEN_TTL_MS);
+    return Number(this.store.settings.get(ACCESS_TTL_KEY) ?? DEFAULT_ACCESS_TOKEN_TTL_MS);
   }
   appTokenTtlMs(): number {
-    return Number(this.store.getSetting(APP_TTL_KEY) ?? DEFAULT_APP_TOKEN_TTL_MS);
+    return Number(this.store.settings.get(APP_TTL_KEY) ?? DEFAULT_APP_TOKEN_TTL_MS);
   }
   setTokenTtls(ttl: { accessTokenTtlMs?: number; appTokenTtlMs?: number }): void {
-    if (ttl.accessTokenTtlMs !== undefined) this.store.setSetting(ACCESS_TTL_KEY, String(ttl.accessTokenTtlMs));
-    if (ttl.appTokenTtlMs !== undefined) this.store.setSetting(APP_TTL_KEY, String(ttl.appTokenTtlMs));
+    if (ttl.accessTokenTtlMs !== undefined) this.store.settings.set(ACCESS_TTL_KEY, String(ttl.accessTokenTtlMs));
+    if (ttl.appTokenTtlMs !== undefined) this.store.settings.set(APP_TTL_KEY, String(ttl.appTokenTtlMs));
   }
 }

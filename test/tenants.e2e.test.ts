@@ -62,7 +62,11 @@ describe('many tenants, one worker process (issue 14 §1)', function () {
   before(async () => {
     temporal = await startDevServer({ headless: true });
     sandboxA = await startSandbox({ port: 0, dbFile: ':memory:' });
-    sandboxB = await startSandbox({ port: 0, dbFile: ':memory:', prepare: ({ store }) => store.upsertTenant(BETA) });
+    sandboxB = await startSandbox({
+      port: 0,
+      dbFile: ':memory:',
+      prepare: ({ store }) => store.tenants.upsert(BETA),
+    });
     adminA = new SandboxAdmin(sandboxA.url);
     adminB = new SandboxAdmin(sandboxB.url);
     await adminA.seedDemo({ taxPeriod: TEST_PERIOD, now: SANDBOX_NOW, invoicesPerTaxpayer: 1, seed: 3 });

@@ -30,7 +30,7 @@ function bookLine(ctx: HandlerContext, accounting: AccountingStore, line: Accoun
     resultCode,
     resultMsg: ACCOUNT_RESULT_MESSAGES[resultCode],
   });
-  const pool = matchAccountInvoice(line, ctx.store.findInvoices(ctx.taxpayer.taxNo, line.invoiceNo));
+  const pool = matchAccountInvoice(line, ctx.store.invoices.find(ctx.taxpayer.taxNo, line.invoiceNo));
   if (!pool) return result(AccountResultCode.NoSuchInvoice);
   if (pool.accountStatus === '1') return result(AccountResultCode.AlreadyBooked);
   if (!SELECTABLE_INVOICE_STATUSES.includes(pool.invoiceStatus)) return result(AccountResultCode.NotBookable);
@@ -42,7 +42,7 @@ export const invoiceAccount: Handler<'invoiceAccount'> = (req, ctx) => {
   const accounting = new AccountingStore(ctx.store);
   const lines = req.invoices.map((line) => bookLine(ctx, accounting, line));
   const taskNo = randomBytes(16).toString('hex');
-  const dueAt = ctx.now + Number(ctx.store.getSetting(ACCOUNT_DELAY_SETTING) ?? DEFAULT_ACCOUNT_DELAY_MS);
+  const dueAt = ctx.now + Number(ctx.store.settings.get(ACCOUNT_DELAY_SETTING) ?? DEFAULT_ACCOUNT_DELAY_MS);
   accounting.insertTask({ taskNo, taxNo: ctx.taxpayer.taxNo, createdAt: ctx.now, dueAt, lines });
   const booked = lines.filter((l) => l.resultCode === AccountResultCode.Booked).length;
   ledgerAccepted(

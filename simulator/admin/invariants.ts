@@ -27,7 +27,7 @@ export interface Invariants {
 export function computeInvariants(store: Store): Invariants {
   const selected = new Map<string, string | undefined>(); // key -> taskNo of the live selection
   const twice = new Map<string, Invariants['invoicesSelectedTwice'][number]>();
-  for (const task of store.settledTasks('select')) {
+  for (const task of store.tasks.settled('select')) {
     // Select or cancel as the tenant's profile read the request (kept with the task).
     const cancel = selectAction(task.request as SelectTaskRequest) === 'cancel';
     for (const line of (task.result as SelectTaskResult).lines) {
@@ -53,7 +53,7 @@ export function computeInvariants(store: Store): Invariants {
   }
 
   const confirmations = new Map<string, Invariants['confirmationsPerTaxpayerPeriod'][number]>();
-  for (const task of store.settledTasks('confirm')) {
+  for (const task of store.tasks.settled('confirm')) {
     if (!(task.result as ConfirmTaskResult).success) continue;
     const key = `${task.taxNo}|${task.period}`;
     const entry = confirmations.get(key) ?? { taxNo: task.taxNo, period: task.period, confirmations: 0, taskNos: [] };

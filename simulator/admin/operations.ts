@@ -27,11 +27,11 @@ export class AdminOperations {
 
   upsertTaxpayer(body: z.output<typeof TaxpayerBody>): TaxpayerSummary {
     this.store.transaction(() => {
-      if (!this.store.getTenant(body.tenantId))
+      if (!this.store.tenants.get(body.tenantId))
         throw new AdminInputError('tenantId', `unknown tenant ${body.tenantId}`);
-      const existing = this.store.getTaxpayer(body.taxNo);
+      const existing = this.store.taxpayers.get(body.taxNo);
       const now = this.settings.now();
-      this.store.upsertTaxpayer({
+      this.store.taxpayers.upsert({
         taxNo: body.taxNo,
         tenantId: body.tenantId,
         name: body.name,
@@ -52,7 +52,7 @@ export class AdminOperations {
     return this.store.transaction(() => {
       for (const inv of invoices) {
         const totalAmount = inv.totalAmount ?? new Decimal(inv.invoiceAmount).plus(inv.taxAmount).toFixed(2);
-        this.store.insertInvoice(taxNo, { ...inv, totalAmount }, true);
+        this.store.invoices.insert(taxNo, { ...inv, totalAmount }, true);
       }
       return invoices.length;
     });
@@ -82,7 +82,7 @@ export class AdminOperations {
   generateInvoices(taxNo: string, opts: { count: number; seed: number; period: string }): PoolInvoice[] {
     const invoices = generateInvoices({ taxNo, ...opts });
     this.store.transaction(() => {
-      for (const inv of invoices) this.store.insertInvoice(taxNo, inv, false);
+      for (const inv of invoices) this.store.invoices.insert(taxNo, inv, false);
     });
     return invoices;
   }
@@ -91,10 +91,10 @@ export class AdminOperations {
   seedDemo(body: z.output<typeof SeedDemoBody>): TaxpayerSummary[] {
     if (body.reset) this.store.wipe();
     if (body.now) this.settings.setClock(Date.parse(body.now));
-    const existingPeriod = this.store.getTaxpayer(DEMO_TAXPAYERS[0].taxNo)?.taxPeriod;
+    const existingPeriod = this.store.taxpayers.get(DEMO_TAXPAYERS[0].taxNo)?.taxPeriod;
     const taxPeriod = body.taxPeriod ?? existingPeriod ?? likelyCurrentPeriod(new Date(this.settings.now()));
     this.store.transaction(() => {
-      this.store.upsertTenant(DEMO_TENANT);
+      this.store.tenants.upsert(DEMO_TENANT);
       for (const tp of DEMO_TAXPAYERS) {
         this.upsertTaxpayer({
           ...tp,
@@ -108,18 +108,20 @@ export class AdminOperations {
           period: taxPeriod,
         });
       }
-      this.store.insertInvoice(SEED_SAMPLE_TAX_NO, SEED_SAMPLE_INVOICE, false);
-      SEED_TASK_NOS.forEach(({ kind, taskNo }, seq) => this.store.reserveTaskNo(SEED_SAMPLE_TAX_NO, kind, seq, taskNo));
+      this.store.invoices.insert(SEED_SAMPLE_TAX_NO, SEED_SAMPLE_INVOICE, false);
+      SEED_TASK_NOS.forEach(({ kind, taskNo }, seq) =>
+        this.store.tasks.reserveTaskNo(SEED_SAMPLE_TAX_NO, kind, seq, taskNo),
+      );
     });
     return DEMO_TAXPAYERS.map((tp) => this.summary(tp.taxNo)!);
   }
 
   summary(taxNo: string): TaxpayerSummary | undefined {
-    if (!this.store.getTaxpayer(taxNo)) return undefined;
+    if (!this.store.taxpayers.get(taxNo)) return undefined;
     return this.store.transaction(() => {
       this.bureau.catchUp(taxNo);
       const tp = this.bureau.taxpayer(taxNo);
-      const counts = this.store.invoiceCounts(taxNo);
+      const counts = this.store.invoices.counts(taxNo);
       return {
         taxNo,
         name: tp.name,
@@ -132,7 +134,7 @@ export class AdminOperations {
         invoiceCount: counts.total,
         selectedCount: counts.selected,
         unselectedCount: counts.total - counts.selected,
-        confirmedPeriods: this.store.confirmedPeriods(taxNo),
+        confirmedPeriods: this.store.taxpayers.confirmedPeriods(taxNo),
         lastLoginAt: tp.lastLoginAt === null ? null : new Date(tp.lastLoginAt).toISOString(),
       };
     });

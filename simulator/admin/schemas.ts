@@ -141,7 +141,7 @@ export interface TaxpayerSummary {
   lastLoginAt: string | null;
 }
 
-/** A write request that reached the bureau (see LedgerEntry in simulator/store.ts); `time` is sandbox time. */
+/** A write request that reached the bureau (see LedgerEntry in simulator/stores/ledgerStore.ts); `time` is sandbox time. */
 export type LedgerRecord = Omit<LedgerEntry, 'time'> & { time: string };
 
 /** A period's statistic table as the bureau holds it: its stored status and per 发票云 invoice type sums. */

@@ -116,13 +116,13 @@ export class Bureau {
   ) {}
 
   taxpayer(taxNo: string): Taxpayer {
-    const tp = this.store.getTaxpayer(taxNo);
+    const tp = this.store.taxpayers.get(taxNo);
     if (!tp) throw new Error(`taxpayer ${taxNo} vanished`);
     return tp;
   }
 
   statisticStatus(taxNo: string, period: string): StatisticStatus {
-    return this.store.getStatistic(taxNo, period)?.status ?? StatisticStatus.NotGenerated;
+    return this.store.taxpayers.getStatistic(taxNo, period)?.status ?? StatisticStatus.NotGenerated;
   }
 
   isLocked(taxNo: string, period: string): boolean {
@@ -143,11 +143,11 @@ export class Bureau {
    * `at`, only tasks created by then. One query for the tasks, one for their invoices.
    */
   selectingInvoices(taxNo: string, at?: number): Set<string> {
-    const lines = this.store.unsettledSelectLines(taxNo, at);
+    const lines = this.store.tasks.unsettledSelectLines(taxNo, at);
     const keys = new Set<string>();
     if (lines.length === 0) return keys;
     const byNumber = new Map<string, InvoiceIdentity[]>();
-    for (const inv of this.store.invoiceIdentities(taxNo, [...new Set(lines.map((l) => l.invoiceNo))])) {
+    for (const inv of this.store.invoices.identities(taxNo, [...new Set(lines.map((l) => l.invoiceNo))])) {
       const same = byNumber.get(inv.invoiceNo);
       if (same) same.push(inv);
       else byNumber.set(inv.invoiceNo, [inv]);
@@ -161,9 +161,9 @@ export class Bureau {
 
   /** Sets the period (admin or taxperiodChange) and when the bureau will roll it over. */
   setPeriod(taxNo: string, period: string, at: number): void {
-    this.store.setPeriod(taxNo, period, nextRolloverAt(period, at));
-    if (!this.store.getStatistic(taxNo, period)) {
-      this.store.setStatistic(taxNo, period, StatisticStatus.NotGenerated, at);
+    this.store.taxpayers.setPeriod(taxNo, period, nextRolloverAt(period, at));
+    if (!this.store.taxpayers.getStatistic(taxNo, period)) {
+      this.store.taxpayers.setStatistic(taxNo, period, StatisticStatus.NotGenerated, at);
     }
   }
 
@@ -171,7 +171,7 @@ export class Bureau {
   catchUp(taxNo: string, now = this.settings.now()): void {
     for (;;) {
       const tp = this.taxpayer(taxNo);
-      const task = this.store.nextDueTask(taxNo, now);
+      const task = this.store.tasks.nextDueTask(taxNo, now);
       if (task && task.dueAt < tp.nextRolloverAt) this.settle(task, task.dueAt);
       else if (tp.nextRolloverAt <= now) this.rollover(tp, tp.nextRolloverAt);
       else if (task) this.settle(task, task.dueAt);
@@ -183,17 +183,17 @@ export class Bureau {
   private rollover(tp: Taxpayer, at: number): void {
     const old = tp.taxPeriod;
     const next = [addMonths(old, 1), likelyCurrentPeriod(new Date(at))].sort().at(-1)!;
-    this.store.revokeUnconfirmedSelections(tp.taxNo, next);
+    this.store.invoices.revokeUnconfirmedSelections(tp.taxNo, next);
     const oldStatus = this.statisticStatus(tp.taxNo, old);
     if (oldStatus !== StatisticStatus.Confirmed && oldStatus !== StatisticStatus.NotGenerated) {
-      this.store.setStatistic(tp.taxNo, old, StatisticStatus.NotGenerated, at);
+      this.store.taxpayers.setStatistic(tp.taxNo, old, StatisticStatus.NotGenerated, at);
     }
     this.setPeriod(tp.taxNo, next, at);
   }
 
   createTask(taxNo: string, kind: TaskKind, period: string, request: unknown, operateType = ''): Task {
     const now = this.settings.now();
-    const taskNo = this.store.takeReservedTaskNo(taxNo, kind) ?? randomBytes(16).toString('hex');
+    const taskNo = this.store.tasks.takeReservedTaskNo(taxNo, kind) ?? randomBytes(16).toString('hex');
     const task = {
       taskNo,
       taxNo,
@@ -204,7 +204,7 @@ export class Bureau {
       createdAt: now,
       dueAt: now + this.settings.drawTaskDelay(kind),
     };
-    this.store.insertTask(task);
+    this.store.tasks.insert(task);
     return { ...task, settledAt: null, result: null };
   }
 
@@ -229,8 +229,8 @@ export class Bureau {
       result = r;
       outcome = `${r.success ? 'ok' : 'failed'} status=${r.statisticStatus} ${r.resultMsg}`;
     }
-    this.store.settleTask(task.taskNo, at, result);
-    this.store.setLedgerOutcome(task.taskNo, outcome, result);
+    this.store.tasks.settle(task.taskNo, at, result);
+    this.store.ledger.setOutcome(task.taskNo, outcome, result);
   }
 
   private settleSelect(taxNo: string, request: SelectTaskRequest, at: number): SelectTaskResult {
@@ -244,7 +244,7 @@ export class Bureau {
     };
     let changed = false;
     const lines = request.payload.invoices.map((line, i): SelectResultLine => {
-      const pool = matchPoolInvoice(line, this.store.findInvoices(taxNo, line.invoiceNo));
+      const pool = matchPoolInvoice(line, this.store.invoices.find(taxNo, line.invoiceNo));
       const v = evaluateSelectLine(line, pool, ctx);
       if (pool && v.change === 'select') {
         const selection = {
@@ -252,15 +252,15 @@ export class Bureau {
           purpose: request.purposes?.[i] ?? request.payload.deductionPurpose,
           effectiveTax: new Decimal(line.effectiveTaxAmount).toFixed(2),
         };
-        this.store.setSelection(taxNo, pool, selection);
+        this.store.invoices.setSelection(taxNo, pool, selection);
         changed = true;
       } else if (pool && v.change === 'unselect') {
-        this.store.setSelection(taxNo, pool, null);
+        this.store.invoices.setSelection(taxNo, pool, null);
         changed = true;
       }
       return { invoiceCode: line.invoiceCode, invoiceNo: line.invoiceNo, resultCode: v.code, resultMsg: v.message };
     });
-    if (changed) this.store.touchStatistic(taxNo, period, this.statisticStatus(taxNo, period), at);
+    if (changed) this.store.taxpayers.touchStatistic(taxNo, period, this.statisticStatus(taxNo, period), at);
     return { lines, period };
   }
 
@@ -286,12 +286,12 @@ export class Bureau {
       types,
     );
     let added = 0;
-    for (const inv of collected) if (this.store.insertInvoice(taxNo, inv, false)) added += 1;
+    for (const inv of collected) if (this.store.invoices.insert(taxNo, inv, false)) added += 1;
     const statuses = list(search.invoiceStatus)?.map(Number);
     const flags = list(search.authenticateFlags);
     const selecting = this.selectingInvoices(taxNo, at);
-    const listed = this.store
-      .allInvoices(taxNo)
+    const listed = this.store.invoices
+      .all(taxNo)
       .map((inv): DownloadedInvoice => (selecting.has(invoiceKey(inv)) ? { ...inv, inProgress: true } : inv));
     const invoices = listed.filter(
       (inv) =>
@@ -326,7 +326,7 @@ export class Bureau {
     if (operateType === '2') {
       status = StatisticStatus.NotGenerated;
       resultMsg = '撤销统计表成功';
-    } else if (this.store.selectedInvoices(task.taxNo, task.period).length === 0) {
+    } else if (this.store.invoices.selectedInvoices(task.taxNo, task.period).length === 0) {
       status = StatisticStatus.NothingSelected;
       resultMsg = '当前所属期无勾选发票，无需生成统计表';
     } else if (insideFilingWindow(task.period, at)) {
@@ -336,7 +336,7 @@ export class Bureau {
       status = StatisticStatus.GeneratedOutsideWindow;
       resultMsg = '统计表生成于申报期外，请撤销后重新生成';
     }
-    this.store.setStatistic(task.taxNo, task.period, status, at);
+    this.store.taxpayers.setStatistic(task.taxNo, task.period, status, at);
     return { success: true, statisticStatus: status, resultMsg, operateType };
   }
 
@@ -350,7 +350,7 @@ export class Bureau {
     });
     if (this.taxpayer(task.taxNo).taxPeriod !== task.period) return fail('税款所属期已变更，任务已失效');
     if (status !== StatisticStatus.Generated) return fail(`统计表状态为${status}，不可确认`);
-    this.store.setStatistic(task.taxNo, task.period, StatisticStatus.Confirmed, at, at);
+    this.store.taxpayers.setStatistic(task.taxNo, task.period, StatisticStatus.Confirmed, at, at);
     return {
       success: true,
       statisticStatus: StatisticStatus.Confirmed,
@@ -365,7 +365,7 @@ export class Bureau {
       number,
       { d: Decimal[]; n: Decimal[]; dc: number; nc: number; dt: Decimal[]; nt: Decimal[] }
     >();
-    for (const inv of this.store.selectedInvoices(taxNo, period)) {
+    for (const inv of this.store.invoices.selectedInvoices(taxNo, period)) {
       const acc = byType.get(inv.invoiceType) ?? { d: [], n: [], dc: 0, nc: 0, dt: [], nt: [] };
       byType.set(inv.invoiceType, acc);
       if (inv.selectPurpose === '1') {

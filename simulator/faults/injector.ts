@@ -24,13 +24,13 @@ export type ServedCounts = Record<ServedFault, number>;
 
 /** Where the counts persist (the sandbox's SQLite settings), so they survive a sandbox restart. */
 export interface CounterStore {
-  getSetting(key: string): string | undefined;
-  setSetting(key: string, value: string): void;
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
 }
 
 function memoryCounters(): CounterStore {
   const values = new Map<string, string>();
-  return { getSetting: (k) => values.get(k), setSetting: (k, v) => void values.set(k, v) };
+  return { get: (k) => values.get(k), set: (k, v) => void values.set(k, v) };
 }
 
 /**
@@ -51,22 +51,22 @@ export class FaultInjector {
     if (faults.length === 0) return;
     const counts = this.servedCounts(tenantId);
     for (const fault of faults) counts[fault] += 1;
-    this.counters.setSetting(`faults.served.${tenantId}`, JSON.stringify(counts));
+    this.counters.set(`faults.served.${tenantId}`, JSON.stringify(counts));
     if (interfaceCode && faults.includes('writesLostAfterProcessing')) {
       const byInterface = this.writesLostByInterface(tenantId);
       byInterface[interfaceCode] = (byInterface[interfaceCode] ?? 0) + 1;
-      this.counters.setSetting(`faults.lostWrites.${tenantId}`, JSON.stringify(byInterface));
+      this.counters.set(`faults.lostWrites.${tenantId}`, JSON.stringify(byInterface));
     }
   }
 
   /** Writes applied whose reply was lost, by interfaceCode. */
   writesLostByInterface(tenantId: string): Record<string, number> {
-    const raw = this.counters.getSetting(`faults.lostWrites.${tenantId}`);
+    const raw = this.counters.get(`faults.lostWrites.${tenantId}`);
     return raw ? (JSON.parse(raw) as Record<string, number>) : {};
   }
 
   servedCounts(tenantId: string): ServedCounts {
-    const raw = this.counters.getSetting(`faults.served.${tenantId}`);
+    const raw = this.counters.get(`faults.served.${tenantId}`);
     const stored = raw ? (JSON.parse(raw) as Partial<ServedCounts>) : {};
     return Object.fromEntries(SERVED_FAULTS.map((f) => [f, stored[f] ?? 0])) as ServedCounts;
   }
@@ -81,7 +81,7 @@ export class FaultInjector {
     if (limit !== undefined && this.injectedSince(tenantId, key) >= limit) return none;
     const drawn = this.drawFrom(tenantId, settings, key);
     if (limit !== undefined && (drawn.action !== 'none' || drawn.delayMs > 0)) {
-      this.counters.setSetting(
+      this.counters.set(
         `faults.injected.${tenantId}`,
         JSON.stringify({ key, n: this.injectedSince(tenantId, key) + 1 }),
       );
@@ -94,7 +94,7 @@ export class FaultInjector {
    * settings it belongs to, so other settings (or the same ones set again, see reset) start anew.
    */
   private injectedSince(tenantId: string, key: string): number {
-    const raw = this.counters.getSetting(`faults.injected.${tenantId}`);
+    const raw = this.counters.get(`faults.injected.${tenantId}`);
     const stored = raw ? (JSON.parse(raw) as { key: string; n: number }) : undefined;
     return stored?.key === key ? stored.n : 0;
   }
@@ -123,7 +123,7 @@ export class FaultInjector {
   /** Forget the draws and the injected count so far (settings set again start both anew). */
   reset(tenantId: string): void {
     this.streams.delete(tenantId);
-    this.counters.setSetting(`faults.injected.${tenantId}`, JSON.stringify({ key: '', n: 0 }));
+    this.counters.set(`faults.injected.${tenantId}`, JSON.stringify({ key: '', n: 0 }));
   }
 }
 

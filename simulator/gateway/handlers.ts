@@ -54,7 +54,7 @@ function refusedTask(task: Task): void {
 
 export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   taxLogin: (_req, ctx) => {
-    ctx.store.setLastLogin(ctx.taxpayer.taxNo, ctx.now);
+    ctx.store.taxpayers.setLastLogin(ctx.taxpayer.taxNo, ctx.now);
     ledgerAccepted(ctx, 'taxLogin', '', [], 'ok');
     return { loginType: '1' };
   },
@@ -92,7 +92,8 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
     if (ctx.bureau.statisticStatus(taxNo, taxPeriod) === StatisticStatus.Confirmed) {
       throw violated(`所属期${taxPeriod}统计表已确认，不可生成或撤销统计表`);
     }
-    if (req.operateType === '1') ctx.store.setStatistic(taxNo, taxPeriod, StatisticStatus.Generating, ctx.now);
+    if (req.operateType === '1')
+      ctx.store.taxpayers.setStatistic(taxNo, taxPeriod, StatisticStatus.Generating, ctx.now);
     const task = ctx.bureau.createTask(taxNo, 'statistic', taxPeriod, req, req.operateType);
     ledgerAccepted(ctx, 'statisticCreate', task.taskNo);
     return { asyncFlag: '1', taskNo: task.taskNo };
@@ -167,8 +168,8 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
   // (the split is the sandbox's reading; docs/assumptions.md).
   exportRebateStatisticQuery: (req, { store, taxpayer }) => {
     const period = req.taxPeriod ?? taxpayer.taxPeriod;
-    const refunds = store
-      .queryInvoices(taxpayer.taxNo, { selectStatus: '1' }, 1_000_000, 0)
+    const refunds = store.invoices
+      .query(taxpayer.taxNo, { selectStatus: '1' }, 1_000_000, 0)
       .rows.filter((i) => i.selectPurpose === '3' && i.selectPeriod === period);
     const groups = new Map<string, string[]>();
     for (const i of refunds) {
@@ -197,7 +198,7 @@ export const handlers: { [C in InterfaceCode]: Handler<C> } = {
       ...(req.accountStatus ? { accountStatus: req.accountStatus } : {}),
       ...(req.accountPeriod ? { accountPeriod: req.accountPeriod } : {}),
     };
-    const { total, rows } = store.queryInvoices(taxpayer.taxNo, filter, req.pageSize, (req.pageNo - 1) * req.pageSize);
+    const { total, rows } = store.invoices.query(taxpayer.taxNo, filter, req.pageSize, (req.pageNo - 1) * req.pageSize);
     return {
       total,
       pageNo: req.pageNo,

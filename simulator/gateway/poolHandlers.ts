@@ -77,7 +77,7 @@ export const poolHandlers: { [C in PoolCode]: Handler<C> } = {
     const taxNo = ctx.taxpayer.taxNo;
     const accepted: string[] = [];
     const invoices = req.invoices.map((line) => {
-      const found = matchPoolInvoice(line, ctx.store.findInvoices(taxNo, line.invoiceNo));
+      const found = matchPoolInvoice(line, ctx.store.invoices.find(taxNo, line.invoiceNo));
       let code: SelectResultCode = SelectResultCode.Ok;
       if (!found) code = SelectResultCode.NoSuchInvoice;
       else if (found.selectStatus === '1') code = SelectResultCode.AlreadySelected;

@@ -53,12 +53,12 @@ export function processBusinessRequest(
 
 function authenticate(deps: GatewayDeps, accessToken: string | undefined): Tenant {
   if (!accessToken) throw new GatewayError(GatewayCode.TokenInvalid, 'access_token缺失，请先获取access_token');
-  const token = deps.store.getToken(accessToken, 'access');
+  const token = deps.store.tenants.getToken(accessToken, 'access');
   // Tokens expire in real time (clients compare expire_time with their own clock), not sandbox time.
   if (!token || token.expiresAt <= Date.now()) {
     throw new GatewayError(GatewayCode.TokenInvalid, 'access_token无效或已过期，请重新获取');
   }
-  const tenant = deps.store.getTenant(token.tenantId);
+  const tenant = deps.store.tenants.get(token.tenantId);
   if (!tenant) throw new GatewayError(GatewayCode.TokenInvalid, 'access_token所属租户不存在');
   return tenant;
 }
@@ -104,7 +104,7 @@ function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefi
   if (!parsed.success) throw new GatewayError(GatewayCode.InvalidRequest, describeZodError(parsed.error));
   const request = parsed.data as { taxNo: string };
 
-  const taxpayer = deps.store.getTaxpayer(request.taxNo);
+  const taxpayer = deps.store.taxpayers.get(request.taxNo);
   if (!taxpayer || taxpayer.tenantId !== tenant.tenantId) {
     throw new GatewayError(GatewayCode.TaxpayerNotAvailable, taxNoNotInTenantMessage(request.taxNo, tenant.tenantNo));
   }
@@ -127,7 +127,7 @@ function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefi
   // differ. Only accepted writes are remembered; a refused one may be retried. With the setting off
   // every write reaches the bureau, a repeat included.
   const idempotent = IDEMPOTENT_WRITES.includes(interfaceCode) && deps.settings.deduplicatesRequestIds(tenant.tenantId);
-  let result = idempotent ? deps.store.getIdempotentReply(taxpayer.taxNo, interfaceCode, requestId) : undefined;
+  let result = idempotent ? deps.store.tasks.getIdempotentReply(taxpayer.taxNo, interfaceCode, requestId) : undefined;
   if (result === undefined) {
     // Past the requestId cache (if on) the request reaches the bureau: a write is ledgered, accepted or refused.
     const handler = handlers[interfaceCode] as Handler<InterfaceCode>;
@@ -156,7 +156,7 @@ function dispatch(deps: GatewayDeps, body: unknown, accessToken: string | undefi
       return failure(err.code, err.message);
     }
     result = (definition.reply as z.ZodType).parse(reply);
-    if (idempotent) deps.store.saveIdempotentReply(taxpayer.taxNo, interfaceCode, requestId, result);
+    if (idempotent) deps.store.tasks.saveIdempotentReply(taxpayer.taxNo, interfaceCode, requestId, result);
   }
   return {
     success: true,

@@ -224,12 +224,12 @@ export interface StatisticContext {
 /** The statistic object (4.07 / 4.09 / a tenant's confirm-result interface) of one period of the taxpayer. */
 export function statisticObject(ctx: StatisticContext, period: string): StatisticObjectReply {
   const { bureau, store, taxpayer, now } = ctx;
-  const stat = store.getStatistic(taxpayer.taxNo, period);
+  const stat = store.taxpayers.getStatistic(taxpayer.taxNo, period);
   const status = reportedStatus(stat?.status ?? StatisticStatus.NotGenerated, period, now);
   const rows = statisticRows(bureau.statisticItems(taxpayer.taxNo, period), ctx.profile.statisticCategories);
   // A generate, revoke or confirm task not settled yet: neither revoking nor confirming is allowed
   // now (the sandbox's reading of isAllowQxTj / isAllowQrtj); the status stays the bureau's.
-  const busy = store.hasUnsettledTask(taxpayer.taxNo, period, ['statistic', 'confirm']);
+  const busy = store.tasks.hasUnsettledTask(taxpayer.taxNo, period, ['statistic', 'confirm']);
   return {
     taxPeriod: period,
     skssq: skssq(bureau, taxpayer, period, now),

@@ -16,7 +16,7 @@ export function settledTask(
   missing: () => GatewayError,
   operateType?: string,
 ): Task {
-  const task = ctx.store.getTask(taskNo);
+  const task = ctx.store.tasks.get(taskNo);
   if (!task || task.taxNo !== ctx.taxpayer.taxNo || task.kind !== kind) throw missing();
   if (operateType !== undefined && task.operateType !== operateType) throw missing();
   if (task.settledAt === null) throw new GatewayError(GatewayCode.TaskProcessing, TASK_PROCESSING_MESSAGE);
@@ -83,7 +83,7 @@ export function ledgerAccepted(
   outcome = 'pending',
   invoices: LedgerInvoice[] = ctx.arrival.invoices,
 ): void {
-  ctx.store.addLedger({
+  ctx.store.ledger.add({
     time: ctx.now,
     taxNo: ctx.taxpayer.taxNo,
     interfaceCode,
@@ -102,7 +102,7 @@ export function ledgerRefused(
   interfaceCode: InterfaceCode,
   refusal: { code: string; message: string },
 ): void {
-  ctx.store.addLedger({
+  ctx.store.ledger.add({
     time: ctx.now,
     taxNo: ctx.taxpayer.taxNo,
     interfaceCode,

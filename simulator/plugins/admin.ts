@@ -120,7 +120,7 @@ export async function adminPlugin(
 
   app.post('/admin/tenant-encoding', async (request) => {
     const body = parse(TenantEncodingBody, request.body);
-    if (!store.setTenantEncoding(body.tenantId, body.kind, body.password)) {
+    if (!store.tenants.setEncoding(body.tenantId, body.kind, body.password)) {
       throw new BadInput('tenantId', `unknown tenant ${body.tenantId}`);
     }
     return { tenantId: body.tenantId, kind: body.kind };
@@ -128,7 +128,7 @@ export async function adminPlugin(
 
   // Faults (simulator/faults): per tenant; a tenant without its own settings gets the start-time ones.
   const knownTenant = (tenantId: string) => {
-    if (!store.getTenant(tenantId)) throw new BadInput('tenantId', `unknown tenant ${tenantId}`);
+    if (!store.tenants.get(tenantId)) throw new BadInput('tenantId', `unknown tenant ${tenantId}`);
     return tenantId;
   };
   const tenantQuery = (query: unknown) => knownTenant(parse(ExpireTokensBody, query).tenantId);
@@ -144,11 +144,11 @@ export async function adminPlugin(
   });
   app.post('/admin/faults/expire-tokens', async (request) => {
     const tenantId = knownTenant(parse(ExpireTokensBody, request.body).tenantId);
-    return { tenantId, expired: store.expireAccessTokens(tenantId) };
+    return { tenantId, expired: store.tenants.expireAccessTokens(tenantId) };
   });
   app.post('/admin/faults/expire-bureau-logins', async (request) => {
     const { taxNo } = parse(ExpireBureauLoginsBody, request.body);
-    return { taxNo: taxNo ?? null, expired: store.clearBureauLogins(taxNo) };
+    return { taxNo: taxNo ?? null, expired: store.taxpayers.clearBureauLogins(taxNo) };
   });
   app.get('/admin/faults/served', async (request): Promise<FaultsServed> => {
     const tenantId = tenantQuery(request.query);
@@ -207,36 +207,36 @@ export async function adminPlugin(
   });
 
   app.get('/admin/invariants', async () => {
-    for (const tp of store.listTaxpayers()) bureau.catchUp(tp.taxNo);
+    for (const tp of store.taxpayers.list()) bureau.catchUp(tp.taxNo);
     return computeInvariants(store);
   });
 
-  app.get('/admin/taxpayers', async () => store.listTaxpayers().map((tp) => ops.summary(tp.taxNo)));
+  app.get('/admin/taxpayers', async () => store.taxpayers.list().map((tp) => ops.summary(tp.taxNo)));
   app.post('/admin/taxpayers', async (request) => ops.upsertTaxpayer(parse(TaxpayerBody, request.body)));
   app.get<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo', async (request, reply) =>
     taxpayerOr404(request.params.taxNo, reply),
   );
   app.post<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/invoices', async (request, reply) => {
     const body = parse(AddInvoicesBody, request.body);
-    if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+    if (!store.taxpayers.get(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
     return { added: ops.addInvoices(request.params.taxNo, body.invoices) };
   });
   app.post<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/invoices/generate', async (request, reply) => {
     const body = parse(GenerateInvoicesBody, request.body);
-    if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+    if (!store.taxpayers.get(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
     return { invoices: ops.generateInvoices(request.params.taxNo, body) };
   });
   // The bureau's side of the pool: what invoiceDown (进项表头归集) pulls in.
   app.post<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/bureau-invoices', async (request, reply) => {
     const body = parse(AddInvoicesBody, request.body);
-    if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+    if (!store.taxpayers.get(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
     return { added: ops.addBureauInvoices(request.params.taxNo, body.invoices) };
   });
   app.post<{ Params: { taxNo: string } }>(
     '/admin/taxpayers/:taxNo/bureau-invoices/generate',
     async (request, reply) => {
       const body = parse(GenerateInvoicesBody, request.body);
-      if (!store.getTaxpayer(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
+      if (!store.taxpayers.get(request.params.taxNo)) return taxpayerOr404(request.params.taxNo, reply);
       return { invoices: ops.generateBureauInvoices(request.params.taxNo, body) };
     },
   );
@@ -244,20 +244,20 @@ export async function adminPlugin(
   // The pool with the bureau's selection state (selectStatus, selectPeriod, selectPurpose, effectiveTax).
   app.get<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/invoices', async (request, reply) => {
     const { taxNo } = request.params;
-    if (!store.getTaxpayer(taxNo)) return taxpayerOr404(taxNo, reply);
+    if (!store.taxpayers.get(taxNo)) return taxpayerOr404(taxNo, reply);
     return store.transaction((): StoredInvoice[] => {
       bureau.catchUp(taxNo);
-      return store.allInvoices(taxNo);
+      return store.invoices.all(taxNo);
     });
   });
   app.get<{ Params: { taxNo: string } }>('/admin/taxpayers/:taxNo/statistic', async (request, reply) => {
     const { taxNo } = request.params;
     const q = parse(StatisticQuery, request.query);
-    if (!store.getTaxpayer(taxNo)) return taxpayerOr404(taxNo, reply);
+    if (!store.taxpayers.get(taxNo)) return taxpayerOr404(taxNo, reply);
     return store.transaction((): StatisticRecord => {
       bureau.catchUp(taxNo);
       const period = q.period ?? bureau.taxpayer(taxNo).taxPeriod;
-      const stat = store.getStatistic(taxNo, period);
+      const stat = store.taxpayers.getStatistic(taxNo, period);
       return {
         taxNo,
         period,
@@ -273,12 +273,12 @@ export async function adminPlugin(
     const q = parse(LedgerQuery, request.query);
     return store.transaction(() => {
       if (q.taxNo) {
-        if (store.getTaxpayer(q.taxNo)) bureau.catchUp(q.taxNo);
+        if (store.taxpayers.get(q.taxNo)) bureau.catchUp(q.taxNo);
       } else {
-        for (const tp of store.listTaxpayers()) bureau.catchUp(tp.taxNo);
+        for (const tp of store.taxpayers.list()) bureau.catchUp(tp.taxNo);
       }
       const filter = { taxNo: q.taxNo, interfaceCode: q.interfaceCode, includeRefused: q.includeRefused === 'true' };
-      return store.ledger(filter).map((e) => ({ ...e, time: new Date(e.time).toISOString() }));
+      return store.ledger.entries(filter).map((e) => ({ ...e, time: new Date(e.time).toISOString() }));
     });
   });
 }

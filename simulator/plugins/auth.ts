@@ -34,7 +34,7 @@ export async function authPlugin(app: FastifyInstance, deps: { store: Store; set
     const parsed = AppTokenRequest.safeParse(request.body);
     if (!parsed.success) return fail(AuthErrorCode.InvalidRequest, `请求参数错误: ${describeZodError(parsed.error)}`);
     const body = parsed.data;
-    const tenant = store.getTenantByAppId(body.appId);
+    const tenant = store.tenants.getByAppId(body.appId);
     const secret = body.appSecret ?? body.appSecuret;
     if (!tenant || tenant.appSecret !== secret) return fail(AuthErrorCode.WrongAppCredentials, WRONG_APP);
     if (tenant.accountId !== body.accountId || tenant.tenantId !== body.tenantid.trim()) {
@@ -42,7 +42,7 @@ export async function authPlugin(app: FastifyInstance, deps: { store: Store; set
     }
     const token = randomUUID();
     const expireTime = Date.now() + settings.appTokenTtlMs();
-    store.saveToken(token, 'app', tenant.tenantId, expireTime);
+    store.tenants.saveToken(token, 'app', tenant.tenantId, expireTime);
     return ok('app_token', token, expireTime);
   });
 
@@ -50,11 +50,11 @@ export async function authPlugin(app: FastifyInstance, deps: { store: Store; set
     const parsed = AccessTokenRequest.safeParse(request.body);
     if (!parsed.success) return fail(AuthErrorCode.InvalidRequest, `请求参数错误: ${describeZodError(parsed.error)}`);
     const body = parsed.data; // tenantid already trimmed: the seed's 1.02 sample sends "devbiz ".
-    const appToken = store.getToken(body.apptoken, 'app');
+    const appToken = store.tenants.getToken(body.apptoken, 'app');
     if (!appToken || appToken.expiresAt <= Date.now()) {
       return fail(AuthErrorCode.InvalidAppToken, 'app_token无效或已过期，请重新获取app_token');
     }
-    const tenant = store.getTenant(appToken.tenantId);
+    const tenant = store.tenants.get(appToken.tenantId);
     if (!tenant || tenant.tenantId !== body.tenantid || tenant.accountId !== body.accountId) {
       return fail(AuthErrorCode.WrongAccountId, WRONG_ACCOUNT);
     }
@@ -63,7 +63,7 @@ export async function authPlugin(app: FastifyInstance, deps: { store: Store; set
     }
     const token = randomUUID();
     const expireTime = Date.now() + settings.accessTokenTtlMs();
-    store.saveToken(token, 'access', tenant.tenantId, expireTime);
+    store.tenants.saveToken(token, 'access', tenant.tenantId, expireTime);
     return ok('access_token', token, expireTime);
   });
 }

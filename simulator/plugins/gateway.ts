@@ -25,7 +25,7 @@ export async function gatewayPlugin(app: FastifyInstance, deps: GatewayPluginDep
 
   app.post(deps.path ?? DEFAULT_GATEWAY_PATH, async (request, reply) => {
     const token = (request.query as Record<string, string | undefined>).access_token;
-    const tenantId = token ? store.getToken(token, 'access')?.tenantId : undefined;
+    const tenantId = token ? store.tenants.getToken(token, 'access')?.tenantId : undefined;
     const process = () =>
       processBusinessRequest(deps, request.body, token, (err) => request.log.error({ err }, 'gateway failure'));
     if (!tenantId) return process();
@@ -69,7 +69,7 @@ function misbehave(action: 'http5xx' | 'hang' | 'reset', status: number, reply: 
 
 /** A malformed but well-enveloped reply: the decoded data loses every field (a reader tolerant of drift still fails). */
 function corrupt(result: BusinessReply, tenantId: string, deps: GatewayDeps): BusinessReply {
-  const tenant = deps.store.getTenant(tenantId);
+  const tenant = deps.store.tenants.get(tenantId);
   if (!tenant || result.data === undefined) return result;
   const encoding = tenantEncoding(tenant);
   decodeData(result.data, encoding);
