@@ -50,8 +50,8 @@ export const ChaosOptions = z.object({
   /**
    * How much longer than timeoutMs a month may take when it is waiting for the next attempt its
    * retry policy scheduled (Temporal's pending activity says when). A step's retry interval doubles
-   * after each failed attempt up to its cap, 30 minutes for the confirmation (workflows/
-   * monthlyDeduction.ts): a run of failed attempts near the end legitimately postpones a month
+   * after each failed attempt up to its cap, 30 minutes for the confirmation (workflows/month/
+   * confirmStatistic.ts): a run of failed attempts near the end legitimately postpones a month
    * beyond timeoutMs. A month with no attempt scheduled is not waited for.
    */
   retryWaitMs: z
