@@ -1,7 +1,7 @@
 import type { PoolInvoice } from '../protocol/interfaces.js';
 import type { TaskKind, Tenant } from './store.js';
 
-/** The demo tenant (DESIGN.md §6): the seed's sample credentials, so its samples replay as they stand. */
+/** The demo tenant: the integration guide's sample credentials, so its samples replay as they stand. */
 export const DEMO_TENANT: Tenant = {
   tenantId: 'devbiz',
   tenantNo: '5368720388',

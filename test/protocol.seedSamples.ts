@@ -1,5 +1,5 @@
 /**
- * The seed's samples (shared/seed/000_84c7de12fe350026.txt), verbatim: request bodies with their
+ * The seed's samples (Kingdee's integration guide), verbatim: request bodies with their
  * base64 `data`, and the replies the seed shows.
  */
 

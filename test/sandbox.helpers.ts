@@ -153,7 +153,7 @@ export function selectLine(
   };
 }
 
-/** authenticateFlag values of the default profile: 1 selects, 0 cancels (KINGDEE-API §5). */
+/** authenticateFlag values of the default profile: 1 selects, 0 cancels (docs/protocol.md). */
 export const SELECT_FLAG = Number(SANDBOX_DEFAULT_PROFILE.selectFlag.select) as 0 | 1;
 export const CANCEL_FLAG = Number(SANDBOX_DEFAULT_PROFILE.selectFlag.cancel) as 0 | 1;
 

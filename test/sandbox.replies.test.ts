@@ -26,7 +26,7 @@ import {
 } from './sandbox.helpers.js';
 
 /**
- * The replies in Kingdee's documented shapes (shared/KINGDEE-API.md): the statistic object, the
+ * The replies in Kingdee's documented shapes (docs/protocol.md): the statistic object, the
  * per-invoice success/fail items, and what the tenant's protocol profile changes (select flag,
  * interface codes, a confirm-result interface, statistic categories).
  */

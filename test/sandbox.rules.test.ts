@@ -14,7 +14,7 @@ import {
 } from './sandbox.helpers.js';
 
 /**
- * DESIGN.md §4: the bureau rules, each with its documented selectResult (KINGDEE-API §4). Period
+ * The bureau rules, each with its documented selectResult (docs/protocol.md). Period
  * 202510, clock 2025-11-05 unless said.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The public contract of MonthlyDeductionWorkflow (DESIGN.md §6): names, messages, input,
+ * The public contract of MonthlyDeductionWorkflow: names, messages, input,
  * progress and result. Imported by the workflow, the worker and every client, so nothing drifts.
  */
 import type { FailedInvoice } from '../activities/selectionCandidates.js';

@@ -28,7 +28,7 @@ export function deadlineDay(rolloverAt: number): string {
   return shanghaiParts(new Date(rolloverAt - 1)).iso;
 }
 
-/** DESIGN.md §4: a statistic generated outside P's own month or P+1 up to the deadline is 03. */
+/** A statistic generated outside P's own month or P+1 up to the deadline is 03. */
 export function insideFilingWindow(period: string, at: number): boolean {
   const month = shanghaiMonth(new Date(at));
   return month === period || (month === addMonths(period, 1) && at < rolloverInstant(period));

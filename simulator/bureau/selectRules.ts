@@ -9,7 +9,7 @@ import type { SelectInvoiceLine } from '../../protocol/interfaces.js';
 import { lastDayOfPeriod } from '../../protocol/period.js';
 import type { StoredInvoice } from '../store.js';
 
-/** The bureau's per-invoice verdict on one line of a 4.05 batch (DESIGN.md §4). Pure. */
+/** The bureau's per-invoice verdict on one line of a 4.05 batch (docs/assumptions.md). Pure. */
 
 export interface SelectContext {
   period: string;

@@ -16,7 +16,7 @@ import type { Store, Task, Taxpayer } from '../store.js';
 
 /**
  * The reply layer: the bureau's internal state (numeric per-invoice result codes, per-type
- * statistic sums, stored statistic status) in the shapes Kingdee documents (shared/KINGDEE-API.md):
+ * statistic sums, stored statistic status) in the shapes Kingdee documents (docs/protocol.md):
  * per-invoice items with a string `selectResult` in `success` / `fail`, and the statistic object
  * (createTjbbStatus, skssq, gxrqfw, tjInfoArr/tjInfo by bureau category).
  */

@@ -59,7 +59,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
   {
     method: 'post',
     path: '/admin/demo',
-    summary: 'Seed (or re-seed) the demo tenant of DESIGN.md §6',
+    summary: 'Seed (or re-seed) the demo tenant',
     body: SeedDemoBody,
     example: { taxPeriod: '202510', invoicesPerTaxpayer: 5, seed: 1 },
   },
