@@ -6,7 +6,7 @@ import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { RequestRateLimiter } from '../activities/requestRateLimiter.js';
 import { TEST_WINDOW } from './support/calendar.js';
-import { KINGDEE, sleep, TestSandbox } from './sandbox.helpers.js';
+import { KINGDEE, sleep, TestSandbox } from './support/sandbox.js';
 
 /** Issue 13 §3: an activity's cancellation reaches the invoice-cloud calls and the quota wait. */
 

@@ -4,7 +4,7 @@ import { invoiceCloudConfigFromEnv, type InvoiceCloudConfig } from '../activitie
 import { InvoiceCloudClient } from '../activities/invoiceCloudClient.js';
 import { InvoiceCloudError } from '../activities/invoiceCloudErrors.js';
 import { RequestRateLimiter } from '../activities/requestRateLimiter.js';
-import { KINGDEE, selectLine, selectRequest, TestSandbox } from './sandbox.helpers.js';
+import { KINGDEE, selectLine, selectRequest, TestSandbox } from './support/sandbox.js';
 
 /** Issue 3 §1 and §7: the typed client against the real sandbox over loopback. */
 

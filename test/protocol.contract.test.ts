@@ -17,7 +17,7 @@ import {
   SEED_APP_TOKEN_REPLY,
   SEED_APP_TOKEN_REQUEST,
   SEED_SAMPLES,
-} from './protocol.seedSamples.js';
+} from './support/seedSamples.js';
 
 describe('protocol: the seed samples against the contract', () => {
   it('auth samples parse (appSecuret spelling, trimmed "devbiz ")', () => {

@@ -12,7 +12,7 @@ import {
   selectResults,
   sleep,
   TestSandbox,
-} from './sandbox.helpers.js';
+} from './support/sandbox.js';
 
 /** Issue 3 §4: every injected fault, per tenant, through the admin API and the start options. */
 

@@ -15,7 +15,7 @@ import {
   sleep,
   TestSandbox,
   TRADING,
-} from './sandbox.helpers.js';
+} from './support/sandbox.js';
 
 describe('sandbox: auth and gateway envelope', () => {
   let t: TestSandbox;

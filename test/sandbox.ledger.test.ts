@@ -12,7 +12,7 @@ import {
   selectRequest,
   sleep,
   TestSandbox,
-} from './sandbox.helpers.js';
+} from './support/sandbox.js';
 
 /** The ledger holds every write request that reached the bureau, accepted or refused, with what it found. */
 

@@ -4,8 +4,8 @@ import { decodeData } from '../protocol/codec.js';
 import { interfaces, isInterfaceCode } from '../protocol/interfaces.js';
 import { openApiPath } from '../simulator/openapi/document.js';
 import { ADMIN_ROUTES } from '../simulator/openapi/routes.js';
-import { SEED_ACCESS_TOKEN_REQUEST, SEED_APP_TOKEN_REQUEST, SEED_SAMPLES } from './protocol.seedSamples.js';
-import { http, KINGDEE, TestSandbox } from './sandbox.helpers.js';
+import { SEED_ACCESS_TOKEN_REQUEST, SEED_APP_TOKEN_REQUEST, SEED_SAMPLES } from './support/seedSamples.js';
+import { http, KINGDEE, TestSandbox } from './support/sandbox.js';
 
 /** Issue 3 §6: the OpenAPI document the sandbox serves is true to the sandbox. */
 

@@ -10,7 +10,7 @@ import {
   selectRequest,
   statisticTask,
   TestSandbox,
-} from './sandbox.helpers.js';
+} from './support/sandbox.js';
 
 /** Issue 3 §1-3: purpose rules, batch size, 进项表头归集 (invoiceDown), 预勾选 (preSelect), the ledger and invariants. */
 

@@ -11,7 +11,7 @@ import {
   selectRequest,
   statisticTask,
   TestSandbox,
-} from './sandbox.helpers.js';
+} from './support/sandbox.js';
 
 /**
  * Writes that are safe on a real bureau: the sandbox does not de-duplicate requestIds unless told

@@ -23,7 +23,7 @@ import {
   statisticTask,
   TestSandbox,
   TRADING,
-} from './sandbox.helpers.js';
+} from './support/sandbox.js';
 
 /**
  * The replies in Kingdee's documented shapes (docs/protocol.md): the statistic object, the

@@ -11,7 +11,7 @@ import {
   statisticTask,
   TestSandbox,
   withCheckCharacter,
-} from './sandbox.helpers.js';
+} from './support/sandbox.js';
 
 /**
  * The bureau rules, each with its documented selectResult (docs/protocol.md). Period

@@ -8,8 +8,8 @@ import {
   SEED_APP_TOKEN_REQUEST,
   SEED_SAMPLES,
   type SeedSample,
-} from './protocol.seedSamples.js';
-import { http, NO_SOFT_CERT, sleep, TestSandbox, TRADING } from './sandbox.helpers.js';
+} from './support/seedSamples.js';
+import { http, NO_SOFT_CERT, sleep, TestSandbox, TRADING } from './support/sandbox.js';
 
 const decoded = (data: string | undefined) => decodeData(data ?? '', { kind: 'base64' });
 /** The seed's reply envelope around data of the documented shape. */

@@ -1,11 +1,11 @@
-import type { InvoiceInput } from '../simulator/admin/schemas.js';
+import type { InvoiceInput } from '../../simulator/admin/schemas.js';
 import axios from 'axios';
-import { decodeData, encodeData, type DataEncoding } from '../protocol/codec.js';
-import { DEFAULT_GATEWAY_PATH, type BusinessReply } from '../protocol/envelope.js';
-import type { InterfaceCode, RequestOf, ReplyOf, SelectResultItem } from '../protocol/interfaces.js';
-import { SandboxAdmin } from '../simulator/adminClient.js';
-import { startSandbox, type RunningSandbox, type SandboxOptions } from '../simulator/server.js';
-import { SANDBOX_DEFAULT_PROFILE } from '../simulator/settings.js';
+import { decodeData, encodeData, type DataEncoding } from '../../protocol/codec.js';
+import { DEFAULT_GATEWAY_PATH, type BusinessReply } from '../../protocol/envelope.js';
+import type { InterfaceCode, RequestOf, ReplyOf, SelectResultItem } from '../../protocol/interfaces.js';
+import { SandboxAdmin } from '../../simulator/adminClient.js';
+import { startSandbox, type RunningSandbox, type SandboxOptions } from '../../simulator/server.js';
+import { SANDBOX_DEFAULT_PROFILE } from '../../simulator/settings.js';
 
 /** Test support: a sandbox on a random port, authenticated, with typed business calls. */
 
@@ -23,7 +23,7 @@ export const TRADING = '91440300MA5G9GK78Y';
 export const NO_SOFT_CERT = '91440300MA5DC6QB6G';
 export const OUTSIDE_TENANT = '914403007451947782';
 
-export { withCheckCharacter } from '../protocol/taxNo.js';
+export { withCheckCharacter } from '../../protocol/taxNo.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
