@@ -1,6 +1,9 @@
 /** How the audit report writes times, money and labels (Chinese first, English beside). */
 import { Decimal } from 'decimal.js';
 import type { SelectOutcome } from '../rules/selectResult.js';
+import type { REPORTABLE_OUTCOMES } from './facts.js';
+
+type ReportableOutcome = (typeof REPORTABLE_OUTCOMES)[number];
 
 const SHANGHAI_OFFSET_MS = 8 * 3600_000;
 
@@ -24,7 +27,7 @@ export function differenceDecimal(a: string, b: string): string {
   return new Decimal(a).minus(b).toFixed(2);
 }
 
-export const OUTCOME_LABELS: Record<string, string> = {
+export const OUTCOME_LABELS: Record<ReportableOutcome, string> = {
   COMPLETED: '已完成 Completed',
   REJECTED: '已驳回 Rejected',
   EXPIRED: '已过期 Expired',
@@ -37,7 +40,7 @@ export const SELECT_OUTCOME_LABELS: Record<SelectOutcome, string> = {
   failed: '失败 failed',
 };
 
-export const DECISION_LABELS: Record<string, string> = {
+export const DECISION_LABELS: Record<'approve' | 'reject' | 'approved' | 'rejected', string> = {
   approve: '同意 approve',
   reject: '驳回 reject',
   approved: '同意 approved',
