@@ -202,7 +202,7 @@ export function parkedFigures(r: ParkedResult): Figure[] {
         mib,
         'MiB',
         `empty ${(r.emptyDatabaseMiB?.[db] ?? 0).toFixed(1)} MiB; ` +
-          `${(((mib - (r.emptyDatabaseMiB?.[db] ?? 0)) * 1024) / Math.max(r.parked, 1)).toFixed(1)} KiB per parked month`,
+          `${(((mib - (r.emptyDatabaseMiB?.[db] ?? 0)) * 1024) / r.workflows).toFixed(1)} KiB per month started`,
       ),
     );
   }
