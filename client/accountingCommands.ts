@@ -4,7 +4,7 @@
  * Arguments and the rules file are validated before anything is contacted; bad input exits 2.
  */
 import type { Client } from '@temporalio/client';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { AccountingRulesError, type AccountingRules } from '../rules/accountingRulesSchema.js';
 import { loadAccountingRulesFile } from '../config/loadAccountingRules.js';
@@ -78,6 +78,16 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
     }
   }
 
+  const tenantOption = () =>
+    new Option(
+      '--tenant <id>',
+      "the tenant of the tenants file (INVOICE_CLOUD_TENANTS_FILE) that serves this taxpayer; default: the registry entry's, else the workers' INVOICE_CLOUD_* tenant",
+    );
+  const registryOption = () =>
+    new Option('--registry <file>', 'taxpayer registry to take the tenant from').default(
+      io.env.TAXPAYER_REGISTRY ?? DEFAULT_REGISTRY_FILE,
+    );
+
   /** `--tenant`, or else the registry entry's; a bad or unknown id is bad input naming the known ids. */
   function tenantOf(command: Command, taxNo: string, opts: { tenant?: string; registry: string }) {
     try {
@@ -128,15 +138,8 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
     .requiredOption('--tax-no <taxNo>', 'taxpayer (纳税人识别号)')
     .option('--period <YYYYMM>', 'accounting period (default: this month, Shanghai)')
     .option('--rules <file>', "rules file sent with the run (default: the worker's ACCOUNTING_RULES_FILE)")
-    .option(
-      '--tenant <id>',
-      "the tenant of the tenants file (INVOICE_CLOUD_TENANTS_FILE) that serves this taxpayer; default: the registry entry's, else the workers' INVOICE_CLOUD_* tenant",
-    )
-    .option(
-      '--registry <file>',
-      'taxpayer registry to take the tenant from',
-      io.env.TAXPAYER_REGISTRY ?? DEFAULT_REGISTRY_FILE,
-    )
+    .addOption(tenantOption())
+    .addOption(registryOption())
     .action(
       async (
         opts: { taxNo: string; period?: string; rules?: string; tenant?: string; registry: string },
@@ -194,15 +197,8 @@ export function addAccountingCommands(program: Command, io: AccountingCommandIo)
     .option('--minute <0-59>', 'minute', '0')
     .option('--rules <file>', "rules file fixed into the schedule (default: the worker's ACCOUNTING_RULES_FILE)")
     .option('--paused', 'create it paused')
-    .option(
-      '--tenant <id>',
-      "the tenant of the tenants file (INVOICE_CLOUD_TENANTS_FILE) that serves this taxpayer; default: the registry entry's, else the workers' INVOICE_CLOUD_* tenant",
-    )
-    .option(
-      '--registry <file>',
-      'taxpayer registry to take the tenant from',
-      io.env.TAXPAYER_REGISTRY ?? DEFAULT_REGISTRY_FILE,
-    )
+    .addOption(tenantOption())
+    .addOption(registryOption())
     .action(
       async (
         opts: {
