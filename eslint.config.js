@@ -37,7 +37,7 @@ export default tseslint.config(
   // Layers point down only: protocol <- rules <- activities <- workflows <- client / workers / inbox.
   layer('protocol', ['rules', ...ABOVE_RULES]),
   layer('rules', ABOVE_RULES),
-  layer('activities', ['workflows', ...APPLICATION, 'simulator']),
+  layer('activities', ['config', 'workflows', ...APPLICATION, 'simulator']),
   layer('runtime', ['activities', 'workflows', ...APPLICATION, 'config', 'simulator']),
   // The sandbox stands for the invoice cloud: it shares only the protocol's definitions with us.
   layer('simulator', ['rules', ...ABOVE_RULES.filter((f) => f !== 'simulator')]),

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { AccountingRulesError, type AccountingRules } from '../rules/accountingRulesSchema.js';
-import { loadAccountingRulesFile } from '../config/loadAccountingRules.js';
+import { loadAccountingRulesFile } from './accountingRulesFile.js';
 import { AccountResultCode, AccountStatus } from '../protocol/codes.js';
 import type { AccountInvoiceLine, InvoiceAccountQueryReply, PoolInvoice } from '../protocol/interfaces.js';
 import type { BookingLine } from '../rules/accountingPages.js';

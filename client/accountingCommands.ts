@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { invoiceCloudConfigFromEnv } from '../activities/invoiceCloudConfig.js';
 import { AccountingRulesError, type AccountingRules } from '../rules/accountingRulesSchema.js';
-import { loadAccountingRulesFile } from '../config/loadAccountingRules.js';
+import { loadAccountingRulesFile } from '../activities/accountingRulesFile.js';
 import { shanghaiMonth } from '../protocol/period.js';
 import { analyzeRules, formatRuleAnalysis } from '../rules/autoAccounting.js';
 import type { AccountingReport } from '../workflows/accountingContract.js';
