@@ -1,20 +1,5 @@
 import type { z } from 'zod';
-import {
-  AddInvoicesBody,
-  AuthSettingsBody,
-  GenerateInvoicesBody,
-  LedgerQuery,
-  ProfileBody,
-  ProfileQuery,
-  RequestIdDedupBody,
-  RequestIdDedupQuery,
-  SeedDemoBody,
-  SetClockBody,
-  StatisticQuery,
-  TaskDelaysBody,
-  TaxpayerBody,
-  TenantEncodingBody,
-} from '../admin/schemas.js';
+import * as admin from '../admin/schemas.js';
 import { ApprovalNotice } from '../../protocol/notice.js';
 import { WebhookFailingBody, WebhooksQuery } from '../plugins/webhooks.js';
 import { RobotMessagesQuery, RobotSettingsBody } from '../plugins/chatRobots.js';
@@ -60,7 +45,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     method: 'post',
     path: '/admin/demo',
     summary: 'Seed (or re-seed) the demo tenant',
-    body: SeedDemoBody,
+    body: admin.SeedDemoBody,
     example: { taxPeriod: '202510', invoicesPerTaxpayer: 5, seed: 1 },
   },
   { method: 'get', path: '/admin/clock', summary: 'The sandbox clock' },
@@ -68,7 +53,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     method: 'post',
     path: '/admin/clock',
     summary: 'Set the sandbox clock (tasks and deadline rollovers follow it)',
-    body: SetClockBody,
+    body: admin.SetClockBody,
     example: { now: '2025-11-05T10:00:00+08:00' },
   },
   { method: 'get', path: '/admin/task-delays', summary: 'Fixed task delays per kind' },
@@ -76,21 +61,21 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     method: 'post',
     path: '/admin/task-delays',
     summary: 'Set fixed task delays per kind',
-    body: TaskDelaysBody,
+    body: admin.TaskDelaysBody,
     example: { selectMs: 0, statisticMs: 0 },
   },
   {
     method: 'post',
     path: '/admin/auth-settings',
     summary: 'Token lifetimes',
-    body: AuthSettingsBody,
+    body: admin.AuthSettingsBody,
     example: { accessTokenTtlMs: 7_200_000 },
   },
   {
     method: 'post',
     path: '/admin/tenant-encoding',
     summary: "The tenant's `data` encoding: base64 or aes-gcm with a password",
-    body: TenantEncodingBody,
+    body: admin.TenantEncodingBody,
     example: { tenantId: 'devbiz', kind: 'base64' },
   },
   { method: 'get', path: '/admin/faults', summary: "A tenant's injected faults", query: ExpireTokensBody },
@@ -141,14 +126,14 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     method: 'get',
     path: '/admin/profile',
     summary: 'The protocol profile in force for a tenant ("*": every tenant without its own)',
-    query: ProfileQuery,
+    query: admin.ProfileQuery,
   },
   {
     method: 'post',
     path: '/admin/profile',
     summary:
       'Set the protocol profile the sandbox speaks to a tenant (interface codes, select flag, confirm-result interface, statistic categories)',
-    body: ProfileBody,
+    body: admin.ProfileBody,
     example: { tenantId: 'devbiz', profile: { selectFlag: { select: '1', cancel: '0' } } },
   },
   {
@@ -156,14 +141,14 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     path: '/admin/request-id-dedup',
     summary:
       'Whether writes repeating a requestId get their first reply, for a tenant ("*": every tenant without its own)',
-    query: RequestIdDedupQuery,
+    query: admin.RequestIdDedupQuery,
   },
   {
     method: 'post',
     path: '/admin/request-id-dedup',
     summary:
       'Turn requestId de-duplication of writes on or off for a tenant (default off: every repeat reaches the bureau)',
-    body: RequestIdDedupBody,
+    body: admin.RequestIdDedupBody,
     example: { tenantId: 'devbiz', enabled: false },
   },
   { method: 'get', path: '/admin/invariants', summary: 'Invariants over settled bureau tasks' },
@@ -172,7 +157,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     method: 'post',
     path: '/admin/taxpayers',
     summary: 'Add or update a taxpayer',
-    body: TaxpayerBody,
+    body: admin.TaxpayerBody,
     example: {
       taxNo: '91440300591872133B',
       name: '深圳市金蝶示例科技有限公司',
@@ -187,28 +172,28 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     method: 'post',
     path: '/admin/taxpayers/:taxNo/invoices',
     summary: 'Add or replace pool invoices',
-    body: AddInvoicesBody,
+    body: admin.AddInvoicesBody,
     example: { invoices: [invoice] },
   },
   {
     method: 'post',
     path: '/admin/taxpayers/:taxNo/invoices/generate',
     summary: 'Generate pool invoices deterministically',
-    body: GenerateInvoicesBody,
+    body: admin.GenerateInvoicesBody,
     example: { count: 3, seed: 1, period: '202510' },
   },
   {
     method: 'post',
     path: '/admin/taxpayers/:taxNo/bureau-invoices',
     summary: 'Add invoices on the bureau side, for invoiceDown to pull into the pool',
-    body: AddInvoicesBody,
+    body: admin.AddInvoicesBody,
     example: { invoices: [{ ...invoice, invoiceNo: 'OPENAPI2' }] },
   },
   {
     method: 'post',
     path: '/admin/taxpayers/:taxNo/bureau-invoices/generate',
     summary: 'Generate bureau-side invoices deterministically',
-    body: GenerateInvoicesBody,
+    body: admin.GenerateInvoicesBody,
     example: { count: 3, seed: 2, period: '202510' },
   },
   {
@@ -220,14 +205,14 @@ export const ADMIN_ROUTES: readonly AdminRouteDoc[] = [
     method: 'get',
     path: '/admin/taxpayers/:taxNo/statistic',
     summary: "A period's statistic table as the bureau holds it (default: the current period)",
-    query: StatisticQuery,
+    query: admin.StatisticQuery,
   },
   {
     method: 'get',
     path: '/admin/ledger',
     summary:
       'The ledger of write requests that reached the bureau: accepted ones, and refused ones with includeRefused=true',
-    query: LedgerQuery,
+    query: admin.LedgerQuery,
   },
   {
     method: 'post',
