@@ -179,6 +179,59 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/**
+ * Times `requests` GETs of `url` (after one warm-up request, handed to `warmUp`), one every
+ * `intervalMs`, counting the Temporal calls each page caused (a background refresh it started
+ * included).
+ */
+export async function timePage(
+  url: string,
+  cookie: string,
+  o: { requests: number; intervalMs: number },
+  calls: string[],
+  warmUp: (body: string) => Promise<void> | void,
+): Promise<PageTimings> {
+  const latenciesMs: number[] = [];
+  const byMethod: Record<string, number> = {};
+  let maxCallsPerPage = 0;
+  for (let i = 0; i <= o.requests; i++) {
+    const before = calls.length;
+    const t0 = performance.now();
+    const response = await fetch(url, { headers: { cookie } });
+    const body = await response.text();
+    const ms = performance.now() - t0;
+    if (response.status !== 200) throw new Error(`inbox bench: ${url} answered ${response.status}`);
+    if (i === 0) {
+      await warmUp(body);
+      await sleep(o.intervalMs);
+      continue;
+    }
+    latenciesMs.push(ms);
+    await sleep(Math.max(0, o.intervalMs - ms));
+    const made = calls.slice(before);
+    maxCallsPerPage = Math.max(maxCallsPerPage, made.length);
+    for (const c of made) byMethod[c] = (byMethod[c] ?? 0) + 1;
+  }
+  const total = Object.values(byMethod).reduce((a, b) => a + b, 0);
+  return {
+    latenciesMs,
+    p50Ms: percentile(latenciesMs, 50),
+    p95Ms: percentile(latenciesMs, 95),
+    calls: byMethod,
+    callsPerPage: total / latenciesMs.length,
+    maxCallsPerPage,
+  };
+}
+
+/** "3 ListWorkflowExecutions, 1 …": the calls of a page by method. */
+export function callsByMethod(calls: Record<string, number>): string {
+  return (
+    Object.entries(calls)
+      .map(([method, n]) => `${n} ${method}`)
+      .join(', ') || 'none'
+  );
+}
+
 export async function measureInboxList(o: InboxListOptions): Promise<InboxListResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vat-inbox-bench-'));
   let temporal: DevServer | undefined;
@@ -213,40 +266,10 @@ export async function measureInboxList(o: InboxListOptions): Promise<InboxListRe
         const address = inbox.server.address();
         const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
         const cookie = await logIn(base, APPROVER, PASSWORD);
-        const latenciesMs: number[] = [];
-        const calls: Record<string, number> = {};
-        let maxCallsPerPage = 0;
-        for (let i = 0; i <= o.requests; i++) {
-          const before = counting!.calls.length;
-          const t0 = performance.now();
-          const response = await fetch(`${base}/`, { headers: { cookie } });
-          const body = await response.text();
-          const ms = performance.now() - t0;
-          if (response.status !== 200) throw new Error(`inbox bench: the list page answered ${response.status}`);
-          if (i === 0) {
-            // The warm-up request (the first scan): not timed.
-            rows = body.match(/<tr class="pending-row/g)?.length ?? 0;
-            pageKiB = Buffer.byteLength(body) / 1024;
-          } else {
-            latenciesMs.push(ms);
-            // Calls made while this page was served, including a background refresh it started.
-            await sleep(Math.max(0, o.intervalMs - ms));
-            const made = counting!.calls.slice(before);
-            maxCallsPerPage = Math.max(maxCallsPerPage, made.length);
-            for (const c of made) calls[c] = (calls[c] ?? 0) + 1;
-            continue;
-          }
-          await sleep(o.intervalMs);
-        }
-        const total = Object.values(calls).reduce((a, b) => a + b, 0);
-        return {
-          latenciesMs,
-          p50Ms: percentile(latenciesMs, 50),
-          p95Ms: percentile(latenciesMs, 95),
-          calls,
-          callsPerPage: total / latenciesMs.length,
-          maxCallsPerPage,
-        };
+        return await timePage(`${base}/`, cookie, o, counting!.calls, (body) => {
+          rows = body.match(/<tr class="pending-row/g)?.length ?? 0;
+          pageKiB = Buffer.byteLength(body) / 1024;
+        });
       } finally {
         await inbox.close();
       }
@@ -263,10 +286,7 @@ export async function measureInboxList(o: InboxListOptions): Promise<InboxListRe
 }
 
 export function inboxListFigures(o: InboxListOptions, r: InboxListResult): Figure[] {
-  const byMethod = (calls: Record<string, number>) =>
-    Object.entries(calls)
-      .map(([method, n]) => `${n} ${method}`)
-      .join(', ') || 'none';
+  const byMethod = callsByMethod;
   // One scan: the pending list's visibility pages (one more when the last page is full) and one
   // list of closed months for the decision history.
   const scanCalls = Math.floor(o.months / PENDING_PAGE_SIZE) + 2;

@@ -31,7 +31,7 @@ import {
   type ApprovalMemo,
 } from '../workflows/contract.js';
 import { atMost, formatFigures, info, numericArgs, sleep, type Figure } from './figures.js';
-import { countingClient, logIn, percentile, type PageTimings } from './inboxList.js';
+import { callsByMethod, countingClient, logIn, timePage, type PageTimings } from './inboxList.js';
 import { benchTaxNos, PERIOD } from './stack.js';
 
 const APPROVER = 'bench';
@@ -143,38 +143,11 @@ export async function measureInboxOverview(o: InboxOverviewOptions): Promise<Inb
       try {
         const base = await inbox.listen({ port: 0, host: '127.0.0.1' });
         const cookie = await logIn(base, APPROVER, PASSWORD);
-        const latenciesMs: number[] = [];
-        const calls: Record<string, number> = {};
-        let maxCallsPerPage = 0;
-        for (let i = 0; i <= o.requests; i++) {
-          const before = counting!.calls.length;
-          const t0 = performance.now();
-          const response = await fetch(`${base}/overview?period=${PERIOD}`, { headers: { cookie } });
-          const body = await response.text();
-          const ms = performance.now() - t0;
-          if (response.status !== 200) throw new Error(`overview bench: the page answered ${response.status}`);
-          if (i === 0) {
-            const api = await fetch(`${base}/api/overview?period=${PERIOD}`, { headers: { cookie } });
-            counted = ((await api.json()) as PeriodOverview).months;
-            pageKiB = Buffer.byteLength(body) / 1024;
-            await sleep(o.intervalMs);
-            continue;
-          }
-          latenciesMs.push(ms);
-          await sleep(Math.max(0, o.intervalMs - ms));
-          const made = counting!.calls.slice(before);
-          maxCallsPerPage = Math.max(maxCallsPerPage, made.length);
-          for (const c of made) calls[c] = (calls[c] ?? 0) + 1;
-        }
-        const total = Object.values(calls).reduce((a, b) => a + b, 0);
-        return {
-          latenciesMs,
-          p50Ms: percentile(latenciesMs, 50),
-          p95Ms: percentile(latenciesMs, 95),
-          calls,
-          callsPerPage: total / latenciesMs.length,
-          maxCallsPerPage,
-        };
+        return await timePage(`${base}/overview?period=${PERIOD}`, cookie, o, counting!.calls, async (body) => {
+          const api = await fetch(`${base}/api/overview?period=${PERIOD}`, { headers: { cookie } });
+          counted = ((await api.json()) as PeriodOverview).months;
+          pageKiB = Buffer.byteLength(body) / 1024;
+        });
       } finally {
         await inbox.close();
       }
@@ -191,10 +164,7 @@ export async function measureInboxOverview(o: InboxOverviewOptions): Promise<Inb
 }
 
 export function inboxOverviewFigures(o: InboxOverviewOptions, r: InboxOverviewResult): Figure[] {
-  const byMethod = (calls: Record<string, number>) =>
-    Object.entries(calls)
-      .map(([method, n]) => `${n} ${method}`)
-      .join(', ') || 'none';
+  const byMethod = callsByMethod;
   // One scan: the period's visibility pages (one more when the last page is full).
   const scanCalls = Math.floor(o.months / PERIOD_PAGE_SIZE) + 1;
   return [
