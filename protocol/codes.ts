@@ -3,6 +3,7 @@
  * marked (seed); the rest are the sandbox's own or our assumptions (docs/assumptions.md). The
  * client recognises replies through the protocol profile, not through these constants.
  */
+import { codeSet, codesOf } from './codeSet.js';
 
 /** Gateway-level errorCode values of the business envelope. */
 export const GatewayCode = {
@@ -23,43 +24,27 @@ export const GatewayCode = {
 } as const;
 export type GatewayCode = (typeof GatewayCode)[keyof typeof GatewayCode];
 
-/** Per-invoice result codes of a selection task (4.06). */
-export const SelectResultCode = {
-  Ok: 1,
-  NoSuchInvoice: 2,
-  Abnormal: 3,
-  AlreadyCertified: 4,
-  Overdue: 5,
-  Void: 11,
-  RedFlushed: 12,
-  OutOfControl: 15,
-  RedLetterInvoice: 16,
-  InvalidEffectiveTax: 18,
-  AlreadySelected: 19,
-  PeriodLocked: 20,
-  NotCurrentPeriod: 24,
-  Selecting: 35,
-  BureauLoginFailed: 36,
-} as const;
+/** Per-invoice result codes of a selection task (4.06), each with the bureau's message. */
+const SELECT_RESULTS = codeSet({
+  Ok: [1, '勾选成功'],
+  NoSuchInvoice: [2, '发票不存在'],
+  Abnormal: [3, '发票状态异常'],
+  AlreadyCertified: [4, '发票已认证'],
+  Overdue: [5, '发票已逾期'],
+  Void: [11, '发票已作废'],
+  RedFlushed: [12, '发票已红冲'],
+  OutOfControl: [15, '发票已失控'],
+  RedLetterInvoice: [16, '红字发票不允许勾选'],
+  InvalidEffectiveTax: [18, '有效抵扣税额不合法'],
+  AlreadySelected: [19, '发票已勾选'],
+  PeriodLocked: [20, '当前所属期已生成统计表，已锁定勾选'],
+  NotCurrentPeriod: [24, '非当期发票'],
+  Selecting: [35, '发票勾选中'],
+  BureauLoginFailed: [36, '税局登录失败'],
+});
+export const SelectResultCode = SELECT_RESULTS.codes;
 export type SelectResultCode = (typeof SelectResultCode)[keyof typeof SelectResultCode];
-
-export const SELECT_RESULT_MESSAGES: Record<SelectResultCode, string> = {
-  1: '勾选成功',
-  2: '发票不存在',
-  3: '发票状态异常',
-  4: '发票已认证',
-  5: '发票已逾期',
-  11: '发票已作废',
-  12: '发票已红冲',
-  15: '发票已失控',
-  16: '红字发票不允许勾选',
-  18: '有效抵扣税额不合法',
-  19: '发票已勾选',
-  20: '当前所属期已生成统计表，已锁定勾选',
-  24: '非当期发票',
-  35: '发票勾选中',
-  36: '税局登录失败',
-};
+export const SELECT_RESULT_MESSAGES = SELECT_RESULTS.labels;
 
 /** Statistic table status (统计表状态, createTjbbStatus; docs/protocol.md). */
 export const StatisticStatus = {
@@ -90,37 +75,34 @@ export function describeStatisticStatus(status: string): string {
   return (STATISTIC_STATUS_TEXT as Record<string, string>)[status] ?? '';
 }
 
-/** Kingdee invoice type codes (发票类型). */
-export const InvoiceType = {
-  ElectronicOrdinary: 1,
-  ElectronicSpecial: 2,
-  PaperOrdinary: 3,
-  PaperSpecial: 4,
-  MotorVehicle: 12,
-  TollElectronic: 15,
-  CustomsPayment: 21,
-  AllElectronicOrdinary: 26,
-  AllElectronicSpecial: 27,
-  AllElectronicAirItinerary: 28,
-  AllElectronicRailway: 29,
-  AllElectronicMotorVehicle: 83,
-} as const;
+/**
+ * Kingdee invoice types (发票类型), each with its name and when it is deductible: special invoices,
+ * vehicle, toll, customs and the all-electronic tickets in their own right; ordinary invoices only
+ * for agricultural products (农产品).
+ */
+const INVOICE_TYPES = {
+  ElectronicOrdinary: { code: 1, name: '增值税电子普通发票', deductible: 'agricultural-only' },
+  ElectronicSpecial: { code: 2, name: '增值税电子专用发票', deductible: 'always' },
+  PaperOrdinary: { code: 3, name: '增值税普通发票（纸质）', deductible: 'agricultural-only' },
+  PaperSpecial: { code: 4, name: '增值税专用发票（纸质）', deductible: 'always' },
+  MotorVehicle: { code: 12, name: '机动车销售统一发票', deductible: 'always' },
+  TollElectronic: { code: 15, name: '通行费电子发票', deductible: 'always' },
+  CustomsPayment: { code: 21, name: '海关缴款书', deductible: 'always' },
+  AllElectronicOrdinary: { code: 26, name: '数电票（普通发票）', deductible: 'agricultural-only' },
+  AllElectronicSpecial: { code: 27, name: '数电票（增值税专用发票）', deductible: 'always' },
+  AllElectronicAirItinerary: { code: 28, name: '数电票（航空运输电子客票行程单）', deductible: 'always' },
+  AllElectronicRailway: { code: 29, name: '数电票（铁路电子客票）', deductible: 'always' },
+  AllElectronicMotorVehicle: { code: 83, name: '数电发票（机动车销售统一发票）', deductible: 'always' },
+} as const satisfies Record<string, { code: number; name: string; deductible: 'always' | 'agricultural-only' }>;
+const INVOICE_TYPE_LIST = Object.values(INVOICE_TYPES);
+
+export const InvoiceType = codesOf(INVOICE_TYPES);
 export type InvoiceType = (typeof InvoiceType)[keyof typeof InvoiceType];
 
-export const INVOICE_TYPE_NAMES: Record<InvoiceType, string> = {
-  1: '增值税电子普通发票',
-  2: '增值税电子专用发票',
-  3: '增值税普通发票（纸质）',
-  4: '增值税专用发票（纸质）',
-  12: '机动车销售统一发票',
-  15: '通行费电子发票',
-  21: '海关缴款书',
-  26: '数电票（普通发票）',
-  27: '数电票（增值税专用发票）',
-  28: '数电票（航空运输电子客票行程单）',
-  29: '数电票（铁路电子客票）',
-  83: '数电发票（机动车销售统一发票）',
-};
+export const INVOICE_TYPE_NAMES = Object.fromEntries(INVOICE_TYPE_LIST.map((t) => [t.code, t.name])) as Record<
+  InvoiceType,
+  string
+>;
 
 /** The name of an invoice type code, or undefined for a code not in InvoiceType. */
 export function invoiceTypeName(code: number): string | undefined {
@@ -128,9 +110,13 @@ export function invoiceTypeName(code: number): string | undefined {
 }
 
 /** Types deductible in their own right. */
-export const ALWAYS_DEDUCTIBLE_TYPES: readonly number[] = [2, 4, 12, 15, 21, 27, 28, 29, 83];
+export const ALWAYS_DEDUCTIBLE_TYPES: readonly number[] = INVOICE_TYPE_LIST.filter(
+  (t) => t.deductible === 'always',
+).map((t) => t.code);
 /** Ordinary invoices: deductible only for agricultural products (农产品). */
-export const AGRICULTURAL_ONLY_TYPES: readonly number[] = [1, 3, 26];
+export const AGRICULTURAL_ONLY_TYPES: readonly number[] = INVOICE_TYPE_LIST.filter(
+  (t) => t.deductible === 'agricultural-only',
+).map((t) => t.code);
 
 /** Invoice status (发票状态). Only Normal and PartlyRedFlushed can be selected. */
 export const InvoiceStatus = {
@@ -171,35 +157,29 @@ export const OK_MESSAGE = '请求成功'; // (seed)
  */
 
 /** Where a pool invoice came from (数据来源). */
-export const DataSource = { BureauDownload: '1', Collected: '2' } as const;
+const DATA_SOURCE_SET = codeSet({
+  BureauDownload: ['1', '税局下载同步 bureau download'],
+  Collected: ['2', '进项采集 collected'],
+});
+export const DataSource = DATA_SOURCE_SET.codes;
 export type DataSource = (typeof DataSource)[keyof typeof DataSource];
 export const DATA_SOURCES = Object.values(DataSource) as [DataSource, ...DataSource[]];
-export const DATA_SOURCE_NAMES: Record<DataSource, string> = {
-  '1': '税局下载同步 bureau download',
-  '2': '进项采集 collected',
-};
+export const DATA_SOURCE_NAMES = DATA_SOURCE_SET.labels;
 
 /** The business document a pool invoice is bound to (绑定发票的单据类型), 业务说明. */
-export const BoundBillType = {
-  None: '0',
-  ExpenseClaim: '1',
-  TravelClaimClientPaid: '2',
-  TravelClaimNotClientPaid: '3',
-  SupplierPayment: '4',
-  ProjectProcurement: '5',
-  Subcontracting: '6',
-} as const;
+const BOUND_BILL_TYPE_SET = codeSet({
+  None: ['0', '未绑定单据 no document'],
+  ExpenseClaim: ['1', '费用报销 expense claim'],
+  TravelClaimClientPaid: ['2', '差旅报销-客户付费 travel claim, client-paid'],
+  TravelClaimNotClientPaid: ['3', '差旅报销-非客户付费 travel claim, not client-paid'],
+  SupplierPayment: ['4', '对供应商付款 supplier payment'],
+  ProjectProcurement: ['5', '项目采购 project procurement'],
+  Subcontracting: ['6', '服务分包付款 subcontracting payment'],
+});
+export const BoundBillType = BOUND_BILL_TYPE_SET.codes;
 export type BoundBillType = (typeof BoundBillType)[keyof typeof BoundBillType];
 export const BOUND_BILL_TYPES = Object.values(BoundBillType) as [BoundBillType, ...BoundBillType[]];
-export const BOUND_BILL_TYPE_NAMES: Record<BoundBillType, string> = {
-  '0': '未绑定单据 no document',
-  '1': '费用报销 expense claim',
-  '2': '差旅报销-客户付费 travel claim, client-paid',
-  '3': '差旅报销-非客户付费 travel claim, not client-paid',
-  '4': '对供应商付款 supplier payment',
-  '5': '项目采购 project procurement',
-  '6': '服务分包付款 subcontracting payment',
-};
+export const BOUND_BILL_TYPE_NAMES = BOUND_BILL_TYPE_SET.labels;
 
 /** Accounting status of a pool invoice (入账状态). */
 export const AccountStatus = { NotBooked: '0', Booked: '1' } as const;
@@ -207,11 +187,12 @@ export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
 export const ACCOUNT_STATUSES = Object.values(AccountStatus) as [AccountStatus, ...AccountStatus[]];
 
 /** Per-invoice result codes of an accounting task (invoiceAccountQuery, assumption). */
-export const AccountResultCode = { Booked: 1, NoSuchInvoice: 2, AlreadyBooked: 3, NotBookable: 4 } as const;
+const ACCOUNT_RESULTS = codeSet({
+  Booked: [1, '入账成功'],
+  NoSuchInvoice: [2, '发票不存在'],
+  AlreadyBooked: [3, '发票已入账，不可重复入账'],
+  NotBookable: [4, '发票状态不允许入账'],
+});
+export const AccountResultCode = ACCOUNT_RESULTS.codes;
 export type AccountResultCode = (typeof AccountResultCode)[keyof typeof AccountResultCode];
-export const ACCOUNT_RESULT_MESSAGES: Record<AccountResultCode, string> = {
-  1: '入账成功',
-  2: '发票不存在',
-  3: '发票已入账，不可重复入账',
-  4: '发票状态不允许入账',
-};
+export const ACCOUNT_RESULT_MESSAGES = ACCOUNT_RESULTS.labels;
