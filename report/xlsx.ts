@@ -68,6 +68,17 @@ function widths(sheet: ExcelJS.Worksheet, columns: number[]): void {
   columns.forEach((w, i) => (sheet.getColumn(i + 1).width = w));
 }
 
+/** A sheet whose one table has these columns (header, width): the sheet and the header row. */
+function tableSheet(
+  book: ExcelJS.Workbook,
+  name: string,
+  columns: [header: string, width: number][],
+): { sheet: ExcelJS.Worksheet; header: string[] } {
+  const sheet = book.addWorksheet(name);
+  columns.forEach(([, width], i) => (sheet.getColumn(i + 1).width = width));
+  return { sheet, header: columns.map(([header]) => header) };
+}
+
 function summarySheet(book: ExcelJS.Workbook, f: ReportFacts): void {
   const sheet = book.addWorksheet(SHEET_NAMES.summary);
   widths(sheet, [34, 90]);
@@ -163,22 +174,20 @@ function statisticSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
 }
 
 function plannedSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
-  const sheet = book.addWorksheet(SHEET_NAMES.planned);
-  widths(sheet, [24, 16, 20, 16, 20, 16, 20]);
+  const { sheet, header } = tableSheet(book, SHEET_NAMES.planned, [
+    ['范围 Scope', 24],
+    ['计划份数 Planned count', 16],
+    ['计划税额 Planned tax', 20],
+    ['税局份数 Bureau count', 16],
+    ['税局税额 Bureau tax', 20],
+    ['份数差 Count difference', 16],
+    ['税额差 Tax difference', 20],
+  ]);
   const p = f.plannedVersusBureau;
   if (!p) {
     sheet.addRow(["本月未核对计划与税局统计表 The month did not compare its plan with the bureau's table."]);
     return;
   }
-  const header = [
-    '范围 Scope',
-    '计划份数 Planned count',
-    '计划税额 Planned tax',
-    '税局份数 Bureau count',
-    '税局税额 Bureau tax',
-    '份数差 Count difference',
-    '税额差 Tax difference',
-  ];
   const row = (
     scope: string,
     planned: { count: number; tax?: string },
@@ -202,17 +211,15 @@ function plannedSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
 }
 
 function invoicesSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
-  const sheet = book.addWorksheet(SHEET_NAMES.invoices);
-  widths(sheet, [30, 16, 24, 12, 40, 22, 18]);
-  const header = [
-    '任务号 Task',
-    '发票代码 Invoice code',
-    '发票号码 Invoice number',
-    '结果码 Result code',
-    "税局说明 Bureau's description",
-    '结果 Outcome',
-    '有效税额 Effective tax',
-  ];
+  const { sheet, header } = tableSheet(book, SHEET_NAMES.invoices, [
+    ['任务号 Task', 30],
+    ['发票代码 Invoice code', 16],
+    ['发票号码 Invoice number', 24],
+    ['结果码 Result code', 12],
+    ["税局说明 Bureau's description", 40],
+    ['结果 Outcome', 22],
+    ['有效税额 Effective tax', 18],
+  ]);
   if (!f.invoicesRecorded) {
     sheet.addRow([
       "本月的勾选结果未逐张记录（早于该功能运行），仅列出失败发票 This month ran before each invoice's result was kept: only its failed invoices are listed.",
@@ -264,19 +271,17 @@ function invoicesSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
 }
 
 function decisionsSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
-  const sheet = book.addWorksheet(SHEET_NAMES.decisions);
-  widths(sheet, [22, 22, 16, 20, 18, 14, 40, 18, 50]);
-  const header = [
-    '记录 Record',
-    '时间 Time',
-    '决定 Decision',
-    '审批人 Approver',
-    '方式 Via',
-    '统计表摘要 Table digest',
-    '意见或原因 Comment or reason',
-    '签名密钥 Signature key',
-    '结果 Result',
-  ];
+  const { sheet, header } = tableSheet(book, SHEET_NAMES.decisions, [
+    ['记录 Record', 22],
+    ['时间 Time', 22],
+    ['决定 Decision', 16],
+    ['审批人 Approver', 20],
+    ['方式 Via', 18],
+    ['统计表摘要 Table digest', 14],
+    ['意见或原因 Comment or reason', 40],
+    ['签名密钥 Signature key', 18],
+    ['结果 Result', 50],
+  ]);
   const rows: Cell[][] = [];
   const d = f.decision;
   if (d) {
@@ -323,17 +328,15 @@ function decisionsSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
 }
 
 function writesSheet(book: ExcelJS.Workbook, f: ReportFacts): void {
-  const sheet = book.addWorksheet(SHEET_NAMES.writes);
-  widths(sheet, [20, 20, 48, 34, 10, 50, 70]);
-  const header = [
-    '发送时间 Sent',
-    '答复时间 Answered',
-    '接口 Interface',
-    '任务号 Task numbers',
-    '尝试 Attempts',
-    '答复 Outcome',
-    '任务结果 Task result',
-  ];
+  const { sheet, header } = tableSheet(book, SHEET_NAMES.writes, [
+    ['发送时间 Sent', 20],
+    ['答复时间 Answered', 20],
+    ['接口 Interface', 48],
+    ['任务号 Task numbers', 34],
+    ['尝试 Attempts', 10],
+    ['答复 Outcome', 50],
+    ['任务结果 Task result', 70],
+  ]);
   addTable(
     sheet,
     header,
