@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { countingClient } from '../bench/inboxList.js';
+import { countingClient } from '../bench/inboxPages.js';
 import { startMonthlyDeduction } from '../client/deductions.js';
 import { PENDING_LIST_QUERY } from '../inbox/data.js';
 import { buildInbox } from '../inbox/server.js';
