@@ -25,7 +25,7 @@ import { createTenantActivities } from '../activities/tenantActivities.js';
 import type { TenantConfig } from '../config/loadTenants.js';
 import { dataConverterFromEnv } from '../security/payloadKeys.js';
 import { observabilityInterceptors, type WorkerMetrics } from './metrics.js';
-import { quotaTuner } from './quotaSlots.js';
+import { workerTuner } from './quotaSlots.js';
 import { activityTracingInterceptors, WORKFLOW_TRACING_MODULE, workflowTracingSinks } from '../runtime/tracing.js';
 import { TASK_QUEUE, tenantTaskQueue } from '../workflows/contract.js';
 import { workerDeploymentFromEnv, type WorkerDeployment } from './deployment.js';
@@ -107,6 +107,14 @@ export interface DeductionWorkerOptions {
    */
   maxCachedWorkflows?: number;
   /**
+   * Workflow tasks the worker takes at once; default WORKER_MAX_CONCURRENT_WORKFLOW_TASKS or 10.
+   * Workflow code runs on one thread, and a task for a month not in the sticky cache replays its
+   * history first: a worker that takes more tasks than it finishes within the workflow task
+   * timeout (10 s) loses them to the timeout and redoes them (docs/reliability.md, "Workflow task
+   * slots").
+   */
+  maxConcurrentWorkflowTasks?: number;
+  /**
    * The Temporal client the launcher's lookups use (activities/monthLookup.ts); default: one on the
    * worker's own connection and namespace, with the worker's data converter.
    */
@@ -125,6 +133,7 @@ export interface DeductionWorkerOptions {
 }
 
 const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
+const DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS = 10;
 
 /**
  * How a worker stops (SIGTERM, SIGINT): it takes no new task at once; activities running get
@@ -173,6 +182,19 @@ function checkedShutdownTimes(times: ShutdownTimes): ShutdownTimes {
     );
   }
   return times;
+}
+
+/** WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, or 10. */
+export function workflowTaskSlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 2) {
+    throw new Error(
+      `WORKER_MAX_CONCURRENT_WORKFLOW_TASKS=${raw}: must be a whole number of at least 2 (one sticky and one normal poll)`,
+    );
+  }
+  return value;
 }
 
 function maxCachedWorkflowsFromEnv(): number {
@@ -256,7 +278,7 @@ export async function createDeductionWorker(options: DeductionWorkerOptions): Pr
       : await workflowBundle(common.dataConverter.failureConverterPath),
     maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
     // With a quota: polls for activities only while its share could send at once (docs/fleet-quota.md).
-    ...(client.quotaLimiter ? { tuner: quotaTuner(client.quotaLimiter) } : {}),
+    tuner: workerTuner(options.maxConcurrentWorkflowTasks ?? workflowTaskSlotsFromEnv(), client.quotaLimiter),
     activities: {
       ...bureauActivities(client, options.invoiceCloud, options),
       ...createNotificationActivities(options.notifications ?? notificationConfigFromEnv()),
@@ -279,7 +301,8 @@ export async function createTenantWorker(options: DeductionWorkerOptions, tenant
   return Worker.create({
     ...commonWorkerOptions(options),
     taskQueue: tenantTaskQueue(tenant.id, options.taskQueue ?? TASK_QUEUE)!,
-    ...(client.quotaLimiter ? { tuner: quotaTuner(client.quotaLimiter) } : {}),
+    // An activity-only worker: it registers no workflow, so its workflow slots stay unused.
+    tuner: workerTuner(2, client.quotaLimiter),
     activities: bureauActivities(client, tenant.invoiceCloud, options),
   });
 }

@@ -3,7 +3,6 @@ import type { RequestRateLimiter } from '../activities/requestRateLimiter.js';
 
 /** The SDK's default slots per task type when no tuner is given. */
 const DEFAULT_SLOTS = 100;
-const DEFAULT_WORKFLOW_SLOTS = 40;
 
 interface QuotaPermit {
   /** Set once a task arrived in the slot; until then the slot stands for an open poll. */
@@ -79,12 +78,15 @@ export function quotaActivitySlots(
   };
 }
 
-/** The worker's tuner: quota-following activity slots, the SDK's default fixed slots for the rest. */
-export function quotaTuner(limiter: RequestRateLimiter): WorkerTuner {
+/**
+ * The worker's tuner: `workflowTaskSlots` workflow tasks at once; activity slots that follow the
+ * quota when there is one (else the SDK's default 100); the SDK's default fixed slots for the rest.
+ */
+export function workerTuner(workflowTaskSlots: number, limiter?: RequestRateLimiter): WorkerTuner {
   const fixed = { type: 'fixed-size', numSlots: DEFAULT_SLOTS } as const;
   return {
-    activityTaskSlotSupplier: quotaActivitySlots(limiter),
-    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_WORKFLOW_SLOTS },
+    activityTaskSlotSupplier: limiter ? quotaActivitySlots(limiter) : fixed,
+    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: workflowTaskSlots },
     localActivityTaskSlotSupplier: fixed,
     nexusTaskSlotSupplier: fixed,
   };
