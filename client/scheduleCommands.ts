@@ -18,6 +18,7 @@ import {
 } from './schedules.js';
 import { withClient, type CliIo } from './cliSupport.js';
 import { table } from './cliFormat.js';
+import { checkRegistryTenants } from './tenantOption.js';
 
 function taxNoArg(value: string): string {
   checkTaxNo(value, 'taxNo');
@@ -74,6 +75,7 @@ Examples:
     .option('--json', 'print JSON')
     .action(async (opts: { file: string; dryRun?: boolean; json?: boolean }) => {
       const registry = loadRegistry(opts.file);
+      checkRegistryTenants(registry, opts.file, io.env);
       const report = await withClient(io, (client) => applySchedules(client, registry, { dryRun: opts.dryRun }));
       if (opts.json) return io.out(`${JSON.stringify(report, null, 2)}\n`);
       const verb = opts.dryRun ? 'would be ' : '';

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readTenantsFile, TENANTS_FILE_VARIABLE, tenantsFileFromEnv, TenantsFileError } from '../config/loadTenants.js';
+import type { TaxpayerRegistry } from '../config/registrySchema.js';
 import type { TenantEntry } from '../config/tenantsSchema.js';
 import { TenantId } from '../workflows/contract.js';
 import { loadRegistry } from './registry.js';
@@ -65,4 +66,14 @@ export function tenantForStart(
   if (tenant === undefined) return {};
   knownTenant(tenant, env);
   return { tenant, source: given !== undefined ? '--tenant' : registryFile };
+}
+
+/**
+ * Every tenant a registry names is in the tenants file: checked before `schedules apply` writes
+ * anything, so that no schedule starts months for a tenant no worker serves.
+ */
+export function checkRegistryTenants(registry: TaxpayerRegistry, registryFile: string, env: NodeJS.ProcessEnv): void {
+  for (const entry of registry.taxpayers) {
+    if (entry.tenant !== undefined) knownTenant(entry.tenant, env, `${registryFile}: taxpayer ${entry.taxNo}'s tenant`);
+  }
 }

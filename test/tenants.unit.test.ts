@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadTenants, readTenantsFile, TenantsFileError } from '../config/loadTenants.js';
 import { parseRegistry, RegistryError } from '../client/registry.js';
 import { scheduleOptionsFor } from '../client/schedules.js';
+import { checkRegistryTenants, TenantOptionError } from '../client/tenantOption.js';
 import { DEMO_TENANT } from '../simulator/demo.js';
 import { MonthlyDeductionInput, TASK_QUEUE, tenantTaskQueue } from '../workflows/contract.js';
 import { TEST_PERIOD } from './support/calendar.js';
@@ -29,7 +30,7 @@ function acme(overrides: Record<string, unknown> = {}): Record<string, unknown> 
   };
 }
 
-describe('tenants file (issue 14 §1)', () => {
+describe('tenants file', () => {
   let dir: string;
   let file: string;
   const write = (tenants: unknown[]) => writeFileSync(file, JSON.stringify({ tenants }));
@@ -158,7 +159,7 @@ describe('tenants file (issue 14 §1)', () => {
   });
 });
 
-describe('tenant task queues (issue 14 §1)', () => {
+describe('tenant task queues', () => {
   it("a tenant's bureau activities go to <main queue>.tenant.<id>; the default tenant keeps the workflow's queue", () => {
     assert.equal(tenantTaskQueue(undefined), undefined);
     assert.equal(tenantTaskQueue('acme'), `${TASK_QUEUE}.tenant.acme`);
@@ -177,7 +178,7 @@ describe('tenant task queues (issue 14 §1)', () => {
   });
 });
 
-describe("a registry entry's tenant (issue 14 §1)", () => {
+describe("a registry entry's tenant", () => {
   const entry = (more: Record<string, unknown>) => ({
     taxNo: TAX_NO,
     name: '测试有限公司',
@@ -197,6 +198,24 @@ describe("a registry entry's tenant (issue 14 §1)", () => {
     };
     assert.equal(args(withTenant).tenant, 'acme');
     assert.equal('tenant' in args(without), false);
+  });
+
+  it('must be a tenant of the tenants file before `schedules apply` writes a schedule', () => {
+    const registry = parseRegistry({
+      taxpayers: [entry({ tenant: 'shenzhen-group' }), entry({ taxNo: '91440300MA5G9GK78Y', tenant: 'nobody' })],
+    });
+    const env = { INVOICE_CLOUD_TENANTS_FILE: 'config/tenants.example.json' };
+    assert.throws(
+      () => checkRegistryTenants(registry, 'taxpayers.json', env),
+      (e: unknown) =>
+        e instanceof TenantOptionError &&
+        /taxpayers\.json: taxpayer 91440300MA5G9GK78Y's tenant nobody: unknown tenant.*"shenzhen-group", "shanghai-trading"/.test(
+          e.message,
+        ),
+    );
+    assert.throws(() => checkRegistryTenants(registry, 'taxpayers.json', {}), /no tenants file to find it in/);
+    registry.taxpayers.pop();
+    assert.doesNotThrow(() => checkRegistryTenants(registry, 'taxpayers.json', env));
   });
 
   it('is a tenant id, never settings', () => {
