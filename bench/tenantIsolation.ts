@@ -1,5 +1,5 @@
 /**
- * One tenant's outage does not slow another (issue 14 §1): a fleet of worker processes serving two
+ * One tenant's outage does not slow another (docs/tenants.md): a fleet of worker processes serving two
  * tenants of a tenants file. Tenant A: the sandbox enforcing its quota Q, behind the counting proxy.
  * Tenant B: a second sandbox that fails every business call (503, or with --hang=1 a reply that
  * never comes, so each call holds its activity until the client's timeout). A's months alone, then

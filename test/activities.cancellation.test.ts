@@ -8,7 +8,7 @@ import { RequestRateLimiter } from '../activities/requestRateLimiter.js';
 import { TEST_WINDOW } from './support/calendar.js';
 import { KINGDEE, sleep, TestSandbox } from './support/sandbox.js';
 
-/** Issue 13 §3: an activity's cancellation reaches the invoice-cloud calls and the quota wait. */
+/** An activity's cancellation reaches the invoice-cloud calls and the quota wait. */
 
 const settle = () => sleep(20);
 

@@ -6,7 +6,7 @@ import { InvoiceCloudError } from '../activities/invoiceCloudErrors.js';
 import { RequestRateLimiter } from '../activities/requestRateLimiter.js';
 import { KINGDEE, selectLine, selectRequest, TestSandbox } from './support/sandbox.js';
 
-/** Issue 3 §1 and §7: the typed client against the real sandbox over loopback. */
+/** The typed invoice-cloud client against the real sandbox over loopback. */
 
 const rejectsWith = (kind: InvoiceCloudError['kind'], code: string | RegExp, message?: RegExp) => (err: unknown) => {
   assert.ok(err instanceof InvoiceCloudError, `an InvoiceCloudError, got ${String(err)}`);

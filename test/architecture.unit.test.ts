@@ -92,3 +92,38 @@ describe('architecture: the modules import one another without cycles', () => {
     assert.deepEqual(importCycles(graph), [], 'import cycles');
   });
 });
+
+/**
+ * What points outside the repository: the planning issues, and the product brief, API notes and
+ * style guide that live beside it. The facts they hold are recorded in docs/ instead.
+ */
+const OUTSIDE_REFERENCE = /\b[Ii]ssues? #?\d+|\b(?:DESIGN|KINGDEE-API|STYLE)\.md\b|\.\.\/shared\//;
+
+function outsideReferences(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line, i) => ({ line, n: i + 1 }))
+    .filter(({ line }) => OUTSIDE_REFERENCE.test(line))
+    .map(({ line, n }) => `${n}: ${line.trim()}`);
+}
+
+describe('the repository explains itself', () => {
+  it('finds a reference outside the repository (the check itself)', () => {
+    assert.equal(outsideReferences('ok\n// as issue 12 §3 asked\nsee DESIGN.md §4').length, 2);
+    assert.deepEqual(outsideReferences('see docs/protocol.md; 12 issues remain'), []);
+  });
+
+  it('no code, test, script or document refers to something outside it', () => {
+    const files = [...SOURCE_FOLDERS, 'test', 'bench', 'scripts', 'docs', 'deploy']
+      .flatMap((folder) =>
+        readdirSync(join(ROOT, folder), { withFileTypes: true, recursive: true })
+          .filter((e) => e.isFile() && /\.(ts|md|json|ya?ml|sh|mjs|js)$/.test(e.name))
+          .map((e) => relative(ROOT, join(e.parentPath, e.name))),
+      )
+      .concat(['README.md', 'BENCHMARKS.md', 'package.json', 'docker-compose.yml'])
+      .filter((f) => f !== 'test/architecture.unit.test.ts' && !f.includes('node_modules'));
+    assert.ok(files.length > 200, `read the repository's files (${files.length})`);
+    const found = files.flatMap((f) => outsideReferences(readFileSync(join(ROOT, f), 'utf8')).map((l) => `${f}:${l}`));
+    assert.deepEqual(found, []);
+  });
+});

@@ -16,7 +16,7 @@ import { AesGcmPayloadCodec } from '../security/payloadCodec.js';
 import { dataConverterFromEnv, ENCODED_FAILURES_CONVERTER_PATH } from '../security/payloadKeys.js';
 import { encodedFailuresBundlePath } from '../workers/createWorker.js';
 
-/** Issue 12 §7, without servers: the settings a deployment cannot start without. */
+/** Without servers: the settings a deployment cannot start without. */
 
 const CLOUD = 'https://api.piaozone.example';
 /** Every tenant value and secret a real invoice cloud needs. */

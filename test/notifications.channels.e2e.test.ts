@@ -23,7 +23,7 @@ import { startTimeSkippingServer } from './support/timeSkipping.js';
 const { period: PERIOD, sandboxNow: SANDBOX_NOW } = TEST_WINDOW;
 const INBOX_URL = 'http://inbox.example.test/';
 
-/** Issue 16: notices on a chat robot, from a real month on the time-skipping test server. */
+/** Notices on a chat robot, from a real month on the time-skipping test server. */
 describe('notification channels by kind in a month', function () {
   this.timeout(180_000);
   let env: TestWorkflowEnvironment;

@@ -34,7 +34,7 @@ const FOREIGN_TAX_NO = '914403007451947782';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Issue 5 §3-4 on a real dev server WITH its Web UI: a month waiting for approval is found by the
+ * Operating from the Web UI, on a real dev server WITH its Web UI: a month waiting for approval is found by the
  * operator's questions (docs/operating.md, "Operating a month", 4) in the Web UI (driven by headless Chromium)
  * and with the `temporal` CLI, and its approvers got the "approval needed" notice — and only that
  * one, as the approval arrives long before the first reminder.

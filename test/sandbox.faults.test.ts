@@ -14,7 +14,7 @@ import {
   TestSandbox,
 } from './support/sandbox.js';
 
-/** Issue 3 §4: every injected fault, per tenant, through the admin API and the start options. */
+/** Every injected fault, per tenant, through the admin API and the start options. */
 
 describe('sandbox: fault injection', () => {
   let t: TestSandbox;

@@ -7,7 +7,7 @@ import { ADMIN_ROUTES } from '../simulator/openapi/routes.js';
 import { SEED_ACCESS_TOKEN_REQUEST, SEED_APP_TOKEN_REQUEST, SEED_SAMPLES } from './support/seedSamples.js';
 import { http, KINGDEE, TestSandbox } from './support/sandbox.js';
 
-/** Issue 3 §6: the OpenAPI document the sandbox serves is true to the sandbox. */
+/** The OpenAPI document the sandbox serves is true to the sandbox. */
 
 type Json = Record<string, unknown>;
 

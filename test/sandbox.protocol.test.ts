@@ -12,7 +12,7 @@ import {
   TestSandbox,
 } from './support/sandbox.js';
 
-/** Issue 3 §1-3: purpose rules, batch size, 进项表头归集 (invoiceDown), 预勾选 (preSelect), the ledger and invariants. */
+/** Purpose rules, batch size, 进项表头归集 (invoiceDown), 预勾选 (preSelect), the ledger and invariants. */
 
 const inv = invoiceInput;
 

@@ -20,7 +20,7 @@ import { startStack, type TestStack } from './support/stack.js';
 import { TEST_APPROVERS } from './support/approvers.js';
 
 /**
- * Issue 12 §7: with payload encryption on, a failure's message is encrypted with the payloads. An
+ * With payload encryption on, a failure's message is encrypted with the payloads. An
  * activity fails with a message only the key holders may read; the stored history (read raw,
  * without the codec) shows "Encoded failure" for the activity and for the month it fails, and a
  * client with the key reads the message back.

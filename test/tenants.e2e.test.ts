@@ -36,13 +36,13 @@ const BETA: Tenant = {
 const BETA_CONFIRM_PASSWORD = 'beta-confirm-7731';
 
 /**
- * Issue 14 §1 end to end: one worker process (workers/main.ts, as deployed) serves two tenants of
+ * Many tenants end to end: one worker process (workers/main.ts, as deployed) serves two tenants of
  * a tenants file, each its own sandbox on loopback, beside its INVOICE_CLOUD_* tenant (sandbox A
  * too). Months of both tenants complete, each through its own invoice cloud with its own
  * credentials, on its own task queue; a month naming a tenant the file does not know fails,
  * saying so, and nothing of it reaches any invoice cloud.
  */
-describe('many tenants, one worker process (issue 14 §1)', function () {
+describe('many tenants, one worker process', function () {
   this.timeout(300_000);
   let temporal: DevServer;
   let sandboxA: RunningSandbox;

@@ -48,7 +48,7 @@ interface SelectionAttempt {
 }
 
 /**
- * Issue 13 §3 on a real Temporal dev server with the real sandbox: a month's cancellation, and a
+ * Cancellable work on a real Temporal dev server with the real sandbox: a month's cancellation, and a
  * worker's shutdown, reach a long selection that waits on the tenant's quota between batches.
  */
 describe('Cancellable selection (dev server, sandbox)', function () {

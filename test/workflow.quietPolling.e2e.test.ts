@@ -41,7 +41,7 @@ interface LogLine {
 }
 
 /**
- * Issue 13 §2: a bureau task that takes an hour is polled for an hour, and none of the polls is a
+ * Quiet polling: a bureau task that takes an hour is polled for an hour, and none of the polls is a
  * failed activity execution in the worker's metrics, nor a warning in its log. The time-skipping
  * test server skips the hour; the sandbox follows its clock; the worker runs in a process of its
  * own (test/support/metricsWorkerProcess.ts) so that the Temporal runtime exports its metrics.

@@ -1,5 +1,5 @@
 /**
- * The public contract of AutoAccountingWorkflow (自动入账, issue 7): names, input, report. Imported by
+ * The public contract of AutoAccountingWorkflow (自动入账): names, input, report. Imported by
  * the workflow, the activities and the clients so nothing drifts.
  */
 import { defineQuery } from '@temporalio/workflow';

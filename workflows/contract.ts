@@ -219,7 +219,7 @@ export const MonthlyDeductionFields = z.object({
   /**
    * Candidates by the pool's business dimensions, e.g. only booked invoices bound to a document:
    * { include: { accountStatus: ['Booked'] }, exclude: { boundBillType: ['None'] } }.
-   * Default: no restriction (every dimension), as before issue 7.
+   * Default: no restriction (every dimension), as before pool filters existed.
    */
   poolFilter: PoolFilter.optional(),
   /** Where candidates come from; default: the sandbox's pool query (sandbox and demo only). */

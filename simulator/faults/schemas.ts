@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Fault injection settings (issue 3 §4), per tenant. Rates are probabilities in [0, 1] drawn from
+ * Fault injection settings, per tenant (docs/sandbox.md). Rates are probabilities in [0, 1] drawn from
  * a seedable PRNG, so a test that sets `seed` sees the same faults in the same order every run.
  *
  * injectAt says where a drawn 5xx / reset / hang happens:

@@ -1,5 +1,5 @@
 /**
- * The chat platforms' robot webhooks, as the sandbox mimics them (issue 16 §2): WeCom, DingTalk and
+ * The chat platforms' robot webhooks, as the sandbox mimics them (docs/notification-channels.md): WeCom, DingTalk and
  * Feishu each on its real path, with its body rules, size limits, signature check and reply shape
  * (./wecomRobot.ts, ./dingtalkRobot.ts, ./feishuBot.ts). Any token is a robot; one given a secret
  * with `POST /admin/robots` is a signing robot and refuses requests not signed with that secret.
