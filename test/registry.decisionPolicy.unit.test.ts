@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict';
-import { scheduleOptionsFor } from '../client/schedules.js';
-import { RegistryEntry } from '../config/registrySchema.js';
+import { launcherArgs, sampleEntry } from './support/registryEntries.js';
 import { LauncherInput } from '../workflows/launcherContract.js';
 import { MonthlyDeductionInput } from '../workflows/contract.js';
 
 describe('decisionPolicy: in the registry, the schedule, the launcher and the month', () => {
-  const entry = (options: unknown) =>
-    RegistryEntry.safeParse({
-      taxNo: '91440300591872133B',
-      name: '深圳示例科技有限公司',
-      approvers: ['王会计'],
-      schedule: { dayOfMonth: 3, hour: 9 },
-      options,
-    });
-  const launcherArgs = (options: unknown) => {
-    const parsed = entry(options);
-    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
-    return (scheduleOptionsFor(parsed.data).action as unknown as { args: [LauncherInput] }).args[0];
-  };
-
   it('carries a signed policy into the monthly schedule, and nothing when it is not set', () => {
     assert.equal(launcherArgs({ decisionPolicy: 'signed' }).decisionPolicy, 'signed');
     assert.equal(launcherArgs({ decisionPolicy: 'unsigned' }).decisionPolicy, 'unsigned');
@@ -27,7 +12,7 @@ describe('decisionPolicy: in the registry, the schedule, the launcher and the mo
   });
 
   it('names the registry field of an unknown policy', () => {
-    const parsed = entry({ decisionPolicy: 'sometimes' });
+    const parsed = sampleEntry({ decisionPolicy: 'sometimes' });
     assert.equal(parsed.success, false);
     assert.deepEqual(parsed.error?.issues[0]?.path, ['options', 'decisionPolicy']);
   });
