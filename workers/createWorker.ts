@@ -12,6 +12,7 @@ import { Client } from '@temporalio/client';
 import { createAccountingActivities } from '../activities/accountingActivities.js';
 import { createDeductionActivities } from '../activities/deductionActivities.js';
 import { createMonthLookupActivities } from '../activities/monthLookup.js';
+import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import { InvoiceCloudClient, type InvoiceCloudObserver } from '../activities/invoiceCloudClient.js';
 import type { InvoiceCloudConfig } from '../activities/invoiceCloudConfig.js';
@@ -184,17 +185,20 @@ function checkedShutdownTimes(times: ShutdownTimes): ShutdownTimes {
   return times;
 }
 
+/** Workflow tasks at once: the SDK needs one slot for the sticky poll and one for the normal one. */
+const WorkflowTaskSlots = z.coerce.number().int().min(2);
+
 /** WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, or 10. */
 export function workflowTaskSlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS?.trim();
   if (raw === undefined || raw === '') return DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 2) {
+  const parsed = WorkflowTaskSlots.safeParse(raw);
+  if (!parsed.success) {
     throw new Error(
       `WORKER_MAX_CONCURRENT_WORKFLOW_TASKS=${raw}: must be a whole number of at least 2 (one sticky and one normal poll)`,
     );
   }
-  return value;
+  return parsed.data;
 }
 
 function maxCachedWorkflowsFromEnv(): number {
